@@ -1,0 +1,66 @@
+/** `nightshift score <job>`: run a job in this process, no Redis needed. */
+import { parseArgs } from 'node:util';
+import { ErrorRateExceededError } from '../../core/errors.js';
+import type { RunReport } from '../../report/run-report.js';
+import { defaultLogicalDate, logicalDateSchema } from '../../run/run-identity.js';
+import { scoreRun } from '../../run/score-run.js';
+import { Stores } from '../../storage/stores.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { loadJobArg } from '../job-arg.js';
+import { progressPrinter } from '../progress.js';
+
+export const scoreHelp = `nightshift score <job> [--date YYYY-MM-DD] [--input URI] [--output URI]
+  Scores a job in this process (no Redis). <job> is a spec file or a job name in jobs/.
+  --date     logical date (default: by the job's schedule.logicalDate rule, else yesterday)
+  --input    override input.uri        --output   override output.uri`;
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { date: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' } },
+  });
+  const [jobArg] = positionals;
+  if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${scoreHelp}`);
+  const job = await loadJobArg(jobArg);
+  const date = resolveDate(values.date, job.spec.schedule);
+  const stores = new Stores();
+  const progress = progressPrinter(`${job.spec.name}@${date}`);
+  try {
+    const result = await scoreRun(job, stores, {
+      date,
+      ...(values.input ? { inputUri: values.input } : {}),
+      ...(values.output ? { outputUri: values.output } : {}),
+      onProgress: (p) => progress.update(`${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} objects`),
+    });
+    progress.done();
+    process.stdout.write(summaryText(result.report, result.outputUri));
+    if (result.report.status === 'succeeded') return EXIT.ok;
+    if (result.inputError) throw result.inputError;
+    throw new ErrorRateExceededError(result.report.reason ?? 'run failed');
+  } finally {
+    progress.done();
+    stores.close();
+  }
+}
+
+/** --date, validated; or the job's rule for which date a run scores by default. */
+export function resolveDate(date: string | undefined, schedule: { timezone: string; logicalDate: 'previous-day' | 'fire-date' } | undefined): string {
+  const d = date ?? defaultLogicalDate(new Date(), schedule?.timezone ?? 'UTC', schedule?.logicalDate ?? 'previous-day');
+  const checked = logicalDateSchema.safeParse(d);
+  if (!checked.success) throw new UsageError(`--date "${d}": ${checked.error.issues[0]?.message ?? 'invalid'}`);
+  return d;
+}
+
+export function summaryText(r: RunReport, outputUri: string): string {
+  const lines = [
+    `run ${r.runId} ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
+    `  rows: ${r.rows.read} read = ${r.rows.scored} scored + ${r.rows.rejected} rejected${r.rows.rejected ? ` ${JSON.stringify(r.rows.rejectedByReason)}` : ''}`,
+    `  time: ${(r.durationMs / 1000).toFixed(2)} s, ${r.rowsPerSecond.toLocaleString('en-US')} rows/s (read+parse ${r.timings.readParseMs} ms, inference ${r.timings.inferenceMs} ms, write ${r.timings.writeMs} ms)`,
+    `  output: ${outputUri}`,
+    ...r.output.parts.map((p) => `    ${p}`),
+    ...r.output.errors.map((p) => `    ${p} (rejected rows)`),
+    `    _report.json${r.status === 'succeeded' ? ', _SUCCESS' : ' (no _SUCCESS: not published)'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,22 @@
+/** Finds a job spec from a CLI argument: a path to a YAML file, or a job name in the jobs folder. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadJobFile, loadJobsDir, type LoadedJob } from '../spec/load-spec.js';
+import { UsageError } from './exit-codes.js';
+
+export function jobsDir(): string {
+  return path.resolve(process.env.NIGHTSHIFT_JOBS_DIR ?? 'jobs');
+}
+
+export async function loadJobArg(arg: string): Promise<LoadedJob> {
+  if (/\.ya?ml$/.test(arg) || arg.includes('/')) return loadJobFile(arg);
+  for (const ext of ['yaml', 'yml']) {
+    const file = path.join(jobsDir(), `${arg}.${ext}`);
+    if (existsSync(file)) return loadJobFile(file);
+  }
+  // The file name need not match the job name: look inside.
+  const { jobs } = await loadJobsDir(jobsDir());
+  const found = jobs.find((j) => j.spec.name === arg);
+  if (!found) throw new UsageError(`no job named "${arg}" in ${jobsDir()} (pass a path to a .yaml file, or set NIGHTSHIFT_JOBS_DIR)`);
+  return found;
+}

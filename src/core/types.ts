@@ -1,0 +1,71 @@
+/**
+ * Core types shared by the pipeline stages.
+ *
+ * Glossary
+ * - job:    a YAML spec in jobs/: what to score, with which model, where from, where to, when.
+ * - run:    one execution of a job for one logical date (the data's date); its id is
+ *           derived from job + date, so triggering it twice is one run.
+ * - shard:  one unit of a run that one worker scores: an input object or a byte range of one.
+ * - part:   the output object a shard writes (part-00000.csv…).
+ * - batch:  the rows passed to one session.run (limits.batchRows), held column-wise.
+ * - report: _report.json of a run; _SUCCESS marks a complete, published run.
+ *
+ * Stages exchange columnar batches, never one object per row, so a faster parser or an
+ * inference stage on another thread can be dropped in without touching the others.
+ */
+
+export type FeatureArray = Float32Array | Float64Array | BigInt64Array | string[];
+
+/** Rows accepted for scoring, column-wise. */
+export interface ColumnarBatch {
+  rows: number;
+  /** One flat row-major array per model input: rows × width values. */
+  readonly features: Map<string, FeatureArray>;
+  /** Id column values, one array per id column. */
+  readonly ids: string[][];
+  /** Passthrough column values, one array per passthrough column. */
+  readonly passthrough: string[][];
+  /** Source line of each row (1-based, physical line where the record starts). */
+  readonly lines: number[];
+}
+
+/** One model output, flattened: rows × width values. */
+export interface ScoreColumns {
+  readonly name: string;
+  readonly width: number;
+  readonly values: Float32Array | Float64Array | BigInt64Array | Int32Array | string[] | boolean[];
+}
+
+/** A row that was not scored, with why. */
+export interface RejectedRow {
+  readonly line: number;
+  readonly column: string | undefined;
+  readonly reason: RejectReason;
+  readonly detail: string;
+  readonly raw: string;
+  readonly ids: readonly string[];
+}
+
+export type RejectReason = 'field_count' | 'missing_value' | 'not_a_number' | 'non_finite' | 'out_of_range' | 'not_an_integer';
+
+/** What a shard reports when it is done. */
+export interface ShardResult {
+  readonly shard: string;
+  readonly object: string;
+  readonly bytes: number;
+  readonly rowsRead: number;
+  readonly rowsScored: number;
+  readonly rowsRejected: number;
+  readonly rejectedByReason: Partial<Record<RejectReason, number>>;
+  readonly partKey: string | undefined;
+  readonly errorsKey: string | undefined;
+  readonly timings: StageTimings;
+  readonly scoreStats: Record<string, import('../report/score-stats.js').ScoreStatsState>;
+}
+
+/** Milliseconds spent per stage. Read/parse includes fetching and decompressing. */
+export interface StageTimings {
+  readParseMs: number;
+  inferenceMs: number;
+  writeMs: number;
+}

@@ -1,0 +1,52 @@
+/**
+ * A streaming writer for one output object: text goes in with backpressure, the object store
+ * uploads it as it comes, and it becomes visible only when close() succeeds. abort() (or any
+ * failure) leaves nothing visible.
+ */
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export class ObjectSink {
+  private readonly input: PassThrough;
+  private readonly upload: Promise<void>;
+  private uploadError: unknown;
+  bytesIn = 0;
+
+  constructor(store: ObjectStore, key: string, options: { gzip: boolean; contentType: string; signal?: AbortSignal }) {
+    this.input = new PassThrough({ highWaterMark: 1024 * 1024 });
+    let body: Readable = this.input;
+    if (options.gzip) {
+      const gz = createGzip({ level: 6 });
+      this.input.pipe(gz);
+      this.input.on('error', (err) => gz.destroy(err));
+      body = gz;
+    }
+    this.upload = store.write(key, body, { contentType: options.contentType, ...(options.signal ? { signal: options.signal } : {}) });
+    // Keep the failure until someone awaits it, so it is never an unhandled rejection.
+    this.upload.catch((err: unknown) => {
+      this.uploadError = err;
+      this.input.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  async write(text: string): Promise<void> {
+    if (text.length === 0) return;
+    if (this.uploadError) throw this.uploadError;
+    const buf = Buffer.from(text, 'utf8');
+    this.bytesIn += buf.length;
+    if (!this.input.write(buf)) await once(this.input, 'drain');
+  }
+
+  async close(): Promise<void> {
+    this.input.end();
+    await this.upload;
+  }
+
+  /** Cancels the upload; nothing becomes visible. */
+  async abort(reason: Error): Promise<void> {
+    this.input.destroy(reason);
+    await this.upload.catch(() => undefined);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Opens an input object as a byte stream, gunzipping transparently when the object is gzip
+ * (by its magic bytes, not only its name: misnamed files happen).
+ */
+import { createGunzip } from 'node:zlib';
+import { PassThrough, type Readable } from 'node:stream';
+import { InputError } from '../core/errors.js';
+import type { ByteRange, ObjectStore } from '../storage/object-store.js';
+
+export interface OpenedInput {
+  readonly stream: Readable;
+  readonly gzip: boolean;
+  /** Compressed bytes read so far (for the report and MB/s). */
+  bytesRead(): number;
+}
+
+export async function openInput(
+  store: ObjectStore,
+  key: string,
+  displayName: string,
+  options: { range?: ByteRange; signal?: AbortSignal } = {},
+): Promise<OpenedInput> {
+  const raw = await store.read(key, options);
+  let bytes = 0;
+  const first = await firstChunk(raw);
+  if (first) bytes += first.length;
+  raw.on('data', (c: Buffer) => (bytes += c.length));
+  const isGzip = first !== undefined && first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  if (key.endsWith('.gz') && !isGzip && first && first.length > 0) {
+    raw.destroy();
+    throw new InputError({ object: displayName }, 'the name ends in .gz but the content is not gzip');
+  }
+  const joined = new PassThrough({ highWaterMark: 256 * 1024 });
+  if (first) joined.write(first);
+  raw.pipe(joined);
+  raw.on('error', (err) => joined.destroy(err));
+  if (!isGzip) return { stream: joined, gzip: false, bytesRead: () => bytes };
+  const gunzip = createGunzip();
+  joined.pipe(gunzip);
+  joined.on('error', (err) => gunzip.destroy(err));
+  gunzip.on('error', () => raw.destroy());
+  return { stream: gunzip, gzip: true, bytesRead: () => bytes };
+}
+
+/** Reads the first chunk without losing it; undefined for an empty object. */
+async function firstChunk(stream: Readable): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const onReadable = (): void => {
+      const c = stream.read() as Buffer | null;
+      if (c === null) return; // 'end' will follow
+      cleanup();
+      resolve(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(undefined);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = (): void => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Fetches a model through storage, checks its sha256 pin, rewrites what onnxruntime-node cannot
+ * return (ZipMap outputs), and creates the session. One session per process (or thread), reused.
+ */
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../core/errors.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { renderTemplate, type TemplateValues } from '../spec/templates.js';
+import { formatLocation, parseLocation } from '../spec/uri.js';
+import { readAll } from '../storage/object-store.js';
+import type { Stores } from '../storage/stores.js';
+import { rewriteZipMap, type ZipMapRewrite } from './zipmap-rewrite.js';
+
+export interface LoadedModel {
+  readonly uri: string;
+  readonly sha256: string;
+  readonly bytes: Uint8Array;
+  readonly zipMapRewrites: readonly ZipMapRewrite[];
+}
+
+export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores, values: TemplateValues): Promise<LoadedModel> {
+  const loc = parseLocation(renderTemplate(spec.model.uri, values), baseDir);
+  const uri = formatLocation(loc);
+  const { store, key } = stores.resolve(loc);
+  let bytes: Buffer;
+  try {
+    bytes = await readAll(await store.read(key));
+  } catch (err) {
+    throw new ModelError(`model ${uri} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (spec.model.sha256 && spec.model.sha256 !== sha256) {
+    throw new ModelError(`model ${uri} has sha256 ${sha256}, but the job pins model.sha256 ${spec.model.sha256}; refusing to score with a different model`);
+  }
+  let rewritten: { model: Uint8Array; rewritten: ZipMapRewrite[] };
+  try {
+    rewritten = rewriteZipMap(bytes);
+  } catch (err) {
+    throw new ModelError(`model ${uri} is not a valid ONNX model: ${(err as Error).message}`, { cause: err });
+  }
+  return { uri, sha256, bytes: rewritten.model, zipMapRewrites: rewritten.rewritten };
+}
+
+export async function createSession(model: LoadedModel, threads: number): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(model.bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new ModelError(`model ${model.uri} cannot be loaded by onnxruntime: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Runs a job in-process (no Redis): resolve inputs, score every shard, write the report, and
+ * publish with _SUCCESS only if the run succeeded. The distributed path reuses the same steps.
+ */
+import { randomUUID } from 'node:crypto';
+import { InputError } from '../core/errors.js';
+import type { ShardResult } from '../core/types.js';
+import { partFormat } from '../formats/part-formats.js';
+import { checkModelMapping } from '../model/check-mapping.js';
+import { createSession, fetchModel } from '../model/load-model.js';
+import { OnnxScorer } from '../model/onnx-scorer.js';
+import { buildReport, failureReason, totalRows, type RunReport } from '../report/run-report.js';
+import { scoreShard } from '../scoring/score-shard.js';
+import type { LoadedJob } from '../spec/load-spec.js';
+import { renderTemplate, type TemplateValues } from '../spec/templates.js';
+import { formatLocation, parseLocation } from '../spec/uri.js';
+import type { Stores } from '../storage/stores.js';
+import { errorsName, joinKey, partName, shardName } from './output-layout.js';
+import { prepareOutput, publishRun } from './publish.js';
+import { resolveInputs } from './resolve-inputs.js';
+import { runIdFor } from './run-identity.js';
+
+export interface ScoreRunOptions {
+  readonly date: string;
+  readonly inputUri?: string;
+  readonly outputUri?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { shardsDone: number; shards: number; rowsRead: number }) => void;
+}
+
+export interface ScoreRunResult {
+  readonly report: RunReport;
+  readonly outputUri: string;
+  /** The shard-level input error that failed the run, if any. */
+  readonly inputError: InputError | undefined;
+}
+
+export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOptions): Promise<ScoreRunResult> {
+  const { spec, baseDir } = job;
+  const startedAt = new Date();
+  const runId = runIdFor(spec.name, opts.date);
+  const values: TemplateValues = { date: opts.date, runId, job: spec.name };
+  const signalOpt = opts.signal ? { signal: opts.signal } : {};
+
+  // Everything that can be wrong with the spec or model is found before any output is touched.
+  const model = await fetchModel(spec, baseDir, stores, values);
+  const session = await createSession(model, spec.model.threads);
+  const scorer = new OnnxScorer(session, spec);
+  try {
+    checkModelMapping(spec, session, job.file, model.uri);
+    const inputUri = renderTemplate(opts.inputUri ?? spec.input.uri, values);
+    const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
+    const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
+    const out = stores.resolve(outLoc);
+    const outputUri = formatLocation(outLoc);
+    await prepareOutput(out);
+
+    const format = partFormat(spec);
+    const shards: ShardResult[] = [];
+    let inputError: InputError | undefined;
+    let rowsBefore = 0;
+    for (const [i, input] of inputs.entries()) {
+      const shard = shardName(i);
+      try {
+        const result = await scoreShard(
+          {
+            spec,
+            scorer,
+            format,
+            ...signalOpt,
+            onProgress: (rows) => opts.onProgress?.({ shardsDone: i, shards: inputs.length, rowsRead: rowsBefore + rows }),
+          },
+          {
+            shard,
+            input,
+            output: { store: out.store, partKey: joinKey(out.key, partName(spec, shard)), errorsKey: joinKey(out.key, errorsName(shard)) },
+          },
+        );
+        shards.push(result);
+        rowsBefore += result.rowsRead;
+        opts.onProgress?.({ shardsDone: i + 1, shards: inputs.length, rowsRead: rowsBefore });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        inputError = err;
+        break;
+      }
+    }
+    const failure = inputError ? inputError.message : failureReason(totalRows(shards), spec.limits.maxErrorRate);
+    const report = buildReport(
+      {
+        runId,
+        attempt: randomUUID(),
+        job: spec.name,
+        logicalDate: opts.date,
+        startedAt,
+        finishedAt: new Date(),
+        model: { uri: model.uri, sha256: model.sha256, zipMapRewrites: model.zipMapRewrites },
+        inputUri: inputs.length === 1 ? (inputs[0]?.display ?? inputUri) : inputUri,
+        outputUri,
+        maxErrorRate: spec.limits.maxErrorRate,
+      },
+      shards,
+      failure,
+    );
+    await publishRun(out, report);
+    return { report, outputUri, inputError };
+  } finally {
+    await scorer.close();
+  }
+}

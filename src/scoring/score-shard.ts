@@ -1,0 +1,128 @@
+/**
+ * Scores one shard: read → (gunzip) → parse → validate → batch → session.run → format → write.
+ * Memory is bounded by one batch in each stage, whatever the size of the input.
+ */
+import type { ColumnarBatch, RejectReason, ShardResult, StageTimings } from '../core/types.js';
+import { readCsvRecords } from '../formats/csv-reader.js';
+import { ObjectSink } from '../formats/object-sink.js';
+import { openInput } from '../formats/open-input.js';
+import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/part-formats.js';
+import type { Scorer } from '../model/onnx-scorer.js';
+import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { BatchBuilder } from './batch-builder.js';
+
+export interface ShardTask {
+  /** Stable id within the run, e.g. "00003". */
+  readonly shard: string;
+  readonly input: { readonly store: ObjectStore; readonly key: string; readonly display: string; readonly size: number };
+  readonly output: { readonly store: ObjectStore; readonly partKey: string; readonly errorsKey: string };
+}
+
+export interface ShardContext {
+  readonly spec: JobSpec;
+  readonly scorer: Scorer;
+  readonly format: PartFormat;
+  readonly signal?: AbortSignal;
+  /** Called after each batch with the rows read so far in this shard. */
+  readonly onProgress?: (rowsRead: number) => void;
+}
+
+export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<ShardResult> {
+  const { spec, format } = ctx;
+  const started = performance.now();
+  const timings: StageTimings = { readParseMs: 0, inferenceMs: 0, writeMs: 0 };
+  const sigOpt = ctx.signal ? { signal: ctx.signal } : {};
+  const part = new ObjectSink(task.output.store, task.output.partKey, { gzip: spec.output.gzip, contentType: format.contentType, ...sigOpt });
+  let errors: ObjectSink | undefined;
+  const counts = { read: 0, scored: 0, rejected: 0 };
+  const byReason: Partial<Record<RejectReason, number>> = {};
+  const stats: Record<string, ScoreStatsState> = {};
+  let bytes = () => 0;
+
+  const timed = async (stage: 'inferenceMs' | 'writeMs', fn: () => Promise<void>): Promise<void> => {
+    const t = performance.now();
+    await fn();
+    timings[stage] += performance.now() - t;
+  };
+
+  const flush = async (batch: ColumnarBatch): Promise<void> => {
+    if (batch.rows === 0) return;
+    let scores: Awaited<ReturnType<Scorer['score']>> = [];
+    await timed('inferenceMs', async () => {
+      scores = await ctx.scorer.score(batch);
+    });
+    collectStats(spec, scores, stats);
+    await timed('writeMs', () => part.write(format.rows(batch, scores)));
+    counts.scored += batch.rows;
+    ctx.onProgress?.(counts.read);
+  };
+
+  try {
+    const opened = await openInput(task.input.store, task.input.key, task.input.display, sigOpt);
+    bytes = opened.bytesRead;
+    await part.write(format.header());
+    const records = readCsvRecords(opened.stream, task.input.display, spec.input.csv, spec.limits.maxRecordBytes);
+    let builder: BatchBuilder | undefined;
+    if (!spec.input.csv.header) builder = new BatchBuilder(spec.input.csv.columns ?? [], spec, task.input.display, 0);
+    for await (const rec of records) {
+      if (!builder) {
+        builder = new BatchBuilder(rec.fields, spec, task.input.display, rec.line);
+        continue;
+      }
+      counts.read++;
+      const rejected = builder.add(rec);
+      if (rejected) {
+        counts.rejected++;
+        byReason[rejected.reason] = (byReason[rejected.reason] ?? 0) + 1;
+        errors ??= await openErrors(task);
+        await errors.write(errorLine(task.input.display, rejected));
+      } else if (builder.full) {
+        await flush(builder.take());
+      }
+    }
+    if (builder) await flush(builder.take());
+    await timed('writeMs', async () => {
+      await part.close();
+      await errors?.close();
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err : new Error(String(err));
+    await part.abort(reason);
+    await errors?.abort(reason);
+    throw err;
+  }
+  timings.readParseMs = Math.max(0, performance.now() - started - timings.inferenceMs - timings.writeMs);
+  return {
+    shard: task.shard,
+    object: task.input.display,
+    bytes: bytes(),
+    rowsRead: counts.read,
+    rowsScored: counts.scored,
+    rowsRejected: counts.rejected,
+    rejectedByReason: byReason,
+    partKey: task.output.partKey,
+    errorsKey: errors ? task.output.errorsKey : undefined,
+    timings,
+    scoreStats: stats,
+  };
+
+  async function openErrors(t: ShardTask): Promise<ObjectSink> {
+    const sink = new ObjectSink(t.output.store, t.output.errorsKey, { gzip: false, contentType: 'text/csv', ...sigOpt });
+    await sink.write(ERRORS_HEADER);
+    return sink;
+  }
+}
+
+function collectStats(spec: JobSpec, scores: Awaited<ReturnType<Scorer['score']>>, stats: Record<string, ScoreStatsState>): void {
+  spec.model.outputs.forEach((o, i) => {
+    const s = scores[i];
+    if (!s || Array.isArray(s.values)) return;
+    const v = s.values;
+    o.columns.forEach((col, j) => {
+      const st = (stats[col] ??= newStats());
+      for (let k = j; k < v.length; k += s.width) addValue(st, Number(v[k]));
+    });
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The job spec: one YAML file per job in jobs/. This zod schema is the single source of truth;
+ * the JSON Schema for editors (jobs/job.schema.json) is generated from it.
+ */
+import { z } from 'zod';
+
+const columnName = z.string().min(1, 'column names cannot be empty');
+
+export const dtypeSchema = z.enum(['float32', 'float64', 'int64', 'string']);
+export type Dtype = z.infer<typeof dtypeSchema>;
+
+const modelInputSchema = z.strictObject({
+  /** Name of the model input (as the model declares it). */
+  name: z.string().min(1),
+  /** Input columns, in order; they become one [N, columns.length] tensor. */
+  columns: z.array(columnName).min(1),
+  dtype: dtypeSchema.default('float32'),
+  /** `reject`: empty/NaN cells reject the row. `nan`: they are fed as NaN (float inputs only). */
+  missing: z.enum(['reject', 'nan']).default('reject'),
+});
+
+const modelOutputSchema = z.strictObject({
+  /** Name of the model output. */
+  name: z.string().min(1),
+  /** Output columns, one per element of the output's second dimension (one for a [N] output). */
+  columns: z.array(columnName).min(1),
+});
+
+const modelSchema = z.strictObject({
+  /** s3://bucket/key, file:// URI, or a path relative to the spec file. */
+  uri: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  /** onnxruntime intra-op threads per session. */
+  threads: z.int().min(1).max(64).default(1),
+  inputs: z.array(modelInputSchema).min(1),
+  outputs: z.array(modelOutputSchema).min(1),
+});
+
+const csvSchema = z.strictObject({
+  header: z.boolean().default(true),
+  /** Column names when the file has no header row. */
+  columns: z.array(columnName).optional(),
+  delimiter: z.string().length(1).default(','),
+  quote: z.string().length(1).default('"'),
+  encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+});
+
+const inputSchema = z.strictObject({
+  /** A prefix (ending in /), a single object, or a glob (* and ? in the last segment). Templated. */
+  uri: z.string().min(1),
+  format: z.literal('csv').default('csv'),
+  csv: csvSchema.prefault({}),
+  /** Column(s) identifying a row; copied to every output and error row. */
+  id: z.array(columnName).default([]),
+  passthrough: z.array(columnName).default([]),
+});
+
+const outputSchema = z.strictObject({
+  /** Output prefix for the run. Templated ({{date}}, {{runId}}, {{job}}). */
+  uri: z.string().min(1),
+  format: z.enum(['csv', 'jsonl']).default('csv'),
+  gzip: z.boolean().default(false),
+  /** Fixed decimals for float scores; default: shortest text that round-trips. */
+  decimals: z.int().min(0).max(17).optional(),
+});
+
+const limitsSchema = z.strictObject({
+  batchRows: z.int().min(1).max(1_000_000).default(8192),
+  /** Rejected / read above which the run fails (0 = any rejected row fails the run). */
+  maxErrorRate: z.number().min(0).max(1).default(0.01),
+  /** A record longer than this fails its shard (protects memory from a runaway quote). */
+  maxRecordBytes: z.int().min(1024).default(1024 * 1024),
+});
+
+const scheduleSchema = z.strictObject({
+  cron: z.string().min(1),
+  timezone: z.string().default('UTC'),
+  /** Which date a fire scores: the day before the fire (nightly jobs) or the fire's own date. */
+  logicalDate: z.enum(['previous-day', 'fire-date']).default('previous-day'),
+  catchup: z.enum(['none', 'latest', 'all']).default('latest'),
+  /** How far back catch-up looks, e.g. "3d", "12h". */
+  catchupWindow: z.string().regex(/^\d+[mhd]$/, 'expected a duration like 12h or 3d').default('3d'),
+  overlap: z.enum(['skip', 'queue']).default('skip'),
+});
+
+export const jobSpecSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected lowercase letters, digits, - and _ (max 63)'),
+  description: z.string().optional(),
+  schedule: scheduleSchema.optional(),
+  model: modelSchema,
+  input: inputSchema,
+  output: outputSchema,
+  limits: limitsSchema.prefault({}),
+});
+
+/** A job spec as written in YAML (defaults not yet applied). */
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+/** A validated job spec with defaults applied. */
+export type JobSpec = z.output<typeof jobSpecSchema>;
+export type ModelInputSpec = JobSpec['model']['inputs'][number];
+export type ModelOutputSpec = JobSpec['model']['outputs'][number];
+export type CsvOptions = JobSpec['input']['csv'];
+export type ScheduleSpec = NonNullable<JobSpec['schedule']>;

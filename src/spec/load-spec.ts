@@ -1,0 +1,144 @@
+/**
+ * Reads a job spec file, validates it once, and returns a resolved, trusted JobSpec.
+ * Every problem is reported at once, each naming the field path, what was expected and what was found.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import cron from 'node-cron';
+import { JobSpecError } from '../core/errors.js';
+import { jobSpecSchema, type JobSpec } from './job-spec.js';
+import { unknownTemplates, renderTemplate } from './templates.js';
+import { isWithin, parseLocation, UriError } from './uri.js';
+
+export interface LoadedJob {
+  readonly spec: JobSpec;
+  /** Absolute path of the spec file; relative URIs resolve against its folder. */
+  readonly file: string;
+  readonly baseDir: string;
+}
+
+export async function loadJobFile(file: string): Promise<LoadedJob> {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new JobSpecError(abs, [`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`], { cause: err });
+  }
+  return parseJobSpec(text, abs);
+}
+
+export function parseJobSpec(text: string, file: string): LoadedJob {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new JobSpecError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0] ?? e.message}`));
+  }
+  const raw: unknown = doc.toJS();
+  const parsed = jobSpecSchema.safeParse(raw);
+  if (!parsed.success) throw new JobSpecError(file, parsed.error.issues.map((i) => describeIssue(i, raw)));
+  const baseDir = path.dirname(file);
+  const problems = semanticProblems(parsed.data, baseDir);
+  if (problems.length > 0) throw new JobSpecError(file, problems);
+  return { spec: parsed.data, file, baseDir };
+}
+
+/** Loads every *.yaml / *.yml in a folder; one bad file does not hide the others' errors. */
+export async function loadJobsDir(dir: string): Promise<{ jobs: LoadedJob[]; errors: JobSpecError[] }> {
+  const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  const jobs: LoadedJob[] = [];
+  const errors: JobSpecError[] = [];
+  for (const n of names) {
+    try {
+      jobs.push(await loadJobFile(path.join(dir, n)));
+    } catch (err) {
+      if (err instanceof JobSpecError) errors.push(err);
+      else throw err;
+    }
+  }
+  return { jobs, errors };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  let found = '';
+  if (issue.code !== 'unrecognized_keys' && issue.path.length > 0) {
+    const value = valueAt(raw, issue.path);
+    found = value === undefined ? ' (missing)' : `; found ${JSON.stringify(value)?.slice(0, 80)}`;
+  }
+  return `${where}: ${issue.message}${found}`;
+}
+
+function valueAt(root: unknown, pathParts: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const p of pathParts) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function semanticProblems(spec: JobSpec, baseDir: string): string[] {
+  const problems: string[] = [];
+  if (spec.schedule) {
+    if (!cron.validate(spec.schedule.cron)) problems.push(`schedule.cron: "${spec.schedule.cron}" is not a valid cron expression`);
+    if (!isValidTimeZone(spec.schedule.timezone)) {
+      problems.push(`schedule.timezone: "${spec.schedule.timezone}" is not a known IANA time zone (e.g. Europe/Berlin)`);
+    }
+  }
+  for (const [field, uri] of [['model.uri', spec.model.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const) {
+    for (const t of unknownTemplates(uri)) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
+  }
+  problems.push(...columnProblems(spec));
+  const sample = { date: '2000-01-01', runId: 'run', job: spec.name };
+  try {
+    parseLocation(renderTemplate(spec.model.uri, sample), baseDir);
+    const input = parseLocation(staticPrefix(renderTemplate(spec.input.uri, sample)), baseDir);
+    const output = parseLocation(renderTemplate(spec.output.uri, sample), baseDir);
+    if (isWithin(output, input) || isWithin(input, output)) {
+      problems.push('output.uri: the output prefix must not be equal to, inside, or around the input prefix (outputs would be read as inputs)');
+    }
+  } catch (err) {
+    if (err instanceof UriError) problems.push(err.message);
+    else throw err;
+  }
+  return problems;
+}
+
+function columnProblems(spec: JobSpec): string[] {
+  const problems: string[] = [];
+  const { csv } = spec.input;
+  if (!csv.header && !csv.columns) problems.push('input.csv.columns: required when input.csv.header is false');
+  if (csv.delimiter === csv.quote) problems.push('input.csv: delimiter and quote must differ');
+  for (const [i, inp] of spec.model.inputs.entries()) {
+    if (inp.missing === 'nan' && (inp.dtype === 'int64' || inp.dtype === 'string')) {
+      problems.push(`model.inputs.${i}.missing: "nan" only applies to float32/float64 inputs (found dtype ${inp.dtype})`);
+    }
+  }
+  const outNames = new Map<string, string>();
+  const claim = (name: string, where: string): void => {
+    const prev = outNames.get(name);
+    if (prev) problems.push(`${where}: output column "${name}" is already produced by ${prev}`);
+    else outNames.set(name, where);
+  };
+  spec.input.id.forEach((c, i) => claim(c, `input.id.${i}`));
+  spec.input.passthrough.forEach((c, i) => claim(c, `input.passthrough.${i}`));
+  spec.model.outputs.forEach((o, i) => o.columns.forEach((c, j) => claim(c, `model.outputs.${i}.columns.${j}`)));
+  return problems;
+}
+
+/** The part of a glob before its first wildcard. */
+export function staticPrefix(uri: string): string {
+  const i = uri.search(/[*?[]/);
+  return i === -1 ? uri : uri.slice(0, uri.lastIndexOf('/', i) + 1);
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,124 @@
+/** Object store over any S3-compatible service (AWS, MinIO, R2, s3rver). */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Readable } from 'node:stream';
+import { TransientError } from '../core/errors.js';
+import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
+import type { S3Settings } from './s3-config.js';
+
+export function createS3Client(settings: S3Settings): S3Client {
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    requestChecksumCalculation: settings.checksums,
+    responseChecksumValidation: settings.checksums,
+    maxAttempts: 5,
+    // requestTimeout is a socket idle timeout: a stalled body fails instead of hanging a worker.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
+  });
+}
+
+export class S3Store implements ObjectStore {
+  readonly name: string;
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly partSizeBytes: number,
+    private readonly ownsClient = false,
+  ) {
+    this.name = `s3://${bucket}`;
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const res = await this.call(`list ${prefix}`, () =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+          signal ? { abortSignal: signal } : {},
+        ),
+      );
+      for (const o of res.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag };
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, size: r.ContentLength ?? 0, etag: r.ETag };
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined;
+      throw classifyS3Error(err, `head ${this.name}/${key}`);
+    }
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
+    const r = options.range;
+    const res = await this.call(`read ${this.name}/${key}`, () =>
+      this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(r ? { Range: `bytes=${r.start}-${r.end}` } : {}) }),
+        options.signal ? { abortSignal: options.signal } : {},
+      ),
+    );
+    if (!(res.Body instanceof Readable)) throw new Error(`read ${this.name}/${key}: the S3 client returned no Node stream`);
+    return res.Body;
+  }
+
+  async write(key: string, body: Readable | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ...(options.contentType ? { ContentType: options.contentType } : {}) },
+      partSize: this.partSizeBytes,
+      queueSize: 2,
+      // Abort the multipart upload on failure so no parts are left behind and nothing is visible.
+      leavePartsOnError: false,
+    });
+    const onAbort = (): void => void upload.abort().catch(() => undefined);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.call(`write ${this.name}/${key}`, () => upload.done());
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call(`delete ${this.name}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
+  close(): void {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw classifyS3Error(err, what);
+    }
+  }
+}
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);
+
+/** One place that decides which S3 failures are worth retrying. */
+export function classifyS3Error(err: unknown, what: string): Error {
+  const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  const code = (err as { code?: string; name?: string }).code ?? (err as { name?: string }).name ?? '';
+  const message = err instanceof Error ? err.message : String(err);
+  if ((status !== undefined && (status >= 500 || status === 429)) || TRANSIENT_CODES.has(code)) {
+    return new TransientError(`${what}: ${code || status} ${message}`, { cause: err });
+  }
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  return new Error(`${what}: ${code ? `${code}: ` : ''}${message}`, { cause: err });
+}
