@@ -2,6 +2,9 @@
 import { errorMessage } from '../core/errors.js';
 import { scoreCommand, scoreHelp } from './commands/score.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
+import { workerCommand, workerHelp } from './commands/worker.js';
+import { triggerCommand, triggerHelp } from './commands/trigger.js';
+import { runCommand, runHelp, runsCommand, runsHelp } from './commands/runs.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string; summary: string };
@@ -9,6 +12,10 @@ type Command = { run: (argv: string[]) => Promise<number>; help: string; summary
 const commands: Record<string, Command> = {
   validate: { run: validateCommand, help: validateHelp, summary: 'check job specs and their models' },
   score: { run: scoreCommand, help: scoreHelp, summary: 'run a job in this process (no Redis)' },
+  worker: { run: workerCommand, help: workerHelp, summary: 'score shards from the queue (start many)' },
+  trigger: { run: triggerCommand, help: triggerHelp, summary: 'start a run on the workers (--rerun, --wait)' },
+  runs: { run: runsCommand, help: runsHelp, summary: 'list recent runs' },
+  run: { run: runCommand, help: runHelp, summary: "show one run's detail" },
 };
 
 function usage(): string {

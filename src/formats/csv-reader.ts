@@ -4,7 +4,7 @@
  * naming the object, line and column; field-count problems are left to the row validator
  * so one bad row does not fail the file.
  */
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type InfoRecord, type Options } from 'csv-parse';
 import type { Readable } from 'node:stream';
 import { InputError } from '../core/errors.js';
 import type { CsvOptions } from '../spec/job-spec.js';
@@ -23,39 +23,82 @@ export async function* readCsvRecords(
   csv: CsvOptions,
   maxRecordBytes: number,
 ): AsyncGenerator<CsvRecord> {
-  const parser = stream.pipe(
-    parse({
-      bom: true,
-      delimiter: csv.delimiter,
-      quote: csv.quote,
-      escape: csv.quote,
-      encoding: csv.encoding,
-      // Mixed line endings are common in concatenated exports; accept all three.
-      record_delimiter: ['\r\n', '\n', '\r'],
-      relax_column_count: true,
-      skip_empty_lines: true,
-      max_record_size: maxRecordBytes,
-      raw: true,
-      info: true,
-    }),
-  );
+  // csv-parse's info.lines is where a record ends, but it counts a CRLF inside a quoted field as
+  // two lines; and on an error it points where parsing stopped (the end of the file, for an
+  // unclosed quote). So start lines are derived here, as records are parsed (on_record runs
+  // inside the parser, ahead of the consumer), from the line breaks in the fields.
+  const pos: ParsePosition = { crlfInQuotes: 0, lastEnd: 0, lastEmpty: 0 };
+  const toRecord = (item: ParsedItem): CsvRecord => {
+    let breaks = 0;
+    for (const f of item.record) {
+      breaks += countMatches(f, LINE_BREAK);
+      pos.crlfInQuotes += countMatches(f, CRLF);
+    }
+    const line = item.info.lines - pos.crlfInQuotes - breaks;
+    pos.lastEnd = line + breaks;
+    pos.lastEmpty = item.info.empty_lines;
+    return { fields: item.record, line, raw: item.raw.replace(/^[\r\n]+|[\r\n]+$/g, '') };
+  };
+  const options: Options<CsvRecord, ParsedItem> = {
+    bom: true,
+    delimiter: csv.delimiter,
+    quote: csv.quote,
+    escape: csv.quote,
+    encoding: csv.encoding,
+    // Mixed line endings are common in concatenated exports; accept all three.
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: maxRecordBytes,
+    raw: true,
+    info: true,
+    on_record: toRecord,
+  };
+  // parse()'s overloads only type string[] records when there is no `columns` option.
+  const parser = stream.pipe(parse(options as unknown as Options));
   stream.on('error', (err) => parser.destroy(err));
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
-      let newlines = 0;
-      for (const f of item.record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) newlines++;
-      yield { fields: item.record, line: item.info.lines - newlines, raw: item.raw.replace(/^[\r\n]+|[\r\n]+$/g, '') };
-    }
+    for await (const rec of parser as AsyncIterable<CsvRecord>) yield rec;
   } catch (err) {
-    throw toInputError(err, object);
+    throw toInputError(err, object, pos);
   } finally {
     parser.destroy();
   }
 }
 
-function toInputError(err: unknown, object: string): unknown {
+/** What csv-parse hands on_record with `raw` and `info` on. */
+interface ParsedItem {
+  readonly record: string[];
+  readonly raw: string;
+  readonly info: InfoRecord;
+}
+
+interface ParsePosition {
+  /** CRLFs seen inside quoted fields: csv-parse counted each as two lines. */
+  crlfInQuotes: number;
+  /** Physical line where the last record ended (0 before the first). */
+  lastEnd: number;
+  /** csv-parse's count of skipped empty lines at that record. */
+  lastEmpty: number;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+const CRLF = /\r\n/g;
+
+function countMatches(text: string, re: RegExp): number {
+  if (!text.includes('\n') && !text.includes('\r')) return 0;
+  return text.match(re)?.length ?? 0;
+}
+
+/** Line where the failing record starts: after the last good record and any empty lines. */
+function failedRecordLine(e: { lines?: number; empty_lines?: number }, pos: ParsePosition): number | undefined {
+  if (typeof e.empty_lines === 'number') return pos.lastEnd + 1 + (e.empty_lines - pos.lastEmpty);
+  return e.lines;
+}
+
+function toInputError(err: unknown, object: string, pos: ParsePosition): unknown {
   if (err instanceof CsvError) {
-    const e = err as CsvError & { lines?: number; column?: number };
+    const e = err as CsvError & { lines?: number; empty_lines?: number; column?: number };
     const reasons: Record<string, string> = {
       CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
       CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
@@ -63,7 +106,8 @@ function toInputError(err: unknown, object: string): unknown {
       CSV_INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
     };
     const reason = reasons[e.code] ?? e.message;
-    return new InputError({ object, ...(e.lines !== undefined ? { line: e.lines } : {}) }, `${reason} [${e.code}]`, { cause: err });
+    const line = failedRecordLine(e, pos);
+    return new InputError({ object, ...(line !== undefined ? { line } : {}) }, `${reason} [${e.code}]`, { cause: err });
   }
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {

@@ -19,7 +19,8 @@ export interface LoadedModel {
   readonly zipMapRewrites: readonly ZipMapRewrite[];
 }
 
-export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores, values: TemplateValues): Promise<LoadedModel> {
+/** `expectSha256` pins the bytes (a run's shards must score with the model its plan checked). */
+export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores, values: TemplateValues, expectSha256?: string): Promise<LoadedModel> {
   const loc = parseLocation(renderTemplate(spec.model.uri, values), baseDir);
   const uri = formatLocation(loc);
   const { store, key } = stores.resolve(loc);
@@ -32,6 +33,9 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (spec.model.sha256 && spec.model.sha256 !== sha256) {
     throw new ModelError(`model ${uri} has sha256 ${sha256}, but the job pins model.sha256 ${spec.model.sha256}; refusing to score with a different model`);
+  }
+  if (expectSha256 && expectSha256 !== sha256) {
+    throw new ModelError(`model ${uri} changed while its run was in progress (sha256 ${sha256}, planned with ${expectSha256}); rerun the run`);
   }
   let rewritten: { model: Uint8Array; rewritten: ZipMapRewrite[] };
   try {

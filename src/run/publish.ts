@@ -1,28 +1,80 @@
 /**
- * Publishing a run's output prefix. Order matters to readers: a rerun first withdraws the old
- * _SUCCESS, then parts are written, stale files removed, the report written, and _SUCCESS last.
- * A failed run keeps its report and errors files (to say why) but no parts and no _SUCCESS.
+ * Publishing a run attempt. Order matters to readers:
+ *  1. parts and errors files are written (attempt-named: nothing a reader trusts changes);
+ *  2. _report.json (always: a failed attempt says why);
+ *  3. on success only: _SUCCESS, a manifest naming the attempt and its parts; then the parts of
+ *     older attempts are removed. A failed attempt removes its own parts and leaves the
+ *     previously published attempt (if any) untouched.
  */
 import type { RunReport } from '../report/run-report.js';
-import type { StoreRef } from '../storage/stores.js';
-import { isRunFile, joinKey, REPORT_NAME, SUCCESS_NAME } from './output-layout.js';
+import type { Stores, StoreRef } from '../storage/stores.js';
+import { readAll } from '../storage/object-store.js';
+import { parseLocation } from '../spec/uri.js';
+import { staticPrefix } from '../spec/load-spec.js';
+import { attemptNumber, joinKey, LATEST_NAME, REPORT_NAME, runFileAttempt, SUCCESS_NAME } from './output-layout.js';
 
-export async function prepareOutput(out: StoreRef): Promise<void> {
-  await out.store.delete(joinKey(out.key, SUCCESS_NAME));
+export interface SuccessManifest {
+  runId: string;
+  attempt: string;
+  logicalDate: string;
+  finishedAt: string;
+  rows: number;
+  parts: string[];
 }
 
 export async function publishRun(out: StoreRef, report: RunReport): Promise<void> {
-  const keep = new Set([...report.output.parts, ...report.output.errors]);
   const prefix = joinKey(out.key, '');
-  const stale: string[] = [];
+  await out.store.write(prefix + REPORT_NAME, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+  const keep = new Set([...report.output.parts, ...report.output.errors]);
+  if (report.status === 'succeeded') {
+    const manifest: SuccessManifest = {
+      runId: report.runId,
+      attempt: report.attempt,
+      logicalDate: report.logicalDate,
+      finishedAt: report.finishedAt,
+      rows: report.rows.scored,
+      parts: report.output.parts,
+    };
+    await out.store.write(prefix + SUCCESS_NAME, `${JSON.stringify(manifest)}\n`, { contentType: 'application/json' });
+  }
+  // After publishing: remove other attempts' files. After failing: remove only our own parts.
   for await (const o of out.store.list(prefix)) {
     const name = o.key.slice(prefix.length);
-    if (!name.includes('/') && isRunFile(name) && !keep.has(name)) stale.push(o.key);
+    const attempt = runFileAttempt(name);
+    if (name.includes('/') || attempt === undefined || keep.has(name)) continue;
+    if (report.status === 'succeeded' || attempt === report.attempt) await out.store.delete(o.key);
   }
-  for (const key of stale) await out.store.delete(key);
-  await out.store.write(joinKey(out.key, REPORT_NAME), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
-  if (report.status === 'succeeded') {
-    const manifest = { runId: report.runId, attempt: report.attempt, finishedAt: report.finishedAt, rows: report.rows.scored, parts: report.output.parts };
-    await out.store.write(joinKey(out.key, SUCCESS_NAME), `${JSON.stringify(manifest)}\n`, { contentType: 'application/json' });
+}
+
+/** The next attempt number for a run's output prefix, from the last report written there. */
+export async function nextAttemptFromReport(out: StoreRef): Promise<number> {
+  const info = await out.store.head(joinKey(out.key, REPORT_NAME));
+  if (!info) return 1;
+  try {
+    const report = JSON.parse((await readAll(await out.store.read(info.key))).toString('utf8')) as { attempt?: unknown };
+    return attemptNumber(String(report.attempt ?? '')) + 1;
+  } catch {
+    return 1;
   }
+}
+
+/**
+ * Points <job output root>/_latest.json at the newest logical date that has published. A backfill
+ * of an older date does not move it back.
+ */
+export async function updateLatest(stores: Stores, outputUriTemplate: string, baseDir: string, report: RunReport): Promise<void> {
+  if (report.status !== 'succeeded') return;
+  const root = stores.resolve(parseLocation(staticPrefix(outputUriTemplate.replace(/\{\{.*$/, '*')), baseDir));
+  const key = joinKey(root.key, LATEST_NAME);
+  const current = await root.store.head(key);
+  if (current) {
+    try {
+      const prev = JSON.parse((await readAll(await root.store.read(key))).toString('utf8')) as { logicalDate?: string };
+      if (typeof prev.logicalDate === 'string' && prev.logicalDate > report.logicalDate) return;
+    } catch {
+      // An unreadable pointer is replaced.
+    }
+  }
+  const latest = { job: report.job, runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate, output: report.output.uri, finishedAt: report.finishedAt };
+  await root.store.write(key, `${JSON.stringify(latest)}\n`, { contentType: 'application/json' });
 }

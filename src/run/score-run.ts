@@ -2,7 +2,6 @@
  * Runs a job in-process (no Redis): resolve inputs, score every shard, write the report, and
  * publish with _SUCCESS only if the run succeeded. The distributed path reuses the same steps.
  */
-import { randomUUID } from 'node:crypto';
 import { InputError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/part-formats.js';
@@ -15,8 +14,8 @@ import type { LoadedJob } from '../spec/load-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import type { Stores } from '../storage/stores.js';
-import { errorsName, joinKey, partName, shardName } from './output-layout.js';
-import { prepareOutput, publishRun } from './publish.js';
+import { attemptName, errorsName, joinKey, partName, shardName } from './output-layout.js';
+import { nextAttemptFromReport, publishRun, updateLatest } from './publish.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { runIdFor } from './run-identity.js';
 
@@ -53,7 +52,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
     const out = stores.resolve(outLoc);
     const outputUri = formatLocation(outLoc);
-    await prepareOutput(out);
+    const attempt = attemptName(await nextAttemptFromReport(out));
 
     const format = partFormat(spec);
     const shards: ShardResult[] = [];
@@ -73,7 +72,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
           {
             shard,
             input,
-            output: { store: out.store, partKey: joinKey(out.key, partName(spec, shard)), errorsKey: joinKey(out.key, errorsName(shard)) },
+            output: { store: out.store, partKey: joinKey(out.key, partName(spec, shard, attempt)), errorsKey: joinKey(out.key, errorsName(shard, attempt)) },
           },
         );
         shards.push(result);
@@ -89,7 +88,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const report = buildReport(
       {
         runId,
-        attempt: randomUUID(),
+        attempt,
         job: spec.name,
         logicalDate: opts.date,
         startedAt,
@@ -103,6 +102,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       failure,
     );
     await publishRun(out, report);
+    if (!opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
     return { report, outputUri, inputError };
   } finally {
     await scorer.close();

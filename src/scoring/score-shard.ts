@@ -17,6 +17,11 @@ export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
   readonly shard: string;
   readonly input: { readonly store: ObjectStore; readonly key: string; readonly display: string; readonly size: number };
+  /**
+   * For a byte-range shard of a large object: the bytes to read (starting at a record
+   * boundary), the header read by the plan, and the number of physical lines before the range.
+   */
+  readonly range?: { readonly start: number; readonly end: number; readonly header: readonly string[]; readonly linesBefore: number };
   readonly output: { readonly store: ObjectStore; readonly partKey: string; readonly errorsKey: string };
 }
 
@@ -60,13 +65,17 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   };
 
   try {
-    const opened = await openInput(task.input.store, task.input.key, task.input.display, sigOpt);
+    const range = task.range;
+    const opened = await openInput(task.input.store, task.input.key, task.input.display, { ...sigOpt, ...(range ? { range } : {}) });
     bytes = opened.bytesRead;
     await part.write(format.header());
     const records = readCsvRecords(opened.stream, task.input.display, spec.input.csv, spec.limits.maxRecordBytes);
     let builder: BatchBuilder | undefined;
-    if (!spec.input.csv.header) builder = new BatchBuilder(spec.input.csv.columns ?? [], spec, task.input.display, 0);
-    for await (const rec of records) {
+    const given = range ? range.header : spec.input.csv.header ? undefined : spec.input.csv.columns;
+    if (given) builder = new BatchBuilder(given, spec, task.input.display, 0);
+    const linesBefore = range?.linesBefore ?? 0;
+    for await (const parsed of records) {
+      const rec = linesBefore === 0 ? parsed : { ...parsed, line: parsed.line + linesBefore };
       if (!builder) {
         builder = new BatchBuilder(rec.fields, spec, task.input.display, rec.line);
         continue;

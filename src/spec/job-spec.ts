@@ -53,6 +53,8 @@ const inputSchema = z.strictObject({
   /** Column(s) identifying a row; copied to every output and error row. */
   id: z.array(columnName).default([]),
   passthrough: z.array(columnName).default([]),
+  /** Uncompressed CSV objects larger than this are split into byte-range shards. */
+  shardBytes: z.int().min(64 * 1024).default(64 * 1024 * 1024),
 });
 
 const outputSchema = z.strictObject({

@@ -10,7 +10,7 @@ import cron from 'node-cron';
 import { JobSpecError } from '../core/errors.js';
 import { jobSpecSchema, type JobSpec } from './job-spec.js';
 import { unknownTemplates, renderTemplate } from './templates.js';
-import { isWithin, parseLocation, UriError } from './uri.js';
+import { isWithin, parseLocation, UriError, type Location } from './uri.js';
 
 export interface LoadedJob {
   readonly spec: JobSpec;
@@ -92,16 +92,23 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
   }
   problems.push(...columnProblems(spec));
   const sample = { date: '2000-01-01', runId: 'run', job: spec.name };
-  try {
-    parseLocation(renderTemplate(spec.model.uri, sample), baseDir);
-    const input = parseLocation(staticPrefix(renderTemplate(spec.input.uri, sample)), baseDir);
-    const output = parseLocation(renderTemplate(spec.output.uri, sample), baseDir);
-    if (isWithin(output, input) || isWithin(input, output)) {
-      problems.push('output.uri: the output prefix must not be equal to, inside, or around the input prefix (outputs would be read as inputs)');
+  // Each URI is checked on its own so one bad URI does not hide problems in the others.
+  const locate = (field: string, uri: string): Location | undefined => {
+    try {
+      return parseLocation(uri, baseDir);
+    } catch (err) {
+      if (!(err instanceof UriError)) throw err;
+      problems.push(`${field}: ${err.message}`);
+      return undefined;
     }
-  } catch (err) {
-    if (err instanceof UriError) problems.push(err.message);
-    else throw err;
+  };
+  locate('model.uri', renderTemplate(spec.model.uri, sample));
+  const input = locate('input.uri', staticPrefix(renderTemplate(spec.input.uri, sample)));
+  const output = locate('output.uri', renderTemplate(spec.output.uri, sample));
+  if (input && output && (isWithin(output, input) || isWithin(input, output))) {
+    problems.push(
+      `output.uri: the output prefix must not be equal to, inside, or around the input prefix (outputs would be read as inputs); found output.uri "${spec.output.uri}", input.uri "${spec.input.uri}"`,
+    );
   }
   return problems;
 }

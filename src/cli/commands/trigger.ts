@@ -1,0 +1,60 @@
+/** `nightshift trigger <job>`: start a run on the workers; optionally wait for it. */
+import { parseArgs } from 'node:util';
+import { triggerRun } from '../../queue/trigger.js';
+import type { RunRecord, RunRegistry } from '../../queue/run-registry.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { loadJobArg } from '../job-arg.js';
+import { progressPrinter } from '../progress.js';
+import { openQueueClient } from '../queue-client.js';
+import { resolveDate } from './score.js';
+
+export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait]
+  Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is
+  job@date); --rerun starts a new attempt that replaces the published outputs when it succeeds.
+  --wait  show progress, then the result; exit 0 succeeded, 3 failed.`;
+
+export async function triggerCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { date: { type: 'string' }, rerun: { type: 'boolean' }, wait: { type: 'boolean' } },
+  });
+  const [jobArg] = positionals;
+  if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${triggerHelp}`);
+  const job = await loadJobArg(jobArg);
+  const date = resolveDate(values.date, job.spec.schedule);
+  const client = await openQueueClient();
+  try {
+    const res = await triggerRun(client.runs, client.registry, job, date, { rerun: values.rerun === true });
+    process.stdout.write(res.created ? `queued ${res.runId} attempt ${res.attempt}\n` : `${res.runId} already exists (attempt ${res.attempt}, ${res.record?.status ?? 'unknown'}); use --rerun to run it again\n`);
+    if (!values.wait) return EXIT.ok;
+    const final = await waitForRun(client.registry, res.runId, res.attempt);
+    process.stdout.write(`${describeRun(final)}\n`);
+    return final.status === 'succeeded' ? EXIT.ok : EXIT.data;
+  } finally {
+    await client.close();
+  }
+}
+
+export async function waitForRun(registry: RunRegistry, runId: string, attempt: string, pollMs = 500): Promise<RunRecord> {
+  const progress = progressPrinter(`${runId} ${attempt}`);
+  try {
+    for (;;) {
+      const rec = await registry.get(runId, attempt);
+      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped')) return rec;
+      if (rec) progress.update(`${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } finally {
+    progress.done();
+  }
+}
+
+export function describeRun(r: RunRecord): string {
+  const dur = r.finishedAt && r.startedAt ? `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s` : '';
+  return [
+    `${r.runId} ${r.attempt} ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
+    `  shards ${r.shardsDone ?? 0}/${r.shards ?? '?'}, rows read ${r.rowsRead ?? 0}, scored ${r.rowsScored ?? '-'}, rejected ${r.rowsRejected ?? '-'}${dur ? `, ${dur}` : ''}`,
+    ...(r.output ? [`  output ${r.output}`] : []),
+  ].join('\n');
+}

@@ -1,0 +1,50 @@
+/** `nightshift worker`: score shards from the queue until stopped. */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { redisSettingsFromEnv } from '../../queue/redis-config.js';
+import { startWorker } from '../../worker/start-worker.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+
+export const workerHelp = `nightshift worker [--concurrency N]
+  Runs BullMQ workers for nightshift's queues (plan, shards, finalize) until SIGTERM/SIGINT.
+  Start as many as you like, on as many machines as share the Redis and the object store.
+  --concurrency  shards scored at once by this process (default: NIGHTSHIFT_CONCURRENCY or 1)
+Environment: NIGHTSHIFT_REDIS_URL, NIGHTSHIFT_REDIS_PREFIX, NIGHTSHIFT_LOCK_MS (30000),
+  NIGHTSHIFT_STALLED_MS (15000), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
+  NIGHTSHIFT_S3_* (see README).`;
+
+const envSchema = z.object({
+  NIGHTSHIFT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  NIGHTSHIFT_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  NIGHTSHIFT_STALLED_MS: z.coerce.number().int().min(500).default(15_000),
+  NIGHTSHIFT_SHARD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  NIGHTSHIFT_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+});
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { concurrency: { type: 'string' } } });
+  const env = envSchema.safeParse(process.env);
+  if (!env.success) throw new UsageError(`invalid worker settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const concurrency = values.concurrency ? Number(values.concurrency) : env.data.NIGHTSHIFT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a positive integer, found "${values.concurrency}"`);
+  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
+  const worker = await startWorker({
+    redis: redisSettingsFromEnv(),
+    concurrency,
+    lockDurationMs: env.data.NIGHTSHIFT_LOCK_MS,
+    stalledIntervalMs: env.data.NIGHTSHIFT_STALLED_MS,
+    shardAttempts: env.data.NIGHTSHIFT_SHARD_ATTEMPTS,
+    graceMs: env.data.NIGHTSHIFT_GRACE_MS,
+    log,
+  });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) void worker.shutdown(sig);
+    else worker.forceExit();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await worker.closed;
+  return EXIT.ok;
+}

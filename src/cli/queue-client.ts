@@ -1,0 +1,37 @@
+/** The producer side of the queue for CLI and HTTP: fail-fast Redis, the runs queue, the registry. */
+import { Queue } from 'bullmq';
+import { RUNS_QUEUE } from '../queue/names.js';
+import { createRedis, redactUrl, redisSettingsFromEnv } from '../queue/redis-config.js';
+import { RunRegistry } from '../queue/run-registry.js';
+import { TransientError } from '../core/errors.js';
+import type { Redis } from 'ioredis';
+
+export interface QueueClient {
+  readonly runs: Queue;
+  readonly registry: RunRegistry;
+  readonly redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function openQueueClient(): Promise<QueueClient> {
+  const settings = redisSettingsFromEnv();
+  const redis = createRedis(settings, 'producer');
+  redis.on('error', () => undefined); // surfaced by the ping below, with a clear message
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new TransientError(`cannot reach Redis at ${redactUrl(settings.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix: settings.prefix });
+  return {
+    runs,
+    registry: new RunRegistry(redis, settings.prefix),
+    redis,
+    close: async () => {
+      await runs.close();
+      redis.disconnect();
+    },
+  };
+}

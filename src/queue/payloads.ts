@@ -1,0 +1,46 @@
+/**
+ * BullMQ job data, validated with zod when a worker picks a job up (it came from Redis, so from
+ * outside). Payloads carry the job spec's text, so every shard of a run scores with the same
+ * spec even if the file changes mid-run, and never carry secrets.
+ */
+import { z } from 'zod';
+
+const runRef = {
+  runId: z.string().min(1),
+  attempt: z.string().regex(/^a\d+$/),
+  job: z.string().min(1),
+  logicalDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  /** The spec file's path and text at trigger time. */
+  specFile: z.string().min(1),
+  specText: z.string().min(1),
+  /** ISO time the attempt was triggered. */
+  triggeredAt: z.string(),
+};
+
+export const planPayloadSchema = z.strictObject({ kind: z.literal('plan'), ...runRef });
+export type PlanPayload = z.infer<typeof planPayloadSchema>;
+
+export const shardPayloadSchema = z.strictObject({
+  kind: z.literal('shard'),
+  ...runRef,
+  shard: z.string().regex(/^\d{5}$/),
+  object: z.strictObject({ uri: z.string(), size: z.number().int().min(0) }),
+  range: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) }).optional(),
+  outputUri: z.string(),
+  /** The model bytes the plan checked; a shard refuses to score with different ones. */
+  modelSha256: z.string(),
+});
+export type ShardPayload = z.infer<typeof shardPayloadSchema>;
+
+export const finalizePayloadSchema = z.strictObject({
+  kind: z.literal('finalize'),
+  ...runRef,
+  inputUri: z.string(),
+  outputUri: z.string(),
+  shards: z.number().int().min(0),
+  plannedAt: z.string(),
+  model: z.strictObject({ uri: z.string(), sha256: z.string(), zipMapRewrites: z.array(z.strictObject({ output: z.string(), classLabels: z.array(z.union([z.string(), z.number()])) })) }),
+});
+export type FinalizePayload = z.infer<typeof finalizePayloadSchema>;
+
+export type RunRef = Pick<PlanPayload, 'runId' | 'attempt' | 'job' | 'logicalDate' | 'specFile' | 'specText' | 'triggeredAt'>;

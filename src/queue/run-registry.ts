@@ -1,0 +1,131 @@
+/**
+ * What `nightshift runs` shows: one Redis hash per run attempt, plus an index by trigger time.
+ * BullMQ keeps the jobs; this keeps the run-level view (status, progress, rows) in one place.
+ */
+import type { Redis } from 'ioredis';
+
+export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped';
+
+export interface RunRecord {
+  runId: string;
+  attempt: string;
+  job: string;
+  logicalDate: string;
+  status: RunState;
+  triggeredAt: string;
+  trigger: string;
+  startedAt?: string;
+  finishedAt?: string;
+  shards?: number;
+  shardsDone?: number;
+  rowsRead?: number;
+  rowsScored?: number;
+  rowsRejected?: number;
+  reason?: string;
+  output?: string;
+}
+
+const ACTIVE: readonly RunState[] = ['queued', 'planning', 'running', 'finalizing'];
+
+export class RunRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(runId: string, attempt: string): string {
+    return `${this.prefix}:run:${runId}#${attempt}`;
+  }
+  private get index(): string {
+    return `${this.prefix}:runs`;
+  }
+  private attemptsKey(runId: string): string {
+    return `${this.prefix}:attempts:${runId}`;
+  }
+
+  /**
+   * Claims an attempt number for a run: the first trigger gets 1; a plain trigger of an existing
+   * run gets nothing (it already exists); a rerun always gets the next number.
+   */
+  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: number; created: boolean }> {
+    if (rerun) return { attempt: await this.redis.incr(this.attemptsKey(runId)), created: true };
+    const set = await this.redis.set(this.attemptsKey(runId), '1', 'NX');
+    if (set === 'OK') return { attempt: 1, created: true };
+    return { attempt: Number(await this.redis.get(this.attemptsKey(runId))), created: false };
+  }
+
+  async create(rec: RunRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key(rec.runId, rec.attempt), flatten(rec))
+      .zadd(this.index, Date.parse(rec.triggeredAt), `${rec.runId}#${rec.attempt}`)
+      .exec();
+  }
+
+  async update(runId: string, attempt: string, fields: Partial<RunRecord>): Promise<void> {
+    await this.redis.hset(this.key(runId, attempt), flatten(fields));
+  }
+
+  /** Rows read so far by one shard; set (not added) so a retried shard is not counted twice. */
+  async shardProgress(runId: string, attempt: string, shard: string, rows: number): Promise<void> {
+    await this.redis.hset(this.key(runId, attempt), `rows:${shard}`, String(rows));
+  }
+
+  async shardDone(runId: string, attempt: string, shard: string): Promise<void> {
+    await this.redis.hset(this.key(runId, attempt), `done:${shard}`, '1');
+  }
+
+  async get(runId: string, attempt?: string): Promise<RunRecord | undefined> {
+    const a = attempt ?? `a${(await this.redis.get(this.attemptsKey(runId))) ?? '1'}`;
+    const h = await this.redis.hgetall(this.key(runId, a));
+    return Object.keys(h).length === 0 ? undefined : unflatten(h);
+  }
+
+  async list(limit = 50, job?: string): Promise<RunRecord[]> {
+    const members = await this.redis.zrevrange(this.index, 0, job ? limit * 20 : limit - 1);
+    const out: RunRecord[] = [];
+    for (const m of members) {
+      const h = await this.redis.hgetall(`${this.prefix}:run:${m}`);
+      if (Object.keys(h).length === 0) continue;
+      const rec = unflatten(h);
+      if (!job || rec.job === job) out.push(rec);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Active attempts of a job (for overlap rules). */
+  async active(job: string): Promise<RunRecord[]> {
+    return (await this.list(200, job)).filter((r) => ACTIVE.includes(r.status));
+  }
+}
+
+function flatten(rec: Partial<RunRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rec)) if (v !== undefined) out[k] = String(v);
+  return out;
+}
+
+function unflatten(h: Record<string, string>): RunRecord {
+  let rowsRead = 0;
+  let shardsDone = 0;
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith('rows:')) rowsRead += Number(v);
+    if (k.startsWith('done:')) shardsDone++;
+  }
+  const num = (k: string): number | undefined => (h[k] === undefined ? undefined : Number(h[k]));
+  const rec: RunRecord = {
+    runId: h.runId ?? '',
+    attempt: h.attempt ?? '',
+    job: h.job ?? '',
+    logicalDate: h.logicalDate ?? '',
+    status: (h.status ?? 'queued') as RunState,
+    triggeredAt: h.triggeredAt ?? '',
+    trigger: h.trigger ?? 'manual',
+    rowsRead: num('rowsRead') ?? rowsRead,
+    shardsDone: num('shardsDone') ?? shardsDone,
+  };
+  for (const k of ['startedAt', 'finishedAt', 'reason', 'output'] as const) if (h[k] !== undefined) rec[k] = h[k];
+  for (const k of ['shards', 'rowsScored', 'rowsRejected'] as const) if (h[k] !== undefined) rec[k] = Number(h[k]);
+  return rec;
+}

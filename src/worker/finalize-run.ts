@@ -1,0 +1,101 @@
+/**
+ * The finalize step of a run: merge shard results, check that every row is accounted for,
+ * write the report, and publish (_SUCCESS, then _latest.json) only if every shard succeeded.
+ */
+import type { Job } from 'bullmq';
+import type { ShardResult } from '../core/types.js';
+import { errorMessage, InputError, JobSpecError, ModelError } from '../core/errors.js';
+import { finalizePayloadSchema, type PlanPayload } from '../queue/payloads.js';
+import { buildReport, failureReason, totalRows } from '../report/run-report.js';
+import { publishRun, updateLatest } from '../run/publish.js';
+import { parseLocation } from '../spec/uri.js';
+import { renderTemplate } from '../spec/templates.js';
+import { UnrecoverableError } from 'bullmq';
+import type { WorkerContext } from './context.js';
+
+export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
+  const p = finalizePayloadSchema.parse(job.data);
+  await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' });
+  const loaded = ctx.scorers.spec(p.specFile, p.specText);
+  const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
+  const failures = await job.getIgnoredChildrenFailures();
+  const shards = Object.values(values).sort((a, b) => a.shard.localeCompare(b.shard));
+  let failure: string | undefined;
+  const failed = Object.entries(failures);
+  if (failed.length > 0) {
+    const [key, reason] = failed[0] as [string, string];
+    failure = `${failed.length} of ${p.shards} shard(s) failed; shard ${key.slice(key.lastIndexOf('#') + 1)}: ${reason}`;
+  } else if (shards.length !== p.shards) {
+    failure = `internal error: ${shards.length} shard results for ${p.shards} planned shards`;
+  } else {
+    failure = failureReason(totalRows(shards), loaded.spec.limits.maxErrorRate);
+  }
+  const report = buildReport(
+    {
+      runId: p.runId,
+      attempt: p.attempt,
+      job: p.job,
+      logicalDate: p.logicalDate,
+      startedAt: new Date(p.triggeredAt),
+      finishedAt: new Date(),
+      model: p.model,
+      inputUri: p.inputUri,
+      outputUri: p.outputUri,
+      maxErrorRate: loaded.spec.limits.maxErrorRate,
+    },
+    shards,
+    failure,
+  );
+  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
+  await publishRun(out, report);
+  await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
+  await ctx.registry.update(p.runId, p.attempt, {
+    status: report.status,
+    finishedAt: report.finishedAt,
+    rowsRead: report.rows.read,
+    rowsScored: report.rows.scored,
+    rowsRejected: report.rows.rejected,
+    shardsDone: shards.length,
+    ...(report.reason ? { reason: report.reason } : {}),
+  });
+  return { status: report.status };
+}
+
+/**
+ * A run whose plan failed for good (bad spec, model or input, or out of retries) still gets a
+ * failed report, so the output prefix says why.
+ */
+export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload, err: unknown): Promise<void> {
+  const final = err instanceof UnrecoverableError || isUserError(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (!final) return;
+  const reason = errorMessage(err);
+  await ctx.registry.update(p.runId, p.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason });
+  try {
+    const loaded = ctx.scorers.spec(p.specFile, p.specText);
+    const outputUri = renderTemplate(loaded.spec.output.uri, { date: p.logicalDate, runId: p.runId, job: p.job });
+    const loc = parseLocation(outputUri, loaded.baseDir);
+    const report = buildReport(
+      {
+        runId: p.runId,
+        attempt: p.attempt,
+        job: p.job,
+        logicalDate: p.logicalDate,
+        startedAt: new Date(p.triggeredAt),
+        finishedAt: new Date(),
+        model: undefined,
+        inputUri: loaded.spec.input.uri,
+        outputUri,
+        maxErrorRate: loaded.spec.limits.maxErrorRate,
+      },
+      [],
+      reason,
+    );
+    await publishRun(ctx.stores.resolve(loc), report);
+  } catch {
+    // The spec itself may be what failed; the registry already says why.
+  }
+}
+
+function isUserError(err: unknown): boolean {
+  return err instanceof JobSpecError || err instanceof InputError || err instanceof ModelError;
+}

@@ -1,0 +1,102 @@
+/**
+ * The plan step of a run: check the model against the spec, resolve the inputs for the logical
+ * date, cut large objects into byte ranges, and enqueue one shard job per unit plus a finalize
+ * job that runs when all shards are done (a BullMQ flow).
+ */
+import type { Job } from 'bullmq';
+import { checkModelMapping } from '../model/check-mapping.js';
+import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
+import { planPayloadSchema, type FinalizePayload, type PlanPayload, type ShardPayload } from '../queue/payloads.js';
+import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
+import { shardName } from '../run/output-layout.js';
+import { splitObject } from '../run/split-object.js';
+import type { LoadedJob } from '../spec/load-spec.js';
+import { renderTemplate, type TemplateValues } from '../spec/templates.js';
+import { formatLocation, parseLocation } from '../spec/uri.js';
+import type { WorkerContext } from './context.js';
+import { failRunEarly } from './finalize-run.js';
+
+export async function processPlan(ctx: WorkerContext, job: Job, signal?: AbortSignal): Promise<{ shards: number }> {
+  const p = planPayloadSchema.parse(job.data);
+  await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString() });
+  try {
+    const loaded = ctx.scorers.spec(p.specFile, p.specText);
+    const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
+    const { model, session } = await ctx.scorers.model(loaded, values);
+    checkModelMapping(loaded.spec, session, p.specFile, model.uri);
+    const inputUri = renderTemplate(loaded.spec.input.uri, values);
+    const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
+    const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
+    const shards = await planShards(loaded, inputs, p, outputUri, model.sha256, signal);
+    const finalize: FinalizePayload = {
+      ...runRef(p),
+      kind: 'finalize',
+      inputUri,
+      outputUri,
+      shards: shards.length,
+      plannedAt: new Date().toISOString(),
+      model: { uri: model.uri, sha256: model.sha256, zipMapRewrites: [...model.zipMapRewrites] },
+    };
+    await ctx.flow.add({
+      name: 'finalize',
+      queueName: RUNS_QUEUE,
+      data: finalize,
+      opts: { jobId: finalizeJobId(p.runId, p.attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
+      children: shards.map((s) => ({
+        name: 'shard',
+        queueName: SHARDS_QUEUE,
+        data: s,
+        opts: {
+          jobId: shardJobId(p.runId, p.attempt, s.shard),
+          attempts: ctx.shardAttempts,
+          backoff: { type: 'exponential', delay: 1_000 },
+          // A failed shard must not leave its run hanging: finalize runs and reports the failure.
+          ignoreDependencyOnFailure: true,
+        },
+      })),
+    });
+    await ctx.registry.update(p.runId, p.attempt, { status: 'running', shards: shards.length, output: outputUri });
+    return { shards: shards.length };
+  } catch (err) {
+    await failRunEarly(ctx, job, p, err);
+    throw err;
+  }
+}
+
+function runRef(p: PlanPayload): Omit<PlanPayload, 'kind'> {
+  const { kind: _kind, ...rest } = p;
+  return rest;
+}
+
+async function planShards(
+  loaded: LoadedJob,
+  inputs: InputObject[],
+  p: PlanPayload,
+  outputUri: string,
+  modelSha256: string,
+  signal?: AbortSignal,
+): Promise<ShardPayload[]> {
+  const spec = loaded.spec;
+  const shards: ShardPayload[] = [];
+  const add = (input: InputObject, range?: ShardPayload['range']): void => {
+    shards.push({
+      ...runRef(p),
+      kind: 'shard',
+      shard: shardName(shards.length),
+      object: { uri: input.display, size: input.size },
+      ...(range ? { range } : {}),
+      outputUri,
+      modelSha256,
+    });
+  };
+  for (const input of inputs) {
+    const splittable = input.size > spec.input.shardBytes && !input.key.endsWith('.gz') && spec.input.csv.header;
+    if (!splittable) {
+      add(input);
+      continue;
+    }
+    const split = await splitObject(input.store, input.key, input.display, input.size, spec.input.csv, spec.input.shardBytes, signal);
+    for (const r of split.ranges) add(input, { start: r.start, end: r.end, header: split.header, linesBefore: r.linesBefore });
+  }
+  return shards;
+}

@@ -1,0 +1,50 @@
+/** Scores one shard of a run and returns its result to the run's finalize step. */
+import type { Job } from 'bullmq';
+import type { ShardResult } from '../core/types.js';
+import { partFormat } from '../formats/part-formats.js';
+import { shardPayloadSchema } from '../queue/payloads.js';
+import { errorsName, joinKey, partName } from '../run/output-layout.js';
+import { scoreShard } from '../scoring/score-shard.js';
+import { parseLocation } from '../spec/uri.js';
+import type { WorkerContext } from './context.js';
+
+const PROGRESS_EVERY_MS = 1_000;
+
+export async function processShard(ctx: WorkerContext, job: Job, signal?: AbortSignal): Promise<ShardResult> {
+  const p = shardPayloadSchema.parse(job.data);
+  const loaded = ctx.scorers.spec(p.specFile, p.specText);
+  const values = { date: p.logicalDate, runId: p.runId, job: p.job };
+  const scorer = await ctx.scorers.scorer(loaded, values, p.modelSha256);
+  const inputLoc = parseLocation(p.object.uri, loaded.baseDir);
+  const input = ctx.stores.resolve(inputLoc);
+  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
+  let lastReport = 0;
+  const result = await scoreShard(
+    {
+      spec: loaded.spec,
+      scorer,
+      format: partFormat(loaded.spec),
+      ...(signal ? { signal } : {}),
+      onProgress: (rows) => {
+        const now = Date.now();
+        if (now - lastReport < PROGRESS_EVERY_MS) return;
+        lastReport = now;
+        void job.updateProgress({ rows }).catch(() => undefined);
+        void ctx.registry.shardProgress(p.runId, p.attempt, p.shard, rows).catch(() => undefined);
+      },
+    },
+    {
+      shard: p.shard,
+      input: { store: input.store, key: input.key, display: p.object.uri, size: p.object.size },
+      ...(p.range ? { range: p.range } : {}),
+      output: {
+        store: out.store,
+        partKey: joinKey(out.key, partName(loaded.spec, p.shard, p.attempt)),
+        errorsKey: joinKey(out.key, errorsName(p.shard, p.attempt)),
+      },
+    },
+  );
+  await ctx.registry.shardProgress(p.runId, p.attempt, p.shard, result.rowsRead);
+  await ctx.registry.shardDone(p.runId, p.attempt, p.shard);
+  return result;
+}

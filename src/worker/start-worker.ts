@@ -1,0 +1,109 @@
+/**
+ * A worker process: BullMQ workers for the runs queue (plan, finalize) and the shards queue.
+ * Shutdown is two-phase: the first signal stops taking jobs and lets active shards finish
+ * within the grace period (then hands them back); a second signal exits at once. Resources are
+ * released in reverse order of acquisition.
+ */
+import { FlowProducer, Worker, type Job } from 'bullmq';
+import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
+import { toBullmqError } from '../queue/outcomes.js';
+import { checkEvictionPolicy } from '../queue/redis-check.js';
+import { createRedis, type RedisSettings } from '../queue/redis-config.js';
+import { RunRegistry } from '../queue/run-registry.js';
+import { Stores } from '../storage/stores.js';
+import type { WorkerContext } from './context.js';
+import { processFinalize } from './finalize-run.js';
+import { processPlan } from './process-plan.js';
+import { processShard } from './process-shard.js';
+import { ScorerCache } from './scorer-cache.js';
+
+export interface WorkerOptions {
+  readonly redis: RedisSettings;
+  /** Shards scored at once by this process. */
+  readonly concurrency: number;
+  /** How long a job's lock lasts without renewal; a killed worker's shard is retried after it. */
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly shardAttempts: number;
+  readonly graceMs: number;
+  readonly log: (line: string) => void;
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has shut down. */
+  readonly closed: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+  forceExit(): void;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const connection = createRedis(opts.redis, 'worker');
+  await checkEvictionPolicy(connection);
+  const stores = new Stores();
+  const scorers = new ScorerCache(stores);
+  const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
+  const ctx: WorkerContext = {
+    stores,
+    registry: new RunRegistry(connection, opts.redis.prefix),
+    flow,
+    scorers,
+    prefix: opts.redis.prefix,
+    shardAttempts: opts.shardAttempts,
+  };
+  const common = {
+    connection,
+    prefix: opts.redis.prefix,
+    lockDuration: opts.lockDurationMs,
+    stalledInterval: opts.stalledIntervalMs,
+    maxStalledCount: 2,
+    autorun: false,
+  };
+  const wrap = <T>(fn: (job: Job, signal?: AbortSignal) => Promise<T>) => async (job: Job, _token?: string, signal?: AbortSignal): Promise<T> => {
+    try {
+      return await fn(job, signal);
+    } catch (err) {
+      throw toBullmqError(err);
+    }
+  };
+  const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, signal) => (job.name === 'plan' ? processPlan(ctx, job, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
+  const shards = new Worker(SHARDS_QUEUE, wrap((job, signal) => processShard(ctx, job, signal)), { ...common, concurrency: opts.concurrency });
+  for (const w of [runs, shards]) {
+    w.on('failed', (job, err) => opts.log(`${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
+    w.on('error', (err) => opts.log(`worker error: ${err.message}`));
+  }
+  shards.on('completed', (job) => opts.log(`shard ${job.id ?? '?'} done`));
+  void runs.run();
+  void shards.run();
+  await Promise.all([runs.waitUntilReady(), shards.waitUntilReady()]);
+  opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix}`);
+
+  let closing: Promise<void> | undefined;
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      opts.log(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
+      const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
+      const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.graceMs).unref());
+      if (!(await Promise.race([graceful, timedOut]))) {
+        opts.log('grace period over: handing active shards back to the queue');
+        await Promise.all([shards.close(true), runs.close(true)]);
+      }
+      await flow.close();
+      await scorers.close();
+      stores.close();
+      await connection.quit().catch(() => connection.disconnect());
+      opts.log('worker stopped');
+      resolveClosed();
+    })();
+    return closing;
+  };
+  return {
+    closed,
+    shutdown,
+    forceExit: () => {
+      opts.log('second signal: exiting now');
+      process.exit(130);
+    },
+  };
+}
