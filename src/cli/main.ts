@@ -5,6 +5,7 @@ import { validateCommand, validateHelp } from './commands/validate.js';
 import { workerCommand, workerHelp } from './commands/worker.js';
 import { triggerCommand, triggerHelp } from './commands/trigger.js';
 import { runCommand, runHelp, runsCommand, runsHelp } from './commands/runs.js';
+import { serveCommand, serveHelp } from './commands/serve.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string; summary: string };
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   trigger: { run: triggerCommand, help: triggerHelp, summary: 'start a run on the workers (--rerun, --wait)' },
   runs: { run: runsCommand, help: runsHelp, summary: 'list recent runs' },
   run: { run: runCommand, help: runHelp, summary: "show one run's detail" },
+  serve: { run: serveCommand, help: serveHelp, summary: 'HTTP trigger and run status API' },
 };
 
 function usage(): string {
