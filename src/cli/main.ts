@@ -6,6 +6,7 @@ import { workerCommand, workerHelp } from './commands/worker.js';
 import { triggerCommand, triggerHelp } from './commands/trigger.js';
 import { runCommand, runHelp, runsCommand, runsHelp } from './commands/runs.js';
 import { serveCommand, serveHelp } from './commands/serve.js';
+import { backfillCommand, backfillHelp, scheduleCommand, scheduleHelp, schedulerCommand, schedulerHelp } from './commands/scheduler.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 type Command = { run: (argv: string[]) => Promise<number>; help: string; summary: string };
@@ -18,6 +19,9 @@ const commands: Record<string, Command> = {
   runs: { run: runsCommand, help: runsHelp, summary: 'list recent runs' },
   run: { run: runCommand, help: runHelp, summary: "show one run's detail" },
   serve: { run: serveCommand, help: serveHelp, summary: 'HTTP trigger and run status API' },
+  scheduler: { run: schedulerCommand, help: schedulerHelp, summary: 'fire job schedules (run one or more replicas)' },
+  schedule: { run: scheduleCommand, help: scheduleHelp, summary: "list jobs' next fire times and last runs" },
+  backfill: { run: backfillCommand, help: backfillHelp, summary: 'enqueue runs for a range of logical dates' },
 };
 
 function usage(): string {

@@ -23,6 +23,12 @@ export class ObjectSink {
       this.input.on('error', (err) => gz.destroy(err));
       body = gz;
     }
+    // These streams only error when abort() or a failed upload destroys them, and the caller
+    // hears of it through the upload promise. The store attaches its own listeners only after
+    // an await (LocalStore creates the folder first), so an abort right after construction
+    // would otherwise be an unhandled 'error' event that takes the process down.
+    this.input.on('error', ignore);
+    body.on('error', ignore);
     this.upload = store.write(key, body, { contentType: options.contentType, ...(options.signal ? { signal: options.signal } : {}) });
     // Keep the failure until someone awaits it, so it is never an unhandled rejection.
     this.upload.catch((err: unknown) => {
@@ -50,3 +56,5 @@ export class ObjectSink {
     await this.upload.catch(() => undefined);
   }
 }
+
+function ignore(): void {}

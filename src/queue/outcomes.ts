@@ -2,10 +2,11 @@
  * The one place that maps nightshift's errors to BullMQ outcomes: user-fixable and data errors
  * fail the job at once (UnrecoverableError, no retry); everything else is retried with backoff.
  */
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { ErrorRateExceededError, InputError, JobSpecError, ModelError } from '../core/errors.js';
 
 export function toBullmqError(err: unknown): Error {
+  if (err instanceof DelayedError) return err;
   if (err instanceof JobSpecError || err instanceof InputError || err instanceof ModelError || err instanceof ErrorRateExceededError) {
     const e = new UnrecoverableError(`${err.name}: ${err.message}`);
     e.cause = err;

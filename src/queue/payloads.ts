@@ -17,7 +17,12 @@ const runRef = {
   triggeredAt: z.string(),
 };
 
-export const planPayloadSchema = z.strictObject({ kind: z.literal('plan'), ...runRef });
+export const planPayloadSchema = z.strictObject({
+  kind: z.literal('plan'),
+  ...runRef,
+  /** Wait for earlier active runs of the same job before planning (overlap: queue, backfills). */
+  serial: z.boolean().optional(),
+});
 export type PlanPayload = z.infer<typeof planPayloadSchema>;
 
 export const shardPayloadSchema = z.strictObject({

@@ -24,7 +24,7 @@ export async function triggerRun(
   registry: RunRegistry,
   job: LoadedJob,
   logicalDate: string,
-  options: { rerun?: boolean; trigger?: string; now?: Date } = {},
+  options: { rerun?: boolean; trigger?: string; now?: Date; serial?: boolean } = {},
 ): Promise<TriggerResult> {
   const runId = runIdFor(job.spec.name, logicalDate);
   const claim = await registry.claimAttempt(runId, options.rerun === true);
@@ -42,6 +42,7 @@ export async function triggerRun(
     specFile: job.file,
     specText: await readFile(job.file, 'utf8'),
     triggeredAt,
+    ...(options.serial ? { serial: true } : {}),
   };
   await runs.add('plan', payload, { jobId: planJobId(runId, attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } });
   return { runId, attempt, created: true, record };

@@ -3,10 +3,10 @@
  * date, cut large objects into byte ranges, and enqueue one shard job per unit plus a finalize
  * job that runs when all shards are done (a BullMQ flow).
  */
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
-import { planPayloadSchema, type FinalizePayload, type PlanPayload, type ShardPayload } from '../queue/payloads.js';
+import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
 import { shardName } from '../run/output-layout.js';
 import { splitObject } from '../run/split-object.js';
@@ -16,8 +16,9 @@ import { formatLocation, parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
 import { failRunEarly } from './finalize-run.js';
 
-export async function processPlan(ctx: WorkerContext, job: Job, signal?: AbortSignal): Promise<{ shards: number }> {
+export async function processPlan(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<{ shards: number }> {
   const p = planPayloadSchema.parse(job.data);
+  await waitForEarlierRuns(ctx, job, p, token);
   await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString() });
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
@@ -63,9 +64,22 @@ export async function processPlan(ctx: WorkerContext, job: Job, signal?: AbortSi
   }
 }
 
-function runRef(p: PlanPayload): Omit<PlanPayload, 'kind'> {
-  const { kind: _kind, ...rest } = p;
-  return rest;
+function runRef(p: PlanPayload): RunRef {
+  return { runId: p.runId, attempt: p.attempt, job: p.job, logicalDate: p.logicalDate, specFile: p.specFile, specText: p.specText, triggeredAt: p.triggeredAt };
+}
+
+/**
+ * Serial runs (overlap: queue, backfills) wait for older active runs of the same job. Ordering
+ * by trigger time (then run id) means two waiting runs can never wait for each other.
+ */
+async function waitForEarlierRuns(ctx: WorkerContext, job: Job, p: PlanPayload, token: string | undefined): Promise<void> {
+  if (!p.serial || !token) return;
+  const mine = `${p.triggeredAt}\0${p.runId}#${p.attempt}`;
+  const earlier = (await ctx.registry.active(p.job)).filter((r) => `${r.triggeredAt}\0${r.runId}#${r.attempt}` < mine);
+  if (earlier.length === 0) return;
+  await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for ${earlier[0]?.runId} (${earlier[0]?.attempt})` });
+  await job.moveToDelayed(Date.now() + 2_000, token);
+  throw new DelayedError();
 }
 
 async function planShards(

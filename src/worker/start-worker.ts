@@ -58,15 +58,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     maxStalledCount: 2,
     autorun: false,
   };
-  const wrap = <T>(fn: (job: Job, signal?: AbortSignal) => Promise<T>) => async (job: Job, _token?: string, signal?: AbortSignal): Promise<T> => {
+  const wrap = <T>(fn: (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<T>) => async (job: Job, token?: string, signal?: AbortSignal): Promise<T> => {
     try {
-      return await fn(job, signal);
+      return await fn(job, token, signal);
     } catch (err) {
       throw toBullmqError(err);
     }
   };
-  const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, signal) => (job.name === 'plan' ? processPlan(ctx, job, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
-  const shards = new Worker(SHARDS_QUEUE, wrap((job, signal) => processShard(ctx, job, signal)), { ...common, concurrency: opts.concurrency });
+  const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
+  const shards = new Worker(SHARDS_QUEUE, wrap((job, _token, signal) => processShard(ctx, job, signal)), { ...common, concurrency: opts.concurrency });
   for (const w of [runs, shards]) {
     w.on('failed', (job, err) => opts.log(`${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
     w.on('error', (err) => opts.log(`worker error: ${err.message}`));

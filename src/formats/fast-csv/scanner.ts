@@ -1,0 +1,458 @@
+/**
+ * A chunk-fed CSV byte scanner for the fast path. It finds records and field boundaries and
+ * hands each record to a callback as offsets into a buffer: no string is built unless the
+ * consumer asks for one (ids, text columns, rejected rows).
+ *
+ * It accepts exactly what the general path (csv-reader.ts: csv-parse with our options) accepts
+ * and splits it the same way: UTF-8 BOM skipped, record delimiters \r\n, \n and a lone \r,
+ * empty lines skipped (a line holding only "" is a record), RFC 4180 quoting with the quote
+ * doubled inside quoted fields, no trimming. It reproduces csv-parse where it is odd, too:
+ * - a closing quote followed by a NUL byte is accepted and the NUL and what follows are kept in
+ *   the field (csv-parse tests `!nextChr`);
+ * - limits.maxRecordBytes counts what csv-parse counts: the UTF-16 length of the record's
+ *   finished fields plus the bytes of the current one, quotes and delimiters excluded.
+ * File-level problems throw InputError with the same messages as the general path.
+ *
+ * Lines are physical lines (\r\n, \n and a lone \r each end one), also inside quoted fields.
+ * The general path drifts from that when quoted fields hold \r (see the fast-csv tests); an
+ * unclosed quote names the line of its opening quote, where the general path names the last line.
+ *
+ * Chunks: complete records are scanned in place. A record cut by a chunk boundary is rescanned
+ * from its start once more bytes arrive; only that tail is copied, joined with a prefix of the
+ * next chunks that grows with it, so a long record costs time linear in its length.
+ */
+import { InputError } from '../../core/errors.js';
+
+export const FIELD_PLAIN = 0;
+/** Quoted field without escaped quotes: [start, end) is the content between the quotes. */
+export const FIELD_QUOTED = 1;
+/** Quoted field that must be unescaped: [start, end) is the raw field, quotes included. */
+export const FIELD_ESCAPED = 2;
+
+/** One record, valid only during the callback (the scanner reuses it and its buffer moves on). */
+export interface ScannedRecord {
+  readonly buf: Buffer;
+  readonly count: number;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** FIELD_PLAIN, FIELD_QUOTED or FIELD_ESCAPED per field. */
+  readonly kinds: Uint8Array;
+  /** 1-based physical line where the record starts. */
+  readonly line: number;
+  /** The record's raw bytes [start, end), without its line ending. */
+  readonly start: number;
+  readonly end: number;
+  /** Field i as text (UTF-8, unescaped). */
+  text(i: number): string;
+  /** The record as it appeared in the file, without its line ending. */
+  rawText(): string;
+}
+
+export interface ScannerOptions {
+  /** Object name for error messages. */
+  readonly object: string;
+  /** One ASCII byte each (see fastPathApplies). */
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly maxRecordBytes: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const NUL = 0x00;
+/** Returned by scanRecord when the record (or its lookahead byte) is not in the buffer yet. */
+const NEED_MORE = -1;
+/** Smallest prefix of the next chunk joined to a cut record: most records fit in it. */
+const MIN_JOIN = 4096;
+
+// The general path's wording (csv-reader.ts), so both paths fail a shard with the same message.
+const MESSAGES = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
+  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
+  CSV_MAX_RECORD_SIZE: 'a record is longer than limits.maxRecordBytes (often an unclosed quote, or the wrong delimiter)',
+  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
+} as const;
+type CsvErrorCode = keyof typeof MESSAGES;
+
+/** True when csv-parse would read the input as UTF-16LE (its BOM): only the general path can. */
+export function needsGeneralPath(head: Buffer): boolean {
+  return head.length >= 3 && head[0] === 0xff && head[1] === 0xfe;
+}
+
+class RecordSlot implements ScannedRecord {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  kinds = new Uint8Array(64);
+  line = 0;
+  start = 0;
+  end = 0;
+
+  constructor(private readonly quote: number) {}
+
+  text(i: number): string {
+    const s = this.starts[i] as number;
+    const e = this.ends[i] as number;
+    if (this.kinds[i] !== FIELD_ESCAPED) return this.buf.toString('utf8', s, e);
+    return unescapeField(this.buf, s, e, this.quote).toString('utf8');
+  }
+
+  rawText(): string {
+    return this.buf.toString('utf8', this.start, this.end);
+  }
+
+  /** Doubles the field slots (records with many fields are rare; they keep the bigger slots). */
+  grow(): void {
+    const n = this.starts.length * 2;
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    const kinds = new Uint8Array(n);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    kinds.set(this.kinds);
+    this.starts = starts;
+    this.ends = ends;
+    this.kinds = kinds;
+  }
+}
+
+export class CsvScanner {
+  private readonly delimiter: number;
+  private readonly quote: number;
+  /** 1 for bytes that end an unquoted field (delimiter, quote, CR, LF), else 0. */
+  private readonly stops = new Uint8Array(256);
+  private readonly record: RecordSlot;
+  /** Physical line of the next record's first byte. */
+  private line = 1;
+  private bomChecked = false;
+  /** Bytes from the start of a cut record (or of the file, before the BOM check). */
+  private tail: Buffer | undefined;
+  /** Chunks received while the tail waits for enough bytes to be rescanned. */
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  /** Cut records longer than this are audited for maxRecordBytes; doubles each time. */
+  private auditAt: number;
+  private ended = false;
+  // Side outputs of scanQuoted, kept in fields so the hot path allocates nothing.
+  private quotedBreaks = 0;
+  private quotedEscaped = false;
+
+  constructor(
+    private readonly options: ScannerOptions,
+    private readonly onRecord: (record: ScannedRecord) => void,
+  ) {
+    this.delimiter = asciiByte(options.delimiter, 'delimiter');
+    this.quote = asciiByte(options.quote, 'quote');
+    if (this.quote === this.delimiter) throw new RangeError('CsvScanner: the quote and the delimiter must differ');
+    for (const b of [this.delimiter, this.quote, CR, LF]) this.stops[b] = 1;
+    this.record = new RecordSlot(this.quote);
+    this.auditAt = options.maxRecordBytes + 1;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.ended) throw new Error('CsvScanner.push after end()');
+    if (chunk.length === 0) return;
+    if (this.tail === undefined) {
+      this.scanChunk(chunk, 0);
+      return;
+    }
+    this.waiting.push(chunk);
+    this.waitingBytes += chunk.length;
+    // Rescanning the tail costs its length: wait until the new bytes are worth as much.
+    if (this.waitingBytes >= Math.max(MIN_JOIN, this.tail.length)) this.joinWaiting();
+  }
+
+  /** Flushes the last record; throws if the input ends inside a quoted field. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const parts = this.tail === undefined ? this.waiting : [this.tail, ...this.waiting];
+    this.tail = undefined;
+    this.waiting = [];
+    if (parts.length > 0) this.scan(Buffer.concat(parts), true);
+  }
+
+  /** Scans buf from `from` in place; keeps a copy of the cut record at its end, if any. */
+  private scanChunk(buf: Buffer, from: number): void {
+    const stop = this.scan(from === 0 ? buf : buf.subarray(from), false);
+    const rest = buf.length - from - stop;
+    if (rest > 0) this.keepTail(Buffer.from(buf.subarray(from + stop)));
+  }
+
+  /** Joins the tail with enough waiting bytes, scans that, and goes on in place in the last chunk. */
+  private joinWaiting(): void {
+    const tail = this.tail as Buffer;
+    const last = this.waiting[this.waiting.length - 1] as Buffer;
+    const before = this.waitingBytes - last.length;
+    // Take all earlier chunks and only as much of the last one as the doubling needs.
+    const fromLast = Math.min(last.length, Math.max(0, Math.max(MIN_JOIN, tail.length) - before));
+    const joined = Buffer.concat([tail, ...this.waiting.slice(0, -1), last.subarray(0, fromLast)]);
+    this.tail = undefined;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    const stop = this.scan(joined, false);
+    const lastStart = joined.length - fromLast;
+    if (stop >= lastStart) {
+      this.auditAt = this.options.maxRecordBytes + 1; // the cut record is done
+      this.scanChunk(last, stop - lastStart);
+      return;
+    }
+    // Still cut: the record goes on past what was joined.
+    this.keepTail(joined.subarray(stop));
+    if (fromLast < last.length) this.push(last.subarray(fromLast));
+  }
+
+  private keepTail(tail: Buffer): void {
+    this.tail = tail;
+    if (tail.length >= this.auditAt) {
+      this.auditPartial(tail);
+      this.auditAt = tail.length * 2;
+    }
+  }
+
+  /** Scans records in buf; returns where the first incomplete one starts (buf.length if none). */
+  private scan(buf: Buffer, final: boolean): number {
+    let pos = 0;
+    if (!this.bomChecked) {
+      if (buf.length < 3 && !final) return 0;
+      this.bomChecked = true;
+      if (needsGeneralPath(buf)) throw new Error('UTF-16 input must go to the general CSV path (see needsGeneralPath)');
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+    }
+    const end = buf.length;
+    while (pos < end) {
+      const c = buf[pos];
+      if (c === LF || c === CR) {
+        // An empty line: skipped, but it is a line.
+        if (c === CR && pos + 1 >= end && !final) return pos;
+        pos += c === CR && buf[pos + 1] === LF ? 2 : 1;
+        this.line++;
+        continue;
+      }
+      const next = this.scanRecord(buf, pos, end, final);
+      if (next === NEED_MORE) return pos;
+      pos = next;
+    }
+    return pos;
+  }
+
+  /**
+   * Scans the record starting at recStart, hands it to the callback, and returns the position
+   * after its line ending; NEED_MORE when the buffer ends before that is known.
+   */
+  private scanRecord(buf: Buffer, recStart: number, end: number, final: boolean): number {
+    const { delimiter, quote, stops, record } = this;
+    const recLine = this.line;
+    let pos = recStart;
+    let n = 0;
+    let breaks = 0; // line breaks inside quoted fields so far
+    for (;;) {
+      if (n === record.starts.length) record.grow();
+      if (pos < end && buf[pos] === quote) {
+        pos = this.scanQuotedField(buf, recStart, pos, end, final, recLine + breaks, n);
+        if (pos === NEED_MORE) return NEED_MORE;
+        breaks += this.quotedBreaks;
+      } else {
+        const s = pos;
+        while (pos < end && stops[buf[pos] as number] === 0) pos++;
+        if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos, recLine + breaks);
+        record.starts[n] = s;
+        record.ends[n] = pos;
+        record.kinds[n] = FIELD_PLAIN;
+      }
+      n++;
+      // pos is now on a delimiter, a line ending, or the end of the buffer.
+      if (pos >= end) {
+        if (!final) return NEED_MORE;
+        this.emit(buf, recStart, end, n, recLine);
+        return end;
+      }
+      const sep = buf[pos];
+      if (sep === delimiter) {
+        pos++;
+        continue;
+      }
+      if (sep === CR && pos + 1 >= end && !final) return NEED_MORE; // \r\n or a lone \r?
+      this.emit(buf, recStart, pos, n, recLine);
+      this.line = recLine + breaks + 1;
+      return sep === CR && buf[pos + 1] === LF ? pos + 2 : pos + 1;
+    }
+  }
+
+  /**
+   * Scans the quoted field opening at `open` into slot n; returns the position after it (on a
+   * delimiter, line ending or the end) or NEED_MORE. Sets quotedBreaks.
+   */
+  private scanQuotedField(buf: Buffer, recStart: number, open: number, end: number, final: boolean, line: number, n: number): number {
+    const close = this.scanQuoted(buf, open, end, final);
+    if (close === NEED_MORE) {
+      if (final) this.fail('CSV_QUOTE_NOT_CLOSED', buf, recStart, end, line);
+      return NEED_MORE;
+    }
+    const record = this.record;
+    const after = close + 1;
+    const next = after < end ? buf[after] : undefined;
+    if (next === undefined || next === this.delimiter || next === CR || next === LF) {
+      record.starts[n] = this.quotedEscaped ? open : open + 1;
+      record.ends[n] = this.quotedEscaped ? after : close;
+      record.kinds[n] = this.quotedEscaped ? FIELD_ESCAPED : FIELD_QUOTED;
+      return after;
+    }
+    if (next !== NUL) this.fail('CSV_INVALID_CLOSING_QUOTE', buf, recStart, close, line + this.quotedBreaks);
+    // csv-parse quirk: NUL after a closing quote counts as a valid end, then joins the field.
+    let pos = after;
+    while (pos < end && this.stops[buf[pos] as number] === 0) pos++;
+    if (pos < end && buf[pos] === this.quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos, line + this.quotedBreaks);
+    if (pos >= end && !final) return NEED_MORE;
+    record.starts[n] = open;
+    record.ends[n] = pos;
+    record.kinds[n] = FIELD_ESCAPED;
+    return pos;
+  }
+
+  /**
+   * Finds the closing quote of the quoted field opening at `open`; NEED_MORE if not in buf.
+   * Sets quotedBreaks (line breaks inside) and quotedEscaped (doubled quotes seen).
+   */
+  private scanQuoted(buf: Buffer, open: number, end: number, final: boolean): number {
+    const quote = this.quote;
+    let breaks = 0;
+    let escaped = false;
+    let pos = open + 1;
+    for (; pos < end; pos++) {
+      const c = buf[pos];
+      if (c === quote) {
+        if (pos + 1 >= end) {
+          if (final) break; // a quote at the end of input closes
+          return NEED_MORE; // closing, or the first of a doubled quote?
+        }
+        if (buf[pos + 1] !== quote) break;
+        escaped = true;
+        pos++;
+      } else if (c === LF) {
+        breaks++;
+      } else if (c === CR) {
+        if (pos + 1 >= end && !final) return NEED_MORE; // \r\n is one break, not two
+        if (buf[pos + 1] !== LF) breaks++;
+      }
+    }
+    if (pos >= end) return NEED_MORE;
+    this.quotedBreaks = breaks;
+    this.quotedEscaped = escaped;
+    return pos;
+  }
+
+  private emit(buf: Buffer, start: number, end: number, count: number, line: number): void {
+    if (end - start > this.options.maxRecordBytes + 1) this.auditRange(buf, start, end, true, line);
+    const r = this.record;
+    r.buf = buf;
+    r.count = count;
+    r.line = line;
+    r.start = start;
+    r.end = end;
+    this.onRecord(r);
+  }
+
+  /** Throws `code` at line, unless csv-parse would have stopped earlier on the record size. */
+  private fail(code: CsvErrorCode, buf: Buffer, recStart: number, at: number, line: number): never {
+    if (at - recStart > this.options.maxRecordBytes + 1) this.auditRange(buf, recStart, at, true, this.line);
+    throw csvError(this.options.object, code, line);
+  }
+
+  /**
+   * A cut record that is already too long fails now, not when it ends, so a runaway quote
+   * cannot make the tail grow without bound. (A long tail always starts with a record: the
+   * other tails are the first bytes before the BOM check and a lone \r, both shorter.)
+   */
+  private auditPartial(tail: Buffer): void {
+    this.auditRange(tail, 0, tail.length, false, this.line);
+  }
+
+  private auditRange(buf: Buffer, start: number, end: number, complete: boolean, recLine: number): void {
+    const found = findOversize(buf, start, end, complete, this.delimiter, this.quote, this.options.maxRecordBytes);
+    if (found !== undefined) throw csvError(this.options.object, 'CSV_MAX_RECORD_SIZE', recLine + found.breaks);
+  }
+}
+
+function csvError(object: string, code: CsvErrorCode, line: number): InputError {
+  return new InputError({ object, line }, `${MESSAGES[code]} [${code}]`);
+}
+
+function asciiByte(char: string, what: string): number {
+  const code = char.charCodeAt(0);
+  if (char.length !== 1 || code >= 0x80 || code === CR || code === LF || code === NUL) {
+    throw new RangeError(`CsvScanner: the ${what} must be one ASCII character other than CR, LF and NUL; received ${JSON.stringify(char)}`);
+  }
+  return code;
+}
+
+/** The content bytes of a quoted raw field: quotes removed, doubled quotes halved. */
+export function unescapeField(buf: Buffer, start: number, end: number, quote: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  let n = 0;
+  let pos = start + 1;
+  for (; pos < end; pos++) {
+    const c = buf[pos] as number;
+    if (c === quote) {
+      if (buf[pos + 1] !== quote || pos + 1 >= end) break;
+      pos++;
+    }
+    out[n++] = c;
+  }
+  // After the closing quote: only the NUL-quirk bytes, kept as they are.
+  for (pos++; pos < end; pos++) out[n++] = buf[pos] as number;
+  return out.subarray(0, n);
+}
+
+/**
+ * Where csv-parse stops with CSV_MAX_RECORD_SIZE in the record [start, end): before appending
+ * each content byte it tests (UTF-16 length of finished fields + bytes of this field) > max.
+ * Returns the line breaks before that byte, or undefined. Slow and exact: it only runs on
+ * records over max + 1 raw bytes, the only ones that can trip it. `complete`: [start, end) is
+ * the whole record; otherwise a quote at the very end is left undecided.
+ */
+export function findOversize(
+  buf: Buffer,
+  start: number,
+  end: number,
+  complete: boolean,
+  delimiter: number,
+  quote: number,
+  max: number,
+): { breaks: number } | undefined {
+  const content = Buffer.allocUnsafe(end - start);
+  let units = 0; // UTF-16 length of the finished fields
+  let n = 0; // content bytes of the current field
+  let breaks = 0;
+  let quoted = false;
+  let fieldStart = true;
+  for (let pos = start; pos < end; pos++) {
+    const c = buf[pos] as number;
+    if (quoted) {
+      if (c === quote) {
+        if (pos + 1 >= end && !complete) return undefined;
+        if (buf[pos + 1] !== quote || pos + 1 >= end) {
+          quoted = false; // closing quote: not content
+          continue;
+        }
+        pos++; // the first of a doubled quote is not content; the second is
+      }
+    } else if (c === delimiter || c === CR || c === LF) {
+      if (c !== delimiter) return undefined; // end of the record
+      units += content.toString('utf8', 0, n).length;
+      n = 0;
+      fieldStart = true;
+      continue;
+    } else if (c === quote && fieldStart) {
+      quoted = true;
+      fieldStart = false;
+      continue;
+    }
+    fieldStart = false;
+    if (units + n > max) return { breaks };
+    content[n++] = buf[pos] as number;
+    if (c === LF || (c === CR && buf[pos + 1] !== LF)) breaks++;
+  }
+  return undefined;
+}
