@@ -5,9 +5,9 @@ export const RUNS_QUEUE = 'runs';
 /** Scores shards. */
 export const SHARDS_QUEUE = 'shards';
 
-/** BullMQ job id of a run attempt's plan step: the run id for attempt 1, run id + "#aN" for reruns. */
+/** BullMQ job id of a run attempt's plan step. */
 export function planJobId(runId: string, attempt: string): string {
-  return attempt === 'a1' ? runId : `${runId}#${attempt}`;
+  return `${runId}#${attempt}`;
 }
 
 export function finalizeJobId(runId: string, attempt: string): string {

@@ -4,10 +4,11 @@
  * spec even if the file changes mid-run, and never carry secrets.
  */
 import { z } from 'zod';
+import { ATTEMPT_PATTERN } from '../run/output-layout.js';
 
 const runRef = {
   runId: z.string().min(1),
-  attempt: z.string().regex(/^a\d+$/),
+  attempt: z.string().regex(ATTEMPT_PATTERN),
   job: z.string().min(1),
   logicalDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   /** The spec file's path and text at trigger time. */

@@ -2,6 +2,7 @@
  * What `nightshift runs` shows: one Redis hash per run attempt, plus an index by trigger time.
  * BullMQ keeps the jobs; this keeps the run-level view (status, progress, rows) in one place.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped';
@@ -43,15 +44,31 @@ export class RunRegistry {
     return `${this.prefix}:attempts:${runId}`;
   }
 
+  private latestKey(runId: string): string {
+    return `${this.prefix}:latest:${runId}`;
+  }
+
   /**
-   * Claims an attempt number for a run: the first trigger gets 1; a plain trigger of an existing
-   * run gets nothing (it already exists); a rerun always gets the next number.
+   * Claims an attempt for a run, atomically: the first trigger creates attempt 1; a plain trigger
+   * of an existing run returns the latest attempt (nothing new); a rerun always creates the next.
    */
-  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: number; created: boolean }> {
-    if (rerun) return { attempt: await this.redis.incr(this.attemptsKey(runId)), created: true };
-    const set = await this.redis.set(this.attemptsKey(runId), '1', 'NX');
-    if (set === 'OK') return { attempt: 1, created: true };
-    return { attempt: Number(await this.redis.get(this.attemptsKey(runId))), created: false };
+  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: string; created: boolean }> {
+    const reply = (await this.redis.eval(
+      `if ARGV[1] == '0' then
+         local cur = redis.call('GET', KEYS[2])
+         if cur then return {cur, 0} end
+       end
+       local n = redis.call('INCR', KEYS[1])
+       local name = 'a' .. n .. '-' .. ARGV[2]
+       redis.call('SET', KEYS[2], name)
+       return {name, 1}`,
+      2,
+      this.attemptsKey(runId),
+      this.latestKey(runId),
+      rerun ? '1' : '0',
+      randomBytes(2).toString('hex'),
+    )) as [string, number];
+    return { attempt: reply[0], created: reply[1] === 1 };
   }
 
   async create(rec: RunRecord): Promise<void> {
@@ -76,7 +93,8 @@ export class RunRegistry {
   }
 
   async get(runId: string, attempt?: string): Promise<RunRecord | undefined> {
-    const a = attempt ?? `a${(await this.redis.get(this.attemptsKey(runId))) ?? '1'}`;
+    const a = attempt ?? (await this.redis.get(this.latestKey(runId)));
+    if (!a) return undefined;
     const h = await this.redis.hgetall(this.key(runId, a));
     return Object.keys(h).length === 0 ? undefined : unflatten(h);
   }

@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { runIdFor } from '../run/run-identity.js';
-import { attemptName } from '../run/output-layout.js';
 import { planJobId } from './names.js';
 import type { PlanPayload } from './payloads.js';
 import type { RunRecord, RunRegistry } from './run-registry.js';
@@ -28,7 +27,7 @@ export async function triggerRun(
 ): Promise<TriggerResult> {
   const runId = runIdFor(job.spec.name, logicalDate);
   const claim = await registry.claimAttempt(runId, options.rerun === true);
-  const attempt = attemptName(claim.attempt);
+  const attempt = claim.attempt;
   if (!claim.created) return { runId, attempt, created: false, record: await registry.get(runId, attempt) };
   const triggeredAt = (options.now ?? new Date()).toISOString();
   const record: RunRecord = { runId, attempt, job: job.spec.name, logicalDate, status: 'queued', triggeredAt, trigger: options.trigger ?? 'manual' };

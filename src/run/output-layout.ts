@@ -3,6 +3,7 @@
  * never overwrites the parts that the current _SUCCESS lists: readers see the old attempt
  * until the new one publishes, then the old parts are removed.
  */
+import { randomBytes } from 'node:crypto';
 import type { JobSpec } from '../spec/job-spec.js';
 
 export const REPORT_NAME = '_report.json';
@@ -13,13 +14,19 @@ export function shardName(index: number): string {
   return String(index).padStart(5, '0');
 }
 
-/** "a1", "a2", …: attempt 1 is the first run of a logical date, later ones are reruns. */
-export function attemptName(n: number): string {
-  return `a${n}`;
+/**
+ * "a1-3f9c", "a2-81d0", …: the number counts a run's attempts (1 = first run, then reruns); the
+ * random tag makes names unique even when counters are lost or two paths count separately
+ * (a Redis flush, `score` beside `trigger`), so an attempt never deletes another's files.
+ */
+export function attemptName(n: number, tag = randomBytes(2).toString('hex')): string {
+  return `a${n}-${tag}`;
 }
 
+export const ATTEMPT_PATTERN = /^a\d+-[0-9a-f]{4}$/;
+
 export function attemptNumber(name: string): number {
-  const m = /^a(\d+)$/.exec(name);
+  const m = /^a(\d+)-/.exec(name);
   return m ? Number(m[1]) : 0;
 }
 
@@ -33,7 +40,7 @@ export function errorsName(shard: string, attempt: string): string {
 
 /** Parts and errors files of any attempt: what a publish may replace or remove. */
 export function runFileAttempt(name: string): string | undefined {
-  return /^(?:part|errors)-\d{5}-(a\d+)\./.exec(name)?.[1];
+  return /^(?:part|errors)-\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
 }
 
 export function joinKey(prefix: string, name: string): string {

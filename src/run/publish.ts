@@ -37,12 +37,25 @@ export async function publishRun(out: StoreRef, report: RunReport): Promise<void
     };
     await out.store.write(prefix + SUCCESS_NAME, `${JSON.stringify(manifest)}\n`, { contentType: 'application/json' });
   }
-  // After publishing: remove other attempts' files. After failing: remove only our own parts.
+  // After publishing: remove other attempts' files. After failing: remove only our own parts,
+  // and never anything the currently published _SUCCESS lists.
+  const published = report.status === 'succeeded' ? new Set<string>() : await publishedParts(out);
   for await (const o of out.store.list(prefix)) {
     const name = o.key.slice(prefix.length);
     const attempt = runFileAttempt(name);
-    if (name.includes('/') || attempt === undefined || keep.has(name)) continue;
+    if (name.includes('/') || attempt === undefined || keep.has(name) || published.has(name)) continue;
     if (report.status === 'succeeded' || attempt === report.attempt) await out.store.delete(o.key);
+  }
+}
+
+async function publishedParts(out: StoreRef): Promise<Set<string>> {
+  const key = joinKey(out.key, SUCCESS_NAME);
+  if (!(await out.store.head(key))) return new Set();
+  try {
+    const m = JSON.parse((await readAll(await out.store.read(key))).toString('utf8')) as Partial<SuccessManifest>;
+    return new Set(Array.isArray(m.parts) ? m.parts : []);
+  } catch {
+    return new Set();
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
 import { OnnxScorer, type Scorer } from '../model/onnx-scorer.js';
+import { ThreadPool, ThreadScorer } from '../model/thread-scorer.js';
 import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
 import type { Stores } from '../storage/stores.js';
@@ -19,8 +20,16 @@ export class ScorerCache {
   private readonly specs = new Map<string, LoadedJob>();
   private readonly byRun = new Map<string, Promise<CachedModel>>();
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly pools = new Map<string, Promise<ThreadPool>>();
 
-  constructor(private readonly stores: Stores) {}
+  /**
+   * `inference: 'thread'` runs session.run on `threads` worker threads (each its own session), so
+   * the event loop stays free for lock renewal and I/O; 'main' runs it between parse batches.
+   */
+  constructor(
+    private readonly stores: Stores,
+    private readonly inference: { mode: 'main' | 'thread'; threads: number } = { mode: 'main', threads: 1 },
+  ) {}
 
   spec(specFile: string, specText: string): LoadedJob {
     const key = createHash('sha256').update(specFile).update('\0').update(specText).digest('hex');
@@ -61,7 +70,17 @@ export class ScorerCache {
   }
 
   async scorer(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<Scorer> {
-    const { session } = await this.model(job, values, expectSha256);
+    const { session, model } = await this.model(job, values, expectSha256);
+    if (this.inference.mode === 'thread') {
+      const key = `${model.sha256}\0${job.spec.model.threads}`;
+      let pool = this.pools.get(key);
+      if (!pool) {
+        pool = ThreadPool.start(model.bytes, this.inference.threads, job.spec.model.threads);
+        this.pools.set(key, pool);
+        pool.catch(() => this.pools.delete(key));
+      }
+      return new ThreadScorer(await pool, job.spec);
+    }
     // The session is shared: closing a scorer must not release it.
     const inner = new OnnxScorer(session, job.spec);
     return { score: (b) => inner.score(b), close: async () => undefined };
@@ -69,6 +88,9 @@ export class ScorerCache {
 
   async close(): Promise<void> {
     const sessions = [...this.sessions.values()];
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    for (const p of pools) await (await p.catch(() => undefined))?.close();
     this.byRun.clear();
     this.sessions.clear();
     for (const s of sessions.reverse()) await (await s.catch(() => undefined))?.release();

@@ -4,6 +4,7 @@
  * within the grace period (then hands them back); a second signal exits at once. Resources are
  * released in reverse order of acquisition.
  */
+import { availableParallelism } from 'node:os';
 import { FlowProducer, Worker, type Job } from 'bullmq';
 import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
 import { toBullmqError } from '../queue/outcomes.js';
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   readonly stalledIntervalMs: number;
   readonly shardAttempts: number;
   readonly graceMs: number;
+  /** Where session.run executes: worker threads (default) or the main thread. */
+  readonly inference: 'main' | 'thread';
   readonly log: (line: string) => void;
 }
 
@@ -40,7 +43,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedis(opts.redis, 'worker');
   await checkEvictionPolicy(connection);
   const stores = new Stores();
-  const scorers = new ScorerCache(stores);
+  const scorers = new ScorerCache(stores, { mode: opts.inference, threads: Math.max(1, Math.min(opts.concurrency, availableParallelism())) });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
   const ctx: WorkerContext = {
     stores,

@@ -11,6 +11,7 @@ export const workerHelp = `nightshift worker [--concurrency N]
   --concurrency  shards scored at once by this process (default: NIGHTSHIFT_CONCURRENCY or 1)
 Environment: NIGHTSHIFT_REDIS_URL, NIGHTSHIFT_REDIS_PREFIX, NIGHTSHIFT_LOCK_MS (30000),
   NIGHTSHIFT_STALLED_MS (15000), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
+  NIGHTSHIFT_INFERENCE (thread | main: where session.run executes; default thread),
   NIGHTSHIFT_S3_* (see README).`;
 
 const envSchema = z.object({
@@ -19,6 +20,7 @@ const envSchema = z.object({
   NIGHTSHIFT_STALLED_MS: z.coerce.number().int().min(500).default(15_000),
   NIGHTSHIFT_SHARD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   NIGHTSHIFT_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  NIGHTSHIFT_INFERENCE: z.enum(['thread', 'main']).default('thread'),
 });
 
 export async function workerCommand(argv: string[]): Promise<number> {
@@ -35,6 +37,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     stalledIntervalMs: env.data.NIGHTSHIFT_STALLED_MS,
     shardAttempts: env.data.NIGHTSHIFT_SHARD_ATTEMPTS,
     graceMs: env.data.NIGHTSHIFT_GRACE_MS,
+    inference: env.data.NIGHTSHIFT_INFERENCE,
     log,
   });
   let signals = 0;

@@ -14,17 +14,21 @@
  * together and their events queued, so memory stays within one chunk's events plus the batch
  * being filled (a batch handed over is the consumer's: the builder starts a new one).
  *
- * Errors: file-level problems throw InputError, as on the general path (same messages, see
- * scanner.ts for the lines); events from rows before the problem are yielded first. A header
- * missing a column the job needs throws InputError from the builder, as before.
+ * Errors: file-level problems throw InputError, as on the general path (same messages, the line
+ * where the failing record starts); events from rows before the problem are yielded first. A
+ * header missing a column the job needs throws InputError from the builder, as before.
+ *
+ * Header: the first record, unless `options.header` gives the columns (a byte-range shard, whose
+ * header the plan read) or csv.header is false (then csv.columns). `options.linesBefore` shifts
+ * every line reported, rows and errors alike, for a range that starts after line 1.
  *
  * Paths: fast (CsvScanner + FastBatchBuilder) when `fastPathApplies(spec)` and the input does not
- * start with a UTF-16 BOM (csv-parse switches to UTF-16 then); otherwise the general path, run
- * exactly as scoreShard runs it today. Both give the same events for every input the fast path
- * reads; the tests in test/fast-csv.test.ts compare them.
+ * start with a UTF-16 BOM (csv-parse switches to UTF-16 then); otherwise the general path
+ * (readCsvRecords + BatchBuilder, as scoreShard runs it). Both give the same events for every
+ * input the fast path reads; test/fast-csv.test.ts compares them.
  */
 import { Readable } from 'node:stream';
-import { InputError } from '../../core/errors.js';
+import { formatLocation, InputError } from '../../core/errors.js';
 import type { ColumnarBatch, RejectedRow } from '../../core/types.js';
 import { BatchBuilder } from '../../scoring/batch-builder.js';
 import { FastBatchBuilder } from '../../scoring/fast-batch-builder.js';
@@ -34,10 +38,20 @@ import { CsvScanner, needsGeneralPath, type ScannedRecord } from './scanner.js';
 
 export type BatchEvent = { readonly kind: 'batch'; readonly batch: ColumnarBatch } | { readonly kind: 'rejected'; readonly row: RejectedRow };
 
-/** UTF-8, a header row, and a delimiter and quote that are one plain ASCII byte each. */
+export interface BatchEventOptions {
+  /** Column names when the input holds no header row (a byte-range shard). */
+  readonly header?: readonly string[];
+  /** Physical lines before the input (a byte-range shard); 0 by default. */
+  readonly linesBefore?: number;
+}
+
+/**
+ * UTF-8, and a delimiter and quote that are one plain ASCII byte each. (With or without a header
+ * row: the header only decides which record builds the builder, the same on both paths.)
+ */
 export function fastPathApplies(spec: JobSpec): boolean {
   const { csv } = spec.input;
-  return csv.header && csv.encoding === 'utf8' && isPlainByte(csv.delimiter) && isPlainByte(csv.quote) && csv.delimiter !== csv.quote;
+  return csv.encoding === 'utf8' && isPlainByte(csv.delimiter) && isPlainByte(csv.quote) && csv.delimiter !== csv.quote;
 }
 
 function isPlainByte(char: string): boolean {
@@ -46,40 +60,67 @@ function isPlainByte(char: string): boolean {
   return char.length === 1 && code < 0x80 && code !== 0x0a && code !== 0x0d && code !== 0x00;
 }
 
-export async function* readBatchEvents(stream: Readable, object: string, spec: JobSpec): AsyncGenerator<BatchEvent> {
+export async function* readBatchEvents(stream: Readable, object: string, spec: JobSpec, options: BatchEventOptions = {}): AsyncGenerator<BatchEvent> {
+  const { csv } = spec.input;
+  const header = options.header ?? (csv.header ? undefined : (csv.columns ?? []));
+  const linesBefore = options.linesBefore ?? 0;
   if (!fastPathApplies(spec)) {
-    yield* generalEvents(stream, object, spec);
+    yield* generalEvents(stream, object, spec, header, linesBefore);
     return;
   }
   const input = await peekHead(stream, 3).catch((err: unknown) => {
     throw streamInputError(err, object);
   });
-  if (needsGeneralPath(input.head)) yield* generalEvents(Readable.from(input.chunks, { objectMode: false }), object, spec);
-  else yield* fastEvents(input.chunks, object, spec);
+  if (needsGeneralPath(input.head)) yield* generalEvents(Readable.from(input.chunks, { objectMode: false }), object, spec, header, linesBefore);
+  else yield* fastEvents(input.chunks, object, spec, header, linesBefore);
 }
 
 /** The general path, as scoreShard runs it: csv-parse records into a BatchBuilder. */
-async function* generalEvents(stream: Readable, object: string, spec: JobSpec): AsyncGenerator<BatchEvent> {
-  const { csv } = spec.input;
-  const records = readCsvRecords(stream, object, csv, spec.limits.maxRecordBytes);
-  let builder = csv.header ? undefined : new BatchBuilder(csv.columns ?? [], spec, object, 0);
-  for await (const rec of records) {
-    if (!builder) {
-      builder = new BatchBuilder(rec.fields, spec, object, rec.line);
-      continue;
+async function* generalEvents(
+  stream: Readable,
+  object: string,
+  spec: JobSpec,
+  header: readonly string[] | undefined,
+  linesBefore: number,
+): AsyncGenerator<BatchEvent> {
+  const records = readCsvRecords(stream, object, spec.input.csv, spec.limits.maxRecordBytes);
+  let builder = header ? new BatchBuilder(header, spec, object, 0) : undefined;
+  try {
+    for await (const parsed of records) {
+      const rec = linesBefore === 0 ? parsed : { ...parsed, line: parsed.line + linesBefore };
+      if (!builder) {
+        builder = new BatchBuilder(rec.fields, spec, object, rec.line);
+        continue;
+      }
+      const rejected = builder.add(rec);
+      if (rejected) yield { kind: 'rejected', row: rejected };
+      else if (builder.full) yield { kind: 'batch', batch: builder.take() };
     }
-    const rejected = builder.add(rec);
-    if (rejected) yield { kind: 'rejected', row: rejected };
-    else if (builder.full) yield { kind: 'batch', batch: builder.take() };
+  } catch (err) {
+    throw shiftLine(err, linesBefore);
   }
   if (builder && builder.rows > 0) yield { kind: 'batch', batch: builder.take() };
 }
 
+/** An InputError from a byte range, with its line counted from the start of the object. */
+function shiftLine(err: unknown, linesBefore: number): unknown {
+  if (linesBefore === 0 || !(err instanceof InputError) || err.location.line === undefined) return err;
+  const reason = err.message.slice(formatLocation(err.location).length + 2);
+  return new InputError({ ...err.location, line: err.location.line + linesBefore }, reason, { cause: err.cause });
+}
+
 /** The fast path: bytes → CsvScanner → FastBatchBuilder, one chunk at a time. */
-async function* fastEvents(chunks: AsyncIterable<Buffer>, object: string, spec: JobSpec): AsyncGenerator<BatchEvent> {
-  const sink = new EventSink(spec, object);
+async function* fastEvents(
+  chunks: AsyncIterable<Buffer>,
+  object: string,
+  spec: JobSpec,
+  header: readonly string[] | undefined,
+  linesBefore: number,
+): AsyncGenerator<BatchEvent> {
+  const sink = new EventSink(spec, object, header);
   const { delimiter, quote } = spec.input.csv;
-  const scanner = new CsvScanner({ object, delimiter, quote, maxRecordBytes: spec.limits.maxRecordBytes }, (rec) => sink.record(rec));
+  const scannerOptions = { object, delimiter, quote, maxRecordBytes: spec.limits.maxRecordBytes, firstLine: linesBefore + 1 };
+  const scanner = new CsvScanner(scannerOptions, (rec) => sink.record(rec));
   try {
     for await (const chunk of chunks) yield* sink.settle(() => scanner.push(chunk));
     yield* sink.settle(() => scanner.end());
@@ -90,7 +131,7 @@ async function* fastEvents(chunks: AsyncIterable<Buffer>, object: string, spec: 
   if (last) yield last;
 }
 
-/** Turns scanned records into queued events: the first record is the header. */
+/** Turns scanned records into queued events; without given columns the first record is the header. */
 class EventSink {
   private builder: FastBatchBuilder | undefined;
   private queue: BatchEvent[] = [];
@@ -98,7 +139,10 @@ class EventSink {
   constructor(
     private readonly spec: JobSpec,
     private readonly object: string,
-  ) {}
+    header: readonly string[] | undefined,
+  ) {
+    if (header) this.builder = new FastBatchBuilder(header, spec, object, 0);
+  }
 
   record(rec: ScannedRecord): void {
     if (!this.builder) {

@@ -13,9 +13,9 @@
  *   finished fields plus the bytes of the current one, quotes and delimiters excluded.
  * File-level problems throw InputError with the same messages as the general path.
  *
- * Lines are physical lines (\r\n, \n and a lone \r each end one), also inside quoted fields.
- * The general path drifts from that when quoted fields hold \r (see the fast-csv tests); an
- * unclosed quote names the line of its opening quote, where the general path names the last line.
+ * Lines are physical lines (\r\n, \n and a lone \r each end one, also inside quoted fields),
+ * counted from options.firstLine. An error names the line where the failing record starts, as
+ * the general path does (for an unclosed quote: the record holding the opening quote).
  *
  * Chunks: complete records are scanned in place. A record cut by a chunk boundary is rescanned
  * from its start once more bytes arrive; only that tail is copied, joined with a prefix of the
@@ -55,6 +55,8 @@ export interface ScannerOptions {
   readonly delimiter: string;
   readonly quote: string;
   readonly maxRecordBytes: number;
+  /** Line number of the first byte: 1, or linesBefore + 1 for a byte-range shard. */
+  readonly firstLine?: number;
 }
 
 const LF = 0x0a;
@@ -123,8 +125,8 @@ export class CsvScanner {
   /** 1 for bytes that end an unquoted field (delimiter, quote, CR, LF), else 0. */
   private readonly stops = new Uint8Array(256);
   private readonly record: RecordSlot;
-  /** Physical line of the next record's first byte. */
-  private line = 1;
+  /** Physical line of the next record's first byte (of the current one, while it is scanned). */
+  private line: number;
   private bomChecked = false;
   /** Bytes from the start of a cut record (or of the file, before the BOM check). */
   private tail: Buffer | undefined;
@@ -148,6 +150,7 @@ export class CsvScanner {
     for (const b of [this.delimiter, this.quote, CR, LF]) this.stops[b] = 1;
     this.record = new RecordSlot(this.quote);
     this.auditAt = options.maxRecordBytes + 1;
+    this.line = options.firstLine ?? 1;
   }
 
   push(chunk: Buffer): void {
@@ -250,13 +253,13 @@ export class CsvScanner {
     for (;;) {
       if (n === record.starts.length) record.grow();
       if (pos < end && buf[pos] === quote) {
-        pos = this.scanQuotedField(buf, recStart, pos, end, final, recLine + breaks, n);
+        pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
         if (pos === NEED_MORE) return NEED_MORE;
         breaks += this.quotedBreaks;
       } else {
         const s = pos;
         while (pos < end && stops[buf[pos] as number] === 0) pos++;
-        if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos, recLine + breaks);
+        if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
         record.starts[n] = s;
         record.ends[n] = pos;
         record.kinds[n] = FIELD_PLAIN;
@@ -284,10 +287,10 @@ export class CsvScanner {
    * Scans the quoted field opening at `open` into slot n; returns the position after it (on a
    * delimiter, line ending or the end) or NEED_MORE. Sets quotedBreaks.
    */
-  private scanQuotedField(buf: Buffer, recStart: number, open: number, end: number, final: boolean, line: number, n: number): number {
+  private scanQuotedField(buf: Buffer, recStart: number, open: number, end: number, final: boolean, n: number): number {
     const close = this.scanQuoted(buf, open, end, final);
     if (close === NEED_MORE) {
-      if (final) this.fail('CSV_QUOTE_NOT_CLOSED', buf, recStart, end, line);
+      if (final) this.fail('CSV_QUOTE_NOT_CLOSED', buf, recStart, end);
       return NEED_MORE;
     }
     const record = this.record;
@@ -299,11 +302,11 @@ export class CsvScanner {
       record.kinds[n] = this.quotedEscaped ? FIELD_ESCAPED : FIELD_QUOTED;
       return after;
     }
-    if (next !== NUL) this.fail('CSV_INVALID_CLOSING_QUOTE', buf, recStart, close, line + this.quotedBreaks);
+    if (next !== NUL) this.fail('CSV_INVALID_CLOSING_QUOTE', buf, recStart, close);
     // csv-parse quirk: NUL after a closing quote counts as a valid end, then joins the field.
     let pos = after;
     while (pos < end && this.stops[buf[pos] as number] === 0) pos++;
-    if (pos < end && buf[pos] === this.quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos, line + this.quotedBreaks);
+    if (pos < end && buf[pos] === this.quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
     if (pos >= end && !final) return NEED_MORE;
     record.starts[n] = open;
     record.ends[n] = pos;
@@ -344,7 +347,7 @@ export class CsvScanner {
   }
 
   private emit(buf: Buffer, start: number, end: number, count: number, line: number): void {
-    if (end - start > this.options.maxRecordBytes + 1) this.auditRange(buf, start, end, true, line);
+    if (end - start > this.options.maxRecordBytes + 1) this.auditRange(buf, start, end, true);
     const r = this.record;
     r.buf = buf;
     r.count = count;
@@ -354,10 +357,13 @@ export class CsvScanner {
     this.onRecord(r);
   }
 
-  /** Throws `code` at line, unless csv-parse would have stopped earlier on the record size. */
-  private fail(code: CsvErrorCode, buf: Buffer, recStart: number, at: number, line: number): never {
-    if (at - recStart > this.options.maxRecordBytes + 1) this.auditRange(buf, recStart, at, true, this.line);
-    throw csvError(this.options.object, code, line);
+  /**
+   * Throws `code` for the record being scanned, unless csv-parse would have stopped earlier in it
+   * on the record size. (While a record is scanned, this.line is still its first line.)
+   */
+  private fail(code: CsvErrorCode, buf: Buffer, recStart: number, at: number): never {
+    if (at - recStart > this.options.maxRecordBytes + 1) this.auditRange(buf, recStart, at, true);
+    throw csvError(this.options.object, code, this.line);
   }
 
   /**
@@ -366,12 +372,13 @@ export class CsvScanner {
    * other tails are the first bytes before the BOM check and a lone \r, both shorter.)
    */
   private auditPartial(tail: Buffer): void {
-    this.auditRange(tail, 0, tail.length, false, this.line);
+    this.auditRange(tail, 0, tail.length, false);
   }
 
-  private auditRange(buf: Buffer, start: number, end: number, complete: boolean, recLine: number): void {
-    const found = findOversize(buf, start, end, complete, this.delimiter, this.quote, this.options.maxRecordBytes);
-    if (found !== undefined) throw csvError(this.options.object, 'CSV_MAX_RECORD_SIZE', recLine + found.breaks);
+  private auditRange(buf: Buffer, start: number, end: number, complete: boolean): void {
+    if (isOversize(buf, start, end, complete, this.delimiter, this.quote, this.options.maxRecordBytes)) {
+      throw csvError(this.options.object, 'CSV_MAX_RECORD_SIZE', this.line);
+    }
   }
 }
 
@@ -406,13 +413,13 @@ export function unescapeField(buf: Buffer, start: number, end: number, quote: nu
 }
 
 /**
- * Where csv-parse stops with CSV_MAX_RECORD_SIZE in the record [start, end): before appending
+ * Whether csv-parse stops with CSV_MAX_RECORD_SIZE in the record [start, end): before appending
  * each content byte it tests (UTF-16 length of finished fields + bytes of this field) > max.
- * Returns the line breaks before that byte, or undefined. Slow and exact: it only runs on
- * records over max + 1 raw bytes, the only ones that can trip it. `complete`: [start, end) is
- * the whole record; otherwise a quote at the very end is left undecided.
+ * Slow and exact: it only runs on records over max + 1 raw bytes, the only ones that can trip
+ * it (UTF-16 length ≤ bytes). `complete`: [start, end) is the whole record (or all of it that
+ * csv-parse reads before another error); otherwise a quote at the very end is left undecided.
  */
-export function findOversize(
+export function isOversize(
   buf: Buffer,
   start: number,
   end: number,
@@ -420,18 +427,17 @@ export function findOversize(
   delimiter: number,
   quote: number,
   max: number,
-): { breaks: number } | undefined {
+): boolean {
   const content = Buffer.allocUnsafe(end - start);
   let units = 0; // UTF-16 length of the finished fields
   let n = 0; // content bytes of the current field
-  let breaks = 0;
   let quoted = false;
   let fieldStart = true;
   for (let pos = start; pos < end; pos++) {
     const c = buf[pos] as number;
     if (quoted) {
       if (c === quote) {
-        if (pos + 1 >= end && !complete) return undefined;
+        if (pos + 1 >= end && !complete) return false;
         if (buf[pos + 1] !== quote || pos + 1 >= end) {
           quoted = false; // closing quote: not content
           continue;
@@ -439,7 +445,7 @@ export function findOversize(
         pos++; // the first of a doubled quote is not content; the second is
       }
     } else if (c === delimiter || c === CR || c === LF) {
-      if (c !== delimiter) return undefined; // end of the record
+      if (c !== delimiter) return false; // end of the record
       units += content.toString('utf8', 0, n).length;
       n = 0;
       fieldStart = true;
@@ -450,9 +456,8 @@ export function findOversize(
       continue;
     }
     fieldStart = false;
-    if (units + n > max) return { breaks };
+    if (units + n > max) return true;
     content[n++] = buf[pos] as number;
-    if (c === LF || (c === CR && buf[pos + 1] !== LF)) breaks++;
   }
-  return undefined;
+  return false;
 }
