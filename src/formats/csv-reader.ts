@@ -26,17 +26,18 @@ export async function* readCsvRecords(
   // csv-parse's info.lines is where a record ends, but it counts a CRLF inside a quoted field as
   // two lines; and on an error it points where parsing stopped (the end of the file, for an
   // unclosed quote). So start lines are derived here, as records are parsed (on_record runs
-  // inside the parser, ahead of the consumer), from the line breaks in the fields.
+  // inside the parser, ahead of the consumer), from the line breaks in the fields. on_record
+  // gets the record's info as its context, so `info: true` (a second copy per record) is off.
   const pos: ParsePosition = { crlfInQuotes: 0, lastEnd: 0, lastEmpty: 0 };
-  const toRecord = (item: ParsedItem): CsvRecord => {
+  const toRecord = (item: ParsedItem, info: InfoRecord): CsvRecord => {
     let breaks = 0;
     for (const f of item.record) {
       breaks += countMatches(f, LINE_BREAK);
       pos.crlfInQuotes += countMatches(f, CRLF);
     }
-    const line = item.info.lines - pos.crlfInQuotes - breaks;
+    const line = info.lines - pos.crlfInQuotes - breaks;
     pos.lastEnd = line + breaks;
-    pos.lastEmpty = item.info.empty_lines;
+    pos.lastEmpty = info.empty_lines;
     return { fields: item.record, line, raw: item.raw.replace(/^[\r\n]+|[\r\n]+$/g, '') };
   };
   const options: Options<CsvRecord, ParsedItem> = {
@@ -51,7 +52,6 @@ export async function* readCsvRecords(
     skip_empty_lines: true,
     max_record_size: maxRecordBytes,
     raw: true,
-    info: true,
     on_record: toRecord,
   };
   // parse()'s overloads only type string[] records when there is no `columns` option.
@@ -66,11 +66,10 @@ export async function* readCsvRecords(
   }
 }
 
-/** What csv-parse hands on_record with `raw` and `info` on. */
+/** What csv-parse hands on_record with `raw` on. */
 interface ParsedItem {
   readonly record: string[];
   readonly raw: string;
-  readonly info: InfoRecord;
 }
 
 interface ParsePosition {

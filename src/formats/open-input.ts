@@ -34,12 +34,24 @@ export async function openInput(
   if (first) joined.write(first);
   raw.pipe(joined);
   raw.on('error', (err) => joined.destroy(err));
+  // pipe() does not pass destruction upstream: a reader that stops early (a file-level error)
+  // and destroys what it was given must also release the object stream (its file handle or
+  // connection), or it stays open, paused and unread.
+  releaseWith(joined, raw);
   if (!isGzip) return { stream: joined, gzip: false, bytesRead: () => bytes };
   const gunzip = createGunzip();
   joined.pipe(gunzip);
   joined.on('error', (err) => gunzip.destroy(err));
   gunzip.on('error', () => raw.destroy());
+  releaseWith(gunzip, joined);
   return { stream: gunzip, gzip: true, bytesRead: () => bytes };
+}
+
+/** Destroys `source` when `consumer` closes before `source` has ended. */
+function releaseWith(consumer: Readable, source: Readable): void {
+  consumer.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
 }
 
 /** Reads the first chunk without losing it; undefined for an empty object. */

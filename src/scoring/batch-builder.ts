@@ -13,7 +13,31 @@ interface InputPlan {
   readonly indexes: number[];
 }
 
+/** A column the job reads: an id, a model input or a passthrough column. */
+export interface UsedColumn {
+  readonly index: number;
+  readonly name: string;
+}
+
+/**
+ * Bytes that are not valid in the input's encoding decode to U+FFFD. Scoring or copying that
+ * text would silently change features, ids and passthrough values, so such a row is rejected
+ * (reason invalid_utf8), naming the first used column that holds one; unused columns do not
+ * matter. A U+FFFD written in the file as such counts too: it is the mark of an earlier broken
+ * conversion. The fast path applies the same rule (FastBatchBuilder).
+ */
+export function invalidTextColumn(used: readonly UsedColumn[], text: (index: number) => string): UsedColumn | undefined {
+  for (const c of used) if (text(c.index).includes('\uFFFD')) return c;
+  return undefined;
+}
+
+export function invalidTextDetail(encoding: string): string {
+  return `the cell holds bytes that are not valid ${encoding} (decoded as U+FFFD); is input.csv.encoding right?`;
+}
+
 export class BatchBuilder {
+  /** Columns the job reads, in the order rows are checked: ids, model inputs, passthrough. */
+  readonly used: readonly UsedColumn[];
   private readonly inputs: InputPlan[];
   private readonly idIndexes: number[];
   private readonly passIndexes: number[];
@@ -32,6 +56,13 @@ export class BatchBuilder {
     this.inputs = spec.model.inputs.map((s) => ({ spec: s, indexes: resolve(s.columns) }));
     this.idIndexes = resolve(spec.input.id);
     this.passIndexes = resolve(spec.input.passthrough);
+    // By position: one column may be both an id and a feature.
+    const used = new Map<number, string>();
+    for (const c of [...spec.input.id, ...spec.model.inputs.flatMap((i) => i.columns), ...spec.input.passthrough]) {
+      const i = index(c);
+      if (!used.has(i)) used.set(i, c);
+    }
+    this.used = [...used].map(([i, name]) => ({ index: i, name }));
     this.batch = this.newBatch();
   }
 
@@ -49,6 +80,10 @@ export class BatchBuilder {
     const ids = this.idIndexes.map((i) => f[i] ?? '');
     if (f.length !== this.fieldCount) {
       return { line: rec.line, column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${f.length}`, raw: rec.raw, ids };
+    }
+    if (rec.raw.includes('\uFFFD')) {
+      const bad = invalidTextColumn(this.used, (i) => f[i] as string);
+      if (bad) return { line: rec.line, column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding), raw: rec.raw, ids };
     }
     const b = this.batch;
     const row = b.rows;

@@ -4,11 +4,12 @@
  * straight into the batch; text is decoded only for the columns that need it (ids, passthrough,
  * int64 and string inputs) and, for a rejected row, for its ids and raw record.
  */
+import { isAscii } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../core/types.js';
 import { FIELD_ESCAPED, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
-import { BatchBuilder } from './batch-builder.js';
+import { BatchBuilder, invalidTextColumn, invalidTextDetail, type UsedColumn } from './batch-builder.js';
 import { parseFloatCell, parseInt64Cell } from './parse-cell.js';
 
 interface InputPlan {
@@ -24,6 +25,7 @@ interface CellProblem {
 }
 
 export class FastBatchBuilder {
+  private readonly used: readonly UsedColumn[];
   private readonly inputs: InputPlan[];
   private readonly idIndexes: number[];
   private readonly passIndexes: number[];
@@ -41,7 +43,7 @@ export class FastBatchBuilder {
     // The general builder checks the header (missing or duplicated columns) with its own
     // messages; building one (with a 1-row batch, to allocate nothing) makes both paths fail
     // alike. After it, indexOf is unambiguous.
-    new BatchBuilder(header, { ...spec, limits: { ...spec.limits, batchRows: 1 } }, object, headerLine);
+    this.used = new BatchBuilder(header, { ...spec, limits: { ...spec.limits, batchRows: 1 } }, object, headerLine).used;
     this.fieldCount = header.length;
     const resolve = (cols: readonly string[]): number[] => cols.map((c) => header.indexOf(c));
     this.inputs = spec.model.inputs.map((s) => ({ spec: s, indexes: Int32Array.from(resolve(s.columns)) }));
@@ -62,6 +64,11 @@ export class FastBatchBuilder {
   add(rec: ScannedRecord): RejectedRow | undefined {
     if (rec.count !== this.fieldCount) {
       return this.reject(rec, { column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${rec.count}` });
+    }
+    // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
+    if (!rec.ascii && !isAscii(rec.buf.subarray(rec.start, rec.end))) {
+      const bad = invalidTextColumn(this.used, (i) => rec.text(i));
+      if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
     }
     const row = this.batch.rows;
     for (let k = 0; k < this.inputs.length; k++) {

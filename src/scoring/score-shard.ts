@@ -2,8 +2,8 @@
  * Scores one shard: read → (gunzip) → parse → validate → batch → session.run → format → write.
  * Memory is bounded by one batch in each stage, whatever the size of the input.
  */
+import type { Readable } from 'node:stream';
 import type { ColumnarBatch, RejectReason, ShardResult, StageTimings } from '../core/types.js';
-import { readCsvRecords } from '../formats/csv-reader.js';
 import { ObjectSink } from '../formats/object-sink.js';
 import { openInput } from '../formats/open-input.js';
 import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/part-formats.js';
@@ -11,7 +11,7 @@ import type { Scorer } from '../model/onnx-scorer.js';
 import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { BatchBuilder } from './batch-builder.js';
+import { readBatchEvents } from './batch-events.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
@@ -45,6 +45,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   const byReason: Partial<Record<RejectReason, number>> = {};
   const stats: Record<string, ScoreStatsState> = {};
   let bytes = () => 0;
+  let input: Readable | undefined;
 
   const timed = async (stage: 'inferenceMs' | 'writeMs', fn: () => Promise<void>): Promise<void> => {
     const t = performance.now();
@@ -68,30 +69,21 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     const range = task.range;
     const opened = await openInput(task.input.store, task.input.key, task.input.display, { ...sigOpt, ...(range ? { range } : {}) });
     bytes = opened.bytesRead;
+    input = opened.stream;
     await part.write(format.header());
-    const records = readCsvRecords(opened.stream, task.input.display, spec.input.csv, spec.limits.maxRecordBytes);
-    let builder: BatchBuilder | undefined;
-    const given = range ? range.header : spec.input.csv.header ? undefined : spec.input.csv.columns;
-    if (given) builder = new BatchBuilder(given, spec, task.input.display, 0);
-    const linesBefore = range?.linesBefore ?? 0;
-    for await (const parsed of records) {
-      const rec = linesBefore === 0 ? parsed : { ...parsed, line: parsed.line + linesBefore };
-      if (!builder) {
-        builder = new BatchBuilder(rec.fields, spec, task.input.display, rec.line);
-        continue;
-      }
-      counts.read++;
-      const rejected = builder.add(rec);
-      if (rejected) {
+    const events = readBatchEvents(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
+    for await (const ev of events) {
+      if (ev.kind === 'rejected') {
+        counts.read++;
         counts.rejected++;
-        byReason[rejected.reason] = (byReason[rejected.reason] ?? 0) + 1;
+        byReason[ev.row.reason] = (byReason[ev.row.reason] ?? 0) + 1;
         errors ??= await openErrors(task);
-        await errors.write(errorLine(task.input.display, rejected));
-      } else if (builder.full) {
-        await flush(builder.take());
+        await errors.write(errorLine(task.input.display, ev.row));
+      } else {
+        counts.read += ev.batch.rows;
+        await flush(ev.batch);
       }
     }
-    if (builder) await flush(builder.take());
     await timed('writeMs', async () => {
       await part.close();
       await errors?.close();
@@ -101,6 +93,10 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await part.abort(reason);
     await errors?.abort(reason);
     throw err;
+  } finally {
+    // A shard that stops reading early (a file-level error, an abort) must still release the
+    // input: an unread S3 body holds its connection out of the pool, a local file its handle.
+    input?.destroy();
   }
   timings.readParseMs = Math.max(0, performance.now() - started - timings.inferenceMs - timings.writeMs);
   return {

@@ -29,7 +29,8 @@ const ZERO = 0x30;
 const LOWER_E = 0x65;
 /** Exact powers of ten as doubles; 10^22 is the largest one that is exact. */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
-const MAX_FAST_DIGITS = 15;
+/** 10^15: below it the mantissa has at most 15 significant digits and is an exact double. */
+const MAX_EXACT_MANTISSA = 1e15;
 /** Exponents this large are never in the fast range; past it we stop counting (no overflow). */
 const EXPONENT_CAP = 100_000;
 
@@ -40,47 +41,42 @@ const EXPONENT_CAP = 100_000;
 export function parseDecimalFast(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   if (i >= end) return NaN;
-  let c = buf[i] as number;
-  const negative = c === MINUS;
-  if (negative || c === PLUS) i++;
+  const first = buf[i] as number;
+  const negative = first === MINUS;
+  if (negative || first === PLUS) i++;
 
+  // All digits go into the mantissa: leading zeros add nothing, and while it stays below 10^15
+  // every step is an exact integer. At 16+ significant digits it reaches 10^15: declined below.
   let mantissa = 0;
-  let digits = 0; // significant digits taken into mantissa (leading zeros are not)
-  let seenDigit = false;
-  let scale = 0; // power of ten implied by the digits after the point
+  const intStart = i;
   for (; i < end; i++) {
     const d = (buf[i] as number) - ZERO;
-    if (d < 0 || d > 9) break;
-    seenDigit = true;
-    if (mantissa !== 0 || d !== 0) {
-      mantissa = mantissa * 10 + d;
-      digits++;
-    }
+    if (d >>> 0 > 9) break;
+    mantissa = mantissa * 10 + d;
   }
+  let digits = i - intStart;
+  let scale = 0; // power of ten implied by the digits after the point
   if (i < end && buf[i] === DOT) {
-    for (i++; i < end; i++) {
+    const fracStart = ++i;
+    for (; i < end; i++) {
       const d = (buf[i] as number) - ZERO;
-      if (d < 0 || d > 9) break;
-      seenDigit = true;
-      scale--;
-      if (mantissa !== 0 || d !== 0) {
-        mantissa = mantissa * 10 + d;
-        digits++;
-      }
+      if (d >>> 0 > 9) break;
+      mantissa = mantissa * 10 + d;
     }
+    scale = fracStart - i;
+    digits -= scale;
   }
-  if (!seenDigit) return NaN;
+  if (digits === 0) return NaN;
 
   let exponent = 0;
   if (i < end) {
-    c = buf[i] as number;
-    if ((c | 0x20) !== LOWER_E) return NaN;
+    if (((buf[i] as number) | 0x20) !== LOWER_E) return NaN;
     const parsed = readExponent(buf, i + 1, end);
     if (parsed === undefined) return NaN;
     exponent = parsed;
   }
   if (mantissa === 0) return negative ? -0 : 0;
-  if (digits > MAX_FAST_DIGITS) return NaN;
+  if (mantissa >= MAX_EXACT_MANTISSA) return NaN;
   const value = scaleExact(mantissa, scale + exponent);
   return negative ? -value : value;
 }

@@ -21,6 +21,7 @@
  * from its start once more bytes arrive; only that tail is copied, joined with a prefix of the
  * next chunks that grows with it, so a long record costs time linear in its length.
  */
+import { isAscii } from 'node:buffer';
 import { InputError } from '../../core/errors.js';
 
 export const FIELD_PLAIN = 0;
@@ -42,6 +43,11 @@ export interface ScannedRecord {
   /** The record's raw bytes [start, end), without its line ending. */
   readonly start: number;
   readonly end: number;
+  /**
+   * True when the record is known to be all ASCII (the whole buffer it lies in is), so it can
+   * hold no invalid UTF-8; false means "not known", not "not ASCII".
+   */
+  readonly ascii: boolean;
   /** Field i as text (UTF-8, unescaped). */
   text(i: number): string;
   /** The record as it appeared in the file, without its line ending. */
@@ -90,6 +96,7 @@ class RecordSlot implements ScannedRecord {
   line = 0;
   start = 0;
   end = 0;
+  ascii = false;
 
   constructor(private readonly quote: number) {}
 
@@ -105,7 +112,7 @@ class RecordSlot implements ScannedRecord {
   }
 
   /** Doubles the field slots (records with many fields are rare; they keep the bigger slots). */
-  grow(): void {
+  grow(): this {
     const n = this.starts.length * 2;
     const starts = new Int32Array(n);
     const ends = new Int32Array(n);
@@ -116,6 +123,7 @@ class RecordSlot implements ScannedRecord {
     this.starts = starts;
     this.ends = ends;
     this.kinds = kinds;
+    return this;
   }
 }
 
@@ -195,9 +203,10 @@ export class CsvScanner {
     this.waiting = [];
     this.waitingBytes = 0;
     const stop = this.scan(joined, false);
+    // The tail started at a record (or an empty line): moving past it ends that record.
+    if (stop > 0) this.auditAt = this.options.maxRecordBytes + 1;
     const lastStart = joined.length - fromLast;
     if (stop >= lastStart) {
-      this.auditAt = this.options.maxRecordBytes + 1; // the cut record is done
       this.scanChunk(last, stop - lastStart);
       return;
     }
@@ -224,6 +233,8 @@ export class CsvScanner {
       if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
     }
     const end = buf.length;
+    // One native pass per buffer spares a per-record check in the (nearly always ASCII) common case.
+    this.record.ascii = isAscii(buf);
     while (pos < end) {
       const c = buf[pos];
       if (c === LF || c === CR) {
@@ -247,22 +258,22 @@ export class CsvScanner {
   private scanRecord(buf: Buffer, recStart: number, end: number, final: boolean): number {
     const { delimiter, quote, stops, record } = this;
     const recLine = this.line;
+    let { starts, ends, kinds } = record; // locals: the hot loop stores through them
     let pos = recStart;
     let n = 0;
     let breaks = 0; // line breaks inside quoted fields so far
     for (;;) {
-      if (n === record.starts.length) record.grow();
+      if (n === starts.length) ({ starts, ends, kinds } = record.grow());
       if (pos < end && buf[pos] === quote) {
         pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
         if (pos === NEED_MORE) return NEED_MORE;
         breaks += this.quotedBreaks;
       } else {
-        const s = pos;
+        starts[n] = pos;
         while (pos < end && stops[buf[pos] as number] === 0) pos++;
         if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
-        record.starts[n] = s;
-        record.ends[n] = pos;
-        record.kinds[n] = FIELD_PLAIN;
+        ends[n] = pos;
+        kinds[n] = FIELD_PLAIN;
       }
       n++;
       // pos is now on a delimiter, a line ending, or the end of the buffer.
@@ -395,7 +406,7 @@ function asciiByte(char: string, what: string): number {
 }
 
 /** The content bytes of a quoted raw field: quotes removed, doubled quotes halved. */
-export function unescapeField(buf: Buffer, start: number, end: number, quote: number): Buffer {
+function unescapeField(buf: Buffer, start: number, end: number, quote: number): Buffer {
   const out = Buffer.allocUnsafe(end - start);
   let n = 0;
   let pos = start + 1;
@@ -419,7 +430,7 @@ export function unescapeField(buf: Buffer, start: number, end: number, quote: nu
  * it (UTF-16 length ≤ bytes). `complete`: [start, end) is the whole record (or all of it that
  * csv-parse reads before another error); otherwise a quote at the very end is left undecided.
  */
-export function isOversize(
+function isOversize(
   buf: Buffer,
   start: number,
   end: number,

@@ -28,13 +28,13 @@
  * input the fast path reads; test/fast-csv.test.ts compares them.
  */
 import { Readable } from 'node:stream';
-import { formatLocation, InputError } from '../../core/errors.js';
-import type { ColumnarBatch, RejectedRow } from '../../core/types.js';
-import { BatchBuilder } from '../../scoring/batch-builder.js';
-import { FastBatchBuilder } from '../../scoring/fast-batch-builder.js';
-import type { JobSpec } from '../../spec/job-spec.js';
-import { readCsvRecords } from '../csv-reader.js';
-import { CsvScanner, needsGeneralPath, type ScannedRecord } from './scanner.js';
+import { formatLocation, InputError } from '../core/errors.js';
+import type { ColumnarBatch, RejectedRow } from '../core/types.js';
+import { BatchBuilder } from './batch-builder.js';
+import { FastBatchBuilder } from './fast-batch-builder.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { readCsvRecords, type CsvRecord } from '../formats/csv-reader.js';
+import { CsvScanner, needsGeneralPath, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 
 export type BatchEvent = { readonly kind: 'batch'; readonly batch: ColumnarBatch } | { readonly kind: 'rejected'; readonly row: RejectedRow };
 
@@ -83,30 +83,30 @@ async function* generalEvents(
   header: readonly string[] | undefined,
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
-  const records = readCsvRecords(stream, object, spec.input.csv, spec.limits.maxRecordBytes);
+  const records = shiftLines(readCsvRecords(stream, object, spec.input.csv, spec.limits.maxRecordBytes), linesBefore);
   let builder = header ? new BatchBuilder(header, spec, object, 0) : undefined;
-  try {
-    for await (const parsed of records) {
-      const rec = linesBefore === 0 ? parsed : { ...parsed, line: parsed.line + linesBefore };
-      if (!builder) {
-        builder = new BatchBuilder(rec.fields, spec, object, rec.line);
-        continue;
-      }
-      const rejected = builder.add(rec);
-      if (rejected) yield { kind: 'rejected', row: rejected };
-      else if (builder.full) yield { kind: 'batch', batch: builder.take() };
+  for await (const rec of records) {
+    if (!builder) {
+      builder = new BatchBuilder(rec.fields, spec, object, rec.line);
+      continue;
     }
-  } catch (err) {
-    throw shiftLine(err, linesBefore);
+    const rejected = builder.add(rec);
+    if (rejected) yield { kind: 'rejected', row: rejected };
+    else if (builder.full) yield { kind: 'batch', batch: builder.take() };
   }
   if (builder && builder.rows > 0) yield { kind: 'batch', batch: builder.take() };
 }
 
-/** An InputError from a byte range, with its line counted from the start of the object. */
-function shiftLine(err: unknown, linesBefore: number): unknown {
-  if (linesBefore === 0 || !(err instanceof InputError) || err.location.line === undefined) return err;
-  const reason = err.message.slice(formatLocation(err.location).length + 2);
-  return new InputError({ ...err.location, line: err.location.line + linesBefore }, reason, { cause: err.cause });
+/** Records of a byte range, and the reader's errors, with lines counted from the object's start. */
+async function* shiftLines(records: AsyncGenerator<CsvRecord>, linesBefore: number): AsyncGenerator<CsvRecord> {
+  if (linesBefore === 0) return yield* records;
+  try {
+    for await (const rec of records) yield { ...rec, line: rec.line + linesBefore };
+  } catch (err) {
+    if (!(err instanceof InputError) || err.location.line === undefined) throw err;
+    const reason = err.message.slice(formatLocation(err.location).length + 2);
+    throw new InputError({ ...err.location, line: err.location.line + linesBefore }, reason, { cause: err.cause });
+  }
 }
 
 /** The fast path: bytes → CsvScanner → FastBatchBuilder, one chunk at a time. */

@@ -1,0 +1,222 @@
+/**
+ * How fast can a shard turn CSV bytes into float32 batches, with no inference and no writes?
+ * Three ways over the same in-memory CSV (an id column and N features with 4 decimals), fed in
+ * 64 KiB chunks like a file stream, into batches of 8192 rows:
+ *   fast      readBatchEvents: byte scanner + FastBatchBuilder (src/formats/fast-csv)
+ *   cast      csv-parse with `cast: true` (it converts the numbers), copied into a Float32Array
+ *   general   readCsvRecords + BatchBuilder, as scoreShard runs the general path
+ *
+ *   npx tsx bench/parse-ceiling.ts                # 500k rows × 32 features
+ *   npx tsx bench/parse-ceiling.ts 100000 8       # any size
+ *
+ * Single-threaded figures for one core; the fast path is the best of 3 runs (it is short enough
+ * for timer and GC noise to matter), the others are one run each.
+ */
+import { realpath } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse';
+import type { ColumnarBatch } from '../src/core/types.js';
+import { readCsvRecords } from '../src/formats/csv-reader.js';
+import { readBatchEvents } from '../src/scoring/batch-events.js';
+import { BatchBuilder } from '../src/scoring/batch-builder.js';
+import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
+
+const BATCH_ROWS = 8192;
+const CHUNK_BYTES = 64 * 1024;
+
+export interface ParseFigures {
+  /** Wall-clock time. */
+  readonly ms: number;
+  readonly rowsPerSecond: number;
+  readonly mbPerSecond: number;
+  /** CPU time of the process (all its threads, GC included): the honest figure on a busy machine. */
+  readonly cpuMs: number;
+  readonly rowsPerCpuSecond: number;
+}
+
+export interface ParseCeiling {
+  readonly rows: number;
+  readonly features: number;
+  readonly inputBytes: number;
+  readonly fast: ParseFigures;
+  readonly cast: ParseFigures;
+  readonly general: ParseFigures;
+  /** fast rows/s ÷ general rows/s. */
+  readonly fastOverGeneral: number;
+}
+
+/** Generates the CSV and times the three parsers on it; checks they read the same values. */
+export async function measureParseCeiling(rows: number, features: number): Promise<ParseCeiling> {
+  const csv = generateCsv(rows, features, 1);
+  const chunks = toChunks(csv, CHUNK_BYTES);
+  const spec = benchSpec(features);
+  const figures = ({ ms, cpuMs }: Timed): ParseFigures => ({
+    ms,
+    rowsPerSecond: rows / (ms / 1000),
+    mbPerSecond: csv.length / 1024 / 1024 / (ms / 1000),
+    cpuMs,
+    rowsPerCpuSecond: rows / (cpuMs / 1000),
+  });
+
+  const fastRuns: Timed[] = [];
+  for (let i = 0; i < 3; i++) fastRuns.push(await timed(() => sumFast(chunks, spec)));
+  const fast = fastRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const cast = await timed(() => sumCast(chunks, features));
+  const general = await timed(() => sumGeneral(chunks, spec));
+  for (const [name, run] of [['cast', cast], ['general', general]] as const) {
+    if (run.sum !== fast.sum) throw new Error(`${name} read other values than the fast path (checksum ${run.sum} vs ${fast.sum})`);
+  }
+  return {
+    rows,
+    features,
+    inputBytes: csv.length,
+    fast: figures(fast),
+    cast: figures(cast),
+    general: figures(general),
+    fastOverGeneral: general.ms / fast.ms,
+  };
+}
+
+interface Timed {
+  readonly ms: number;
+  readonly cpuMs: number;
+  /** Sum of all float32 features, so the three parsers can be checked against each other. */
+  readonly sum: number;
+}
+
+async function timed(run: () => Promise<number>): Promise<Timed> {
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  const sum = await run();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, sum };
+}
+
+/** id,f0..fN-1 with values in [-2, 2) and 4 decimals, deterministic by seed. */
+function generateCsv(rows: number, features: number, seed: number): Buffer {
+  const rand = mulberry32(seed);
+  const parts: Buffer[] = [Buffer.from(`id,${Array.from({ length: features }, (_, f) => `f${f}`).join(',')}\n`)];
+  let text = '';
+  for (let r = 0; r < rows; r++) {
+    text += `r${r}`;
+    for (let f = 0; f < features; f++) text += `,${((rand() - 0.5) * 4).toFixed(4)}`;
+    text += '\n';
+    if (text.length > 1 << 20) {
+      parts.push(Buffer.from(text));
+      text = '';
+    }
+  }
+  parts.push(Buffer.from(text));
+  return Buffer.concat(parts);
+}
+
+function toChunks(buf: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) chunks.push(buf.subarray(i, i + size));
+  return chunks;
+}
+
+function benchSpec(features: number): JobSpec {
+  return jobSpecSchema.parse({
+    name: 'parse-ceiling',
+    model: {
+      uri: 'model.onnx',
+      inputs: [{ name: 'features', columns: Array.from({ length: features }, (_, f) => `f${f}`), dtype: 'float32' }],
+      outputs: [{ name: 'score', columns: ['score'] }],
+    },
+    input: { uri: 'in/', id: ['id'] },
+    output: { uri: 'out/' },
+    limits: { batchRows: BATCH_ROWS },
+  });
+}
+
+function sumBatch(batch: ColumnarBatch): number {
+  const x = batch.features.get('features') as Float32Array;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] as number;
+  return s;
+}
+
+async function sumFast(chunks: Buffer[], spec: JobSpec): Promise<number> {
+  let sum = 0;
+  for await (const e of readBatchEvents(Readable.from(chunks), 'bench.csv', spec)) {
+    if (e.kind === 'rejected') throw new Error(`fast path rejected line ${e.row.line}: ${e.row.detail}`);
+    sum += sumBatch(e.batch);
+  }
+  return sum;
+}
+
+async function sumGeneral(chunks: Buffer[], spec: JobSpec): Promise<number> {
+  let sum = 0;
+  let builder: BatchBuilder | undefined;
+  for await (const rec of readCsvRecords(Readable.from(chunks), 'bench.csv', spec.input.csv, spec.limits.maxRecordBytes)) {
+    if (!builder) {
+      builder = new BatchBuilder(rec.fields, spec, 'bench.csv', rec.line);
+      continue;
+    }
+    const rejected = builder.add(rec);
+    if (rejected) throw new Error(`general path rejected line ${rejected.line}: ${rejected.detail}`);
+    if (builder.full) sum += sumBatch(builder.take());
+  }
+  if (builder) sum += sumBatch(builder.take());
+  return sum;
+}
+
+/**
+ * csv-parse doing the number conversion itself, copied into Float32Array batches. `cast: true`
+ * (its built-in parseFloat) rather than a cast function: a function gets a context object built
+ * per field, which makes csv-parse an order of magnitude slower still.
+ */
+async function sumCast(chunks: Buffer[], features: number): Promise<number> {
+  const parser = Readable.from(chunks).pipe(parse({ from_line: 2, cast: true }));
+  let batch = new Float32Array(BATCH_ROWS * features);
+  let rows = 0;
+  let sum = 0;
+  const flush = (): void => {
+    // Summed per batch, in the same order as sumBatch, so the checksums match exactly.
+    let s = 0;
+    for (let i = 0; i < rows * features; i++) s += batch[i] as number;
+    sum += s;
+    batch = new Float32Array(BATCH_ROWS * features);
+    rows = 0;
+  };
+  for await (const record of parser as AsyncIterable<(string | number)[]>) {
+    for (let f = 0; f < features; f++) batch[rows * features + f] = record[f + 1] as number;
+    if (++rows === BATCH_ROWS) flush();
+  }
+  flush();
+  return sum;
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function isMain(): Promise<boolean> {
+  const arg = process.argv[1];
+  if (arg === undefined) return false;
+  try {
+    return (await realpath(arg)) === (await realpath(fileURLToPath(import.meta.url)));
+  } catch {
+    return false;
+  }
+}
+
+if (await isMain()) {
+  const [rowsArg, featuresArg] = process.argv.slice(2);
+  const r = await measureParseCeiling(Number(rowsArg ?? 500_000), Number(featuresArg ?? 32));
+  const line = (name: string, f: ParseFigures): string =>
+    `${name.padEnd(8)} ${(f.rowsPerSecond / 1e6).toFixed(3).padStart(7)} M rows/s ${f.mbPerSecond.toFixed(1).padStart(7)} MB/s ${(f.ms / 1000).toFixed(2).padStart(7)} s` +
+    `   (${(f.rowsPerCpuSecond / 1e6).toFixed(3)} M rows per CPU-second)`;
+  process.stdout.write(`${r.rows.toLocaleString('en-US')} rows × ${r.features} features, ${(r.inputBytes / 1024 / 1024).toFixed(1)} MB of CSV, batches of ${BATCH_ROWS}\n`);
+  process.stdout.write(`${line('fast', r.fast)}\n${line('cast', r.cast)}\n${line('general', r.general)}\n`);
+  process.stdout.write(`fast / general: ${r.fastOverGeneral.toFixed(1)}×\n`);
+}
