@@ -1,13 +1,26 @@
 /** Turning values into output text: numbers that round-trip, and text that is safe to open. */
 
-/** Shortest decimal text that reads back as the same float32. */
+/**
+ * Shortest decimal text that reads back as the same float32. Most float32 values need 7 or 8
+ * significant digits, so the search starts at 7 and walks down (shorter) or up (8, then 9).
+ * The shortest form never ends in a 0 digit, so no trailing zeros need trimming.
+ */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-  for (let p = 1; p < 9; p++) {
-    const s = v.toPrecision(p);
-    if (Math.fround(Number(s)) === v) return String(Number(s));
+  if (v === 0) return '0';
+  let s = v.toPrecision(7);
+  if (Math.fround(Number(s)) === v) {
+    for (let p = 6; p >= 1; p--) {
+      const t = v.toPrecision(p);
+      if (Math.fround(Number(t)) !== v) break;
+      s = t;
+    }
+  } else {
+    s = v.toPrecision(8);
+    if (Math.fround(Number(s)) !== v) s = v.toPrecision(9);
   }
-  return String(Number(v.toPrecision(9)));
+  // toPrecision switches to exponent form for large/small magnitudes: normalise like String().
+  return s.includes('e') ? String(Number(s)) : s;
 }
 
 export function formatNumber(v: number, float32: boolean, decimals: number | undefined): string {
