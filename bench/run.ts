@@ -1,0 +1,228 @@
+/**
+ * `npm run bench`: the reference workload and every figure issue #5 asks for, measured in one run
+ * so the ratios compare like with like.
+ *
+ *   npm run bench                      # 1M rows × 32 features, plus 5M for the memory check
+ *   npm run bench -- --rows 200000 --memory-rows 1000000 --dist-rows 500000
+ *   npm run bench -- --skip distributed,memory
+ *
+ * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import * as ort from 'onnxruntime-node';
+import { stringify as toYaml } from 'yaml';
+import { buildMlp } from '../scripts/models/models.js';
+import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
+import { measureParseCeiling } from './parse-ceiling.js';
+import { runDistributedBench } from './distributed.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+const FEATURES = 32;
+const DATE = '2026-11-28';
+const MODEL = { features: FEATURES, hidden: 64, seed: 32 };
+
+interface Figure {
+  stage: string;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  megabytesPerSecond?: number;
+  peakRssMB?: number;
+  note?: string;
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      'memory-rows': { type: 'string', default: '5000000' },
+      'dist-rows': { type: 'string', default: '2000000' },
+      'naive-rows': { type: 'string', default: '20000' },
+      'batch-rows': { type: 'string', default: '8192' },
+      skip: { type: 'string', default: '' },
+    },
+  });
+  const rows = Number(values.rows);
+  const batchRows = Number(values['batch-rows']);
+  const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-'));
+  const figures: Figure[] = [];
+  try {
+    const model = buildMlp(MODEL);
+    await writeFile(path.join(dir, 'model.onnx'), model);
+    log(`generating ${rows.toLocaleString('en-US')} rows × ${FEATURES} features…`);
+    const input = await workload(dir, rows, 'main');
+
+    log('1. parse ceiling (fast parser alone, bytes in memory)…');
+    const ceiling = await measureParseCeiling(Math.min(rows, 1_000_000), FEATURES);
+    figures.push({ stage: 'parse ceiling (fast parser, in memory)', rows: ceiling.rows, seconds: ceiling.fast.ms / 1000, rowsPerSecond: ceiling.fast.rowsPerSecond, megabytesPerSecond: ceiling.fast.mbPerSecond });
+
+    log(`2. session.run, batch ${batchRows}, 1 thread…`);
+    figures.push(await measureSessionRun(model, batchRows));
+
+    log(`3. naive pipeline on ${values['naive-rows']} rows…`);
+    figures.push(await measureNaive(model, input.csv, Number(values['naive-rows'])));
+
+    log('4. nightshift score end to end (local files, fresh process)…');
+    const e2e = await scoreInChild(input.job, rows, input.bytes);
+    figures.push({ ...e2e, stage: 'nightshift score (local files)' });
+
+    if (!skip.has('distributed')) {
+      log('5. distributed run through Redis + loopback S3…');
+      const dist = await runDistributedBench({ rows: Number(values['dist-rows']), log });
+      for (const r of dist.runs) {
+        figures.push({ stage: `distributed, ${r.workers} worker${r.workers > 1 ? 's' : ''} (${r.shards} shards)`, rows: r.rows, seconds: r.wallMs / 1000, rowsPerSecond: r.rowsPerSecond, megabytesPerSecond: r.megabytesPerSecond });
+      }
+    }
+
+    if (!skip.has('memory')) {
+      const memRows = Number(values['memory-rows']);
+      log(`6. peak RSS: ${memRows.toLocaleString('en-US')} rows…`);
+      const big = await workload(dir, memRows, 'memory');
+      const m = await scoreInChild(big.job, memRows, big.bytes);
+      figures.push({ ...m, stage: `nightshift score, ${(memRows / 1e6).toFixed(1)}M rows (memory)` });
+      await rm(path.dirname(big.csv), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  report(figures);
+}
+
+/** Writes a job spec and its input CSV; returns their paths. */
+async function workload(dir: string, rows: number, name: string): Promise<{ job: string; csv: string; bytes: number }> {
+  const jobDir = path.join(dir, name);
+  const csv = path.join(jobDir, 'in', DATE, 'data.csv');
+  await writeSampleCsv(csv, { rows, features: FEATURES, seed: 1, decimals: 4 });
+  await mkdir(path.join(jobDir, 'out'), { recursive: true });
+  const spec = {
+    name: `bench-${name}`,
+    model: { uri: '../model.onnx', inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
+    input: { uri: 'in/{{date}}/', id: ['txn_id'], passthrough: ['merchant'], shardBytes: 1024 * 1024 * 1024 },
+    output: { uri: 'out/{{date}}/' },
+    limits: { batchRows: 8192, maxErrorRate: 0 },
+  };
+  const job = path.join(jobDir, 'job.yaml');
+  await writeFile(job, toYaml(spec));
+  return { job, csv, bytes: (await stat(csv)).size };
+}
+
+async function measureSessionRun(model: Uint8Array, batchRows: number): Promise<Figure> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const data = new Float32Array(batchRows * FEATURES).map(() => Math.random());
+  const feeds = { features: new ort.Tensor('float32', data, [batchRows, FEATURES]) };
+  for (let i = 0; i < 5; i++) await session.run(feeds);
+  let n = 0;
+  const t = performance.now();
+  while (performance.now() - t < 2000) {
+    await session.run(feeds);
+    n += batchRows;
+  }
+  const seconds = (performance.now() - t) / 1000;
+  await session.release();
+  return { stage: `session.run (batch ${batchRows}, 1 thread)`, rows: n, seconds, rowsPerSecond: n / seconds };
+}
+
+/** csv-parse with columns + cast, one session.run per row, csv-stringify: the naive baseline. */
+async function measureNaive(model: Uint8Array, csv: string, limit: number): Promise<Figure> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const names = featureNames(FEATURES);
+  const out = stringify({ header: true });
+  out.resume();
+  const t = performance.now();
+  let n = 0;
+  const parser = createReadStream(csv).pipe(parse({ columns: true, cast: true, to: limit }));
+  for await (const rec of parser as AsyncIterable<Record<string, number | string>>) {
+    const x = Float32Array.from(names, (c) => Number(rec[c]));
+    const r = await session.run({ features: new ort.Tensor('float32', x, [1, FEATURES]) });
+    out.write({ txn_id: rec.txn_id, merchant: rec.merchant, score: (r.score?.data as Float32Array)[0] });
+    n++;
+  }
+  out.end();
+  const seconds = (performance.now() - t) / 1000;
+  await session.release();
+  return { stage: 'naive (csv-parse cast, run per row, csv-stringify)', rows: n, seconds, rowsPerSecond: n / seconds };
+}
+
+/** Runs `nightshift score` in a fresh process (so its peak RSS is its own). */
+async function scoreInChild(job: string, rows: number, bytes: number): Promise<Figure> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', job], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`scoring child failed (${code}): ${text}`);
+  const r = JSON.parse(text) as { seconds: number; rowsScored: number; maxRssBytes: number };
+  if (r.rowsScored !== rows) throw new Error(`scored ${r.rowsScored} of ${rows} rows`);
+  return { stage: '', rows, seconds: r.seconds, rowsPerSecond: rows / r.seconds, megabytesPerSecond: bytes / 1e6 / r.seconds, peakRssMB: r.maxRssBytes / 1024 / 1024 };
+}
+
+async function child(job: string): Promise<void> {
+  const { loadJobFile } = await import('../src/spec/load-spec.js');
+  const { scoreRun } = await import('../src/run/score-run.js');
+  const { Stores } = await import('../src/storage/stores.js');
+  const loaded = await loadJobFile(job);
+  const stores = new Stores();
+  const t = performance.now();
+  const result = await scoreRun(loaded, stores, { date: DATE });
+  const seconds = (performance.now() - t) / 1000;
+  stores.close();
+  if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
+  process.stdout.write(JSON.stringify({ seconds, rowsScored: result.report.rows.scored, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+}
+
+function report(figures: Figure[]): void {
+  const find = (prefix: string): Figure | undefined => figures.find((f) => f.stage.startsWith(prefix));
+  const ceiling = find('parse ceiling');
+  const naive = find('naive');
+  const e2e = find('nightshift score (local');
+  const d1 = find('distributed, 1 worker');
+  const d2 = find('distributed, 2 workers');
+  const mem = find('nightshift score, ');
+  const ratio = (a: Figure | undefined, b: Figure | undefined): number | null => (a && b ? a.rowsPerSecond / b.rowsPerSecond : null);
+  const ratios = {
+    scoreOverCeiling: ratio(e2e, ceiling),
+    scoreOverNaive: ratio(e2e, naive),
+    distributed1OverCeiling: ratio(d1, ceiling),
+    twoWorkersOverOne: ratio(d2, d1),
+    peakRssDeltaMB: e2e?.peakRssMB !== undefined && mem?.peakRssMB !== undefined ? mem.peakRssMB - e2e.peakRssMB : null,
+  };
+  const pad = (s: string, n: number): string => s.padEnd(n);
+  const num = (v: number | undefined, d = 0): string => (v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: d }));
+  const lines = [
+    `${pad('stage', 52)} ${'rows'.padStart(10)} ${'s'.padStart(7)} ${'rows/s'.padStart(11)} ${'MB/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}`,
+    ...figures.map((f) => `${pad(f.stage, 52)} ${num(f.rows).padStart(10)} ${num(f.seconds, 2).padStart(7)} ${num(f.rowsPerSecond).padStart(11)} ${num(f.megabytesPerSecond, 1).padStart(7)} ${num(f.peakRssMB, 0).padStart(11)}`),
+    '',
+    `score / parse ceiling        ${fmt(ratios.scoreOverCeiling, '%')}   (target ≥ 70 %)`,
+    `score / naive                ${fmt(ratios.scoreOverNaive, '×')}   (target ≥ 40×)`,
+    `distributed 1w / ceiling     ${fmt(ratios.distributed1OverCeiling, '%')}   (target ≥ 50 %)`,
+    `2 workers / 1 worker         ${fmt(ratios.twoWorkersOverOne, '×')}   (target ≥ 1.6×)`,
+    `peak RSS, big − 1M           ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, figures, ratios };
+  void mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true }).then(() =>
+    writeFile(path.join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`),
+  );
+}
+
+function fmt(v: number | null, unit: '%' | '×'): string {
+  if (v === null) return 'n/a';
+  return unit === '%' ? `${(v * 100).toFixed(0)} %` : `${v.toFixed(2)}×`;
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3] ?? '');
+} else {
+  await main();
+}
