@@ -1,5 +1,6 @@
 /** One place that maps failures to exit codes, so scripts and schedulers can tell them apart. */
 import { ErrorRateExceededError, InputError, JobSpecError, ModelError } from '../core/errors.js';
+import { UriError } from '../spec/uri.js';
 
 export const EXIT = {
   ok: 0,
@@ -12,7 +13,8 @@ export const EXIT = {
 } as const;
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof JobSpecError || err instanceof ModelError || err instanceof UsageError) return EXIT.spec;
+  // A UriError is a location someone wrote (spec or flag) that cannot be used: fix it, not retry.
+  if (err instanceof JobSpecError || err instanceof ModelError || err instanceof UsageError || err instanceof UriError) return EXIT.spec;
   if (err instanceof InputError || err instanceof ErrorRateExceededError) return EXIT.data;
   return EXIT.internal;
 }

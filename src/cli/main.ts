@@ -1,27 +1,23 @@
 /** The `nightshift` command line. Each command lives in commands/; this file only dispatches. */
 import { errorMessage } from '../core/errors.js';
-import { scoreCommand, scoreHelp } from './commands/score.js';
-import { validateCommand, validateHelp } from './commands/validate.js';
-import { workerCommand, workerHelp } from './commands/worker.js';
-import { triggerCommand, triggerHelp } from './commands/trigger.js';
-import { runCommand, runHelp, runsCommand, runsHelp } from './commands/runs.js';
-import { serveCommand, serveHelp } from './commands/serve.js';
-import { backfillCommand, backfillHelp, scheduleCommand, scheduleHelp, schedulerCommand, schedulerHelp } from './commands/scheduler.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
-type Command = { run: (argv: string[]) => Promise<number>; help: string; summary: string };
+type Loaded = { run: (argv: string[]) => Promise<number>; help: string };
+type Command = { load: () => Promise<Loaded>; summary: string };
 
+// Commands are imported when used: `trigger` or `runs` need not load onnxruntime and the AWS SDK
+// (a second of start-up), so a producer that cannot reach Redis fails in moments.
 const commands: Record<string, Command> = {
-  validate: { run: validateCommand, help: validateHelp, summary: 'check job specs and their models' },
-  score: { run: scoreCommand, help: scoreHelp, summary: 'run a job in this process (no Redis)' },
-  worker: { run: workerCommand, help: workerHelp, summary: 'score shards from the queue (start many)' },
-  trigger: { run: triggerCommand, help: triggerHelp, summary: 'start a run on the workers (--rerun, --wait)' },
-  runs: { run: runsCommand, help: runsHelp, summary: 'list recent runs' },
-  run: { run: runCommand, help: runHelp, summary: "show one run's detail" },
-  serve: { run: serveCommand, help: serveHelp, summary: 'HTTP trigger and run status API' },
-  scheduler: { run: schedulerCommand, help: schedulerHelp, summary: 'fire job schedules (run one or more replicas)' },
-  schedule: { run: scheduleCommand, help: scheduleHelp, summary: "list jobs' next fire times and last runs" },
-  backfill: { run: backfillCommand, help: backfillHelp, summary: 'enqueue runs for a range of logical dates' },
+  validate: { summary: 'check job specs and their models', load: () => import('./commands/validate.js').then((m) => ({ run: m.validateCommand, help: m.validateHelp })) },
+  score: { summary: 'run a job in this process (no Redis)', load: () => import('./commands/score.js').then((m) => ({ run: m.scoreCommand, help: m.scoreHelp })) },
+  worker: { summary: 'score shards from the queue (start many)', load: () => import('./commands/worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })) },
+  trigger: { summary: 'start a run on the workers (--rerun, --wait)', load: () => import('./commands/trigger.js').then((m) => ({ run: m.triggerCommand, help: m.triggerHelp })) },
+  runs: { summary: 'list recent runs', load: () => import('./commands/runs.js').then((m) => ({ run: m.runsCommand, help: m.runsHelp })) },
+  run: { summary: "show one run's detail", load: () => import('./commands/runs.js').then((m) => ({ run: m.runCommand, help: m.runHelp })) },
+  serve: { summary: 'HTTP trigger and run status API', load: () => import('./commands/serve.js').then((m) => ({ run: m.serveCommand, help: m.serveHelp })) },
+  scheduler: { summary: 'fire job schedules (run one or more replicas)', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.schedulerCommand, help: m.schedulerHelp })) },
+  schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
+  backfill: { summary: 'enqueue runs for a range of logical dates', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })) },
 };
 
 function usage(): string {
@@ -40,12 +36,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`nightshift: unknown command "${name}"\n\n${usage()}`);
     return EXIT.spec;
   }
+  const loaded = await command.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.help}\n`);
+    process.stdout.write(`${loaded.help}\n`);
     return EXIT.ok;
   }
   try {
-    return await command.run(rest);
+    return await loaded.run(rest);
   } catch (err) {
     const code = err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? EXIT.spec : exitCodeFor(err);
     process.stderr.write(`nightshift ${name}: ${errorMessage(err)}\n`);

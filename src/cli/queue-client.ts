@@ -16,13 +16,17 @@ export interface QueueClient {
 export async function openQueueClient(): Promise<QueueClient> {
   const settings = redisSettingsFromEnv();
   const redis = createRedis(settings, 'producer');
-  redis.on('error', () => undefined); // surfaced by the ping below, with a clear message
+  // Surfaced by the ping below, with a clear message. connect() itself only says "Connection is
+  // closed"; the cause (ECONNREFUSED, ENOTFOUND, WRONGPASS…) comes as an 'error' event.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new TransientError(`cannot reach Redis at ${redactUrl(settings.url)}: ${(err as Error).message}`, { cause: err });
+    const why = cause && cause !== err ? `${cause.message} (${(err as Error).message})` : (err as Error).message;
+    throw new TransientError(`cannot reach Redis at ${redactUrl(settings.url)}: ${why}`, { cause: err });
   }
   const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix: settings.prefix });
   return {

@@ -46,7 +46,7 @@ export interface RejectedRow {
   readonly ids: readonly string[];
 }
 
-export type RejectReason = 'field_count' | 'missing_value' | 'not_a_number' | 'non_finite' | 'out_of_range' | 'not_an_integer';
+export type RejectReason = 'field_count' | 'invalid_utf8' | 'missing_value' | 'not_a_number' | 'non_finite' | 'out_of_range' | 'not_an_integer';
 
 /** What a shard reports when it is done. */
 export interface ShardResult {

@@ -10,6 +10,7 @@ import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
+import { externalDataTensors } from './external-data.js';
 import { rewriteZipMap, type ZipMapRewrite } from './zipmap-rewrite.js';
 
 export interface LoadedModel {
@@ -42,6 +43,13 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
     rewritten = rewriteZipMap(bytes);
   } catch (err) {
     throw new ModelError(`model ${uri} is not a valid ONNX model: ${(err as Error).message}`, { cause: err });
+  }
+  const external = externalDataTensors(bytes);
+  if (external.length > 0) {
+    const shown = external.slice(0, 3).map((e) => `${e.name} (location "${e.location.slice(0, 200)}")`).join(', ');
+    throw new ModelError(
+      `model ${uri} keeps ${external.length} tensor(s) in external data files: ${shown}${external.length > 3 ? ', …' : ''}; nightshift loads models from their bytes and never reads files a model points to: save the model with its weights inside (onnx.save_model(model, path, save_as_external_data=False))`,
+    );
   }
   return { uri, sha256, bytes: rewritten.model, zipMapRewrites: rewritten.rewritten };
 }

@@ -40,12 +40,28 @@ export function createRedis(settings: RedisSettings, role: 'worker' | 'producer'
     ...(settings.url.startsWith('rediss://') ? { tls: {} } : {}),
     ...(role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 3_000, retryStrategy: (n: number) => (n > 2 ? null : 200) }),
+      : {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          lazyConnect: true,
+          connectTimeout: 3_000,
+          retryStrategy: (n: number) => (n > 2 ? null : 200),
+          // disconnect() after a failed connect waits this long (default 2 s) for a socket that
+          // is already closed, keeping a CLI that should fail fast alive for nothing.
+          disconnectTimeout: 200,
+        }),
   };
   return new Redis(settings.url, options);
 }
 
-/** redis://user:secret@host → redis://user:***@host, for messages. */
+/**
+ * redis://user:secret@host → redis://user:***@host, for messages. Everything up to the last "@"
+ * goes: URL parsers (and ioredis) split there, so a password may hold a raw "@" or "/"; a user
+ * without ":" may itself be the secret, so it goes too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@/is, (_all, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon === -1 ? `${scheme}***@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+  });
 }

@@ -59,6 +59,8 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await timed('inferenceMs', async () => {
       scores = await ctx.scorer.score(batch);
     });
+    // An abort destroys the sinks, and a write to a destroyed sink would wait for 'drain' forever.
+    ctx.signal?.throwIfAborted();
     collectStats(spec, scores, stats);
     await timed('writeMs', () => part.write(format.rows(batch, scores)));
     counts.scored += batch.rows;
@@ -73,6 +75,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await part.write(format.header());
     const events = readBatchEvents(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
     for await (const ev of events) {
+      ctx.signal?.throwIfAborted();
       if (ev.kind === 'rejected') {
         counts.read++;
         counts.rejected++;

@@ -13,7 +13,11 @@ const envSchema = z.object({
   /** `when_required` suits MinIO/R2/s3rver; AWS works with either. */
   NIGHTSHIFT_S3_CHECKSUMS: z.enum(['when_required', 'when_supported']).optional(),
   NIGHTSHIFT_S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).optional(),
+  /** A connection that sends nothing for this long (a stalled body, a hung server) fails. */
+  NIGHTSHIFT_S3_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
 });
+
+export const DEFAULT_S3_IDLE_TIMEOUT_MS = 60_000;
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -21,6 +25,8 @@ export interface S3Settings {
   forcePathStyle: boolean;
   checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
   partSizeBytes: number;
+  /** Socket inactivity that fails a request or a body being read (default 60 s). */
+  idleTimeoutMs?: number;
 }
 
 export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings {
@@ -38,5 +44,6 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
     forcePathStyle: e.NIGHTSHIFT_S3_FORCE_PATH_STYLE ? ['true', '1'].includes(e.NIGHTSHIFT_S3_FORCE_PATH_STYLE) : custom,
     checksums: (e.NIGHTSHIFT_S3_CHECKSUMS ?? (custom ? 'when_required' : 'when_supported')) === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     partSizeBytes: (e.NIGHTSHIFT_S3_PART_SIZE_MB ?? 8) * 1024 * 1024,
+    idleTimeoutMs: e.NIGHTSHIFT_S3_IDLE_TIMEOUT_MS ?? DEFAULT_S3_IDLE_TIMEOUT_MS,
   };
 }

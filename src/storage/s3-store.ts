@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { TransientError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
-import type { S3Settings } from './s3-config.js';
+import { DEFAULT_S3_IDLE_TIMEOUT_MS, type S3Settings } from './s3-config.js';
 
 export function createS3Client(settings: S3Settings): S3Client {
   return new S3Client({
@@ -22,8 +22,11 @@ export function createS3Client(settings: S3Settings): S3Client {
     requestChecksumCalculation: settings.checksums,
     responseChecksumValidation: settings.checksums,
     maxAttempts: 5,
-    // requestTimeout is a socket idle timeout: a stalled body fails instead of hanging a worker.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 60_000 }),
+    // socketTimeout is the idle timeout: a connection that sends nothing for this long (a server
+    // that hangs, or a body that stalls half-way) fails instead of hanging the worker. It must
+    // be socketTimeout: in @smithy/node-http-handler 4.x, requestTimeout only covers the time to
+    // the response headers and, without throwOnRequestTimeout, merely logs a warning.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, socketTimeout: settings.idleTimeoutMs ?? DEFAULT_S3_IDLE_TIMEOUT_MS }),
   });
 }
 
@@ -71,7 +74,7 @@ export class S3Store implements ObjectStore {
       ),
     );
     if (!(res.Body instanceof Readable)) throw new Error(`read ${this.name}/${key}: the S3 client returned no Node stream`);
-    return res.Body;
+    return guardBody(res.Body, res.ContentLength, `read ${this.name}/${key}`);
   }
 
   async write(key: string, body: Readable | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
@@ -107,6 +110,33 @@ export class S3Store implements ObjectStore {
       throw classifyS3Error(err, what);
     }
   }
+}
+
+/**
+ * The body of a GetObject, as callers should see it. The SDK retries a request only until its
+ * headers arrive; a connection dropped or timed out mid-body surfaces as a bare "aborted" or
+ * TimeoutError from the stream, so errors are classified here (a retryable TransientError naming
+ * the object), and an end before Content-Length bytes is an error too, never a short read.
+ * Destroying the returned stream destroys the body, so its connection is closed rather than
+ * held, unread, out of the client's pool.
+ */
+function guardBody(body: Readable, expected: number | undefined, what: string): Readable {
+  let received = 0;
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(expected !== undefined && received !== expected ? new TransientError(`${what}: the body ended after ${received} of ${expected} bytes`) : null);
+    },
+  });
+  body.on('error', (err) => out.destroy(classifyS3Error(err, what)));
+  out.on('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(out);
+  return out;
 }
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);

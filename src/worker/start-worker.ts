@@ -41,7 +41,15 @@ export interface RunningWorker {
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedis(opts.redis, 'worker');
-  await checkEvictionPolicy(connection);
+  try {
+    // A least-privilege ACL user has no CONFIG GET (it would reveal requirepass): say so, since
+    // nothing then guards against an evicting policy but the operator.
+    if ((await checkEvictionPolicy(connection)) === 'unknown') opts.log('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
+  } catch (err) {
+    // The open connection would keep the process alive: it would print the error and hang.
+    connection.disconnect();
+    throw err;
+  }
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: Math.max(1, Math.min(opts.concurrency, availableParallelism())) });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
@@ -89,8 +97,12 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
       const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.graceMs).unref());
       if (!(await Promise.race([graceful, timedOut]))) {
-        opts.log('grace period over: handing active shards back to the queue');
-        await Promise.all([shards.close(true), runs.close(true)]);
+        opts.log('grace period over: cancelling active shards; they go back to the queue to be retried');
+        // close(true) would only return the graceful close already under way, which waits for
+        // the shards to finish; aborting their signals makes them fail (and retry) now.
+        shards.cancelAllJobs('worker shutdown: grace period over');
+        runs.cancelAllJobs('worker shutdown: grace period over');
+        await graceful;
       }
       await flow.close();
       await scorers.close();

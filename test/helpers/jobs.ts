@@ -253,10 +253,14 @@ export function mlpRows(n: number, options: { seed?: number; idPrefix?: string; 
 
 export const MLP_HEADER: readonly string[] = ['id', 'note', ...FEATURES];
 
-/** CSV text with RFC 4180 quoting where needed. */
+/** One CSV record (no line ending) with RFC 4180 quoting where needed. */
+export function csvRecord(row: readonly string[]): string {
+  return row.map((t) => (/[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t)).join(',');
+}
+
+/** CSV text: the header and rows, each record followed by `eol`. */
 export function toCsv(header: readonly string[], rows: readonly (readonly string[])[], eol = '\n'): string {
-  const cell = (t: string): string => (/[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join(eol) + eol;
+  return [header, ...rows].map((r) => csvRecord(r) + eol).join('');
 }
 
 /**

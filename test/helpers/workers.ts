@@ -59,11 +59,19 @@ export interface ProcessExit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** Every child still running; killed if the test process exits without cleaning up. */
+/** Every child still running; killed if the test process ends without cleaning up. */
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+const killLive = (): void => {
   for (const c of live) c.kill('SIGKILL');
-});
+};
+process.once('exit', killLive);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // Orphaned workers would idle on Redis forever; kill them, then let the signal do its work.
+  process.once(sig, () => {
+    killLive();
+    process.kill(process.pid, sig);
+  });
+}
 
 /** A child process whose stdout and stderr are captured together. */
 export class ChildHandle {

@@ -2,11 +2,14 @@
 import { parseArgs } from 'node:util';
 import { ErrorRateExceededError } from '../../core/errors.js';
 import type { RunReport } from '../../report/run-report.js';
-import { defaultLogicalDate, logicalDateSchema } from '../../run/run-identity.js';
+import { runIdFor } from '../../run/run-identity.js';
 import { scoreRun } from '../../run/score-run.js';
+import { staticPrefix, type LoadedJob } from '../../spec/load-spec.js';
+import { renderTemplate } from '../../spec/templates.js';
+import { formatLocation, isWithin, parseLocation, UriError, type Location } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { loadJobArg } from '../job-arg.js';
+import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 
 export const scoreHelp = `nightshift score <job> [--date YYYY-MM-DD] [--input URI] [--output URI]
@@ -24,6 +27,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${scoreHelp}`);
   const job = await loadJobArg(jobArg);
   const date = resolveDate(values.date, job.spec.schedule);
+  checkOverrides(job, date, values.input, values.output);
   const stores = new Stores();
   const progress = progressPrinter(`${job.spec.name}@${date}`);
   try {
@@ -44,12 +48,27 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** --date, validated; or the job's rule for which date a run scores by default. */
-export function resolveDate(date: string | undefined, schedule: { timezone: string; logicalDate: 'previous-day' | 'fire-date' } | undefined): string {
-  const d = date ?? defaultLogicalDate(new Date(), schedule?.timezone ?? 'UTC', schedule?.logicalDate ?? 'previous-day');
-  const checked = logicalDateSchema.safeParse(d);
-  if (!checked.success) throw new UsageError(`--date "${d}": ${checked.error.issues[0]?.message ?? 'invalid'}`);
-  return d;
+/**
+ * --input and --output bypass the spec's validation, so they get the same checks here, as usage
+ * errors naming the flag, before a model is loaded or anything is written: no "." or ".."
+ * segments or leading "/" in S3 keys, and an output prefix apart from the input prefix.
+ */
+function checkOverrides(job: LoadedJob, date: string, input: string | undefined, output: string | undefined): void {
+  if (input === undefined && output === undefined) return;
+  const values = { date, runId: runIdFor(job.spec.name, date), job: job.spec.name };
+  const locate = (flag: string, uri: string): Location => {
+    try {
+      return parseLocation(staticPrefix(renderTemplate(uri, values)), job.baseDir);
+    } catch (err) {
+      if (err instanceof UriError) throw new UsageError(`${flag}: ${err.message}`);
+      throw err;
+    }
+  };
+  const inLoc = locate(input === undefined ? 'input.uri' : '--input', input ?? job.spec.input.uri);
+  const outLoc = locate(output === undefined ? 'output.uri' : '--output', output ?? job.spec.output.uri);
+  if (isWithin(outLoc, inLoc) || isWithin(inLoc, outLoc)) {
+    throw new UsageError(`--output "${formatLocation(outLoc)}" must not be equal to, inside, or around the input "${formatLocation(inLoc)}" (outputs would be read as inputs)`);
+  }
 }
 
 export function summaryText(r: RunReport, outputUri: string): string {

@@ -3,10 +3,9 @@ import { parseArgs } from 'node:util';
 import { triggerRun } from '../../queue/trigger.js';
 import type { RunRecord, RunRegistry } from '../../queue/run-registry.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { loadJobArg } from '../job-arg.js';
+import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 import { openQueueClient } from '../queue-client.js';
-import { resolveDate } from './score.js';
 
 export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait]
   Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is

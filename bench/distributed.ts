@@ -1,0 +1,186 @@
+/**
+ * Distributed throughput: one large CSV (N rows × 32 features, scripts/sample-data.ts) scored by
+ * the mlp-32 model (scripts/models: 32 → 64 → 1) through Redis and a loopback S3 (s3rver), first
+ * with 1 worker process, then with 2. The object is cut into ≥ 8 byte-range shards, so both
+ * workers have work the whole time. Wall time is the registry's triggeredAt → finishedAt: plan
+ * (one pass over the object to find record boundaries), shards and finalize, without the
+ * workers' start-up.
+ *
+ *   npx tsx bench/distributed.ts                 # 2,000,000 rows
+ *   npx tsx bench/distributed.ts --rows 500000
+ *
+ * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
+ * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { buildMlp } from '../scripts/models/models.js';
+import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
+import type { Job } from 'bullmq';
+import { finalizeJobId, planJobId } from '../src/queue/names.js';
+import { loadJobFile } from '../src/spec/load-spec.js';
+import { createBucket, startS3, storesFor, type S3Server } from '../test/helpers/s3.js';
+import { openQueueHarness } from '../test/helpers/workers.js';
+
+const DATE = '2026-11-28';
+const FEATURES = 32;
+const MIN_SHARDS = 8;
+
+export interface DistributedBenchOptions {
+  readonly rows: number;
+  /** Worker process counts to measure, in order (default 1 then 2). */
+  readonly workers?: readonly number[];
+  readonly seed?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface WorkerFigures {
+  readonly workers: number;
+  readonly shards: number;
+  readonly rows: number;
+  readonly wallMs: number;
+  readonly rowsPerSecond: number;
+  readonly megabytesPerSecond: number;
+  /** Where the wall time went (BullMQ job timestamps): the plan's split pass, the shard phase
+   * (first shard start → last shard end), the finalize step; shardBusyMs sums every shard. */
+  readonly phases: { readonly planMs: number; readonly shardsMs: number; readonly shardBusyMs: number; readonly finalizeMs: number };
+}
+
+export interface DistributedBenchResult {
+  readonly rows: number;
+  readonly inputBytes: number;
+  readonly shardBytes: number;
+  readonly runs: WorkerFigures[];
+  /** rows/s with the most workers ÷ rows/s with the fewest. */
+  readonly speedup: number;
+  /** 1-minute load average before and after: figures from a busy machine are not comparable. */
+  readonly loadAverage: { readonly before: number; readonly after: number };
+  readonly cpus: number;
+}
+
+export async function runDistributedBench(options: DistributedBenchOptions): Promise<DistributedBenchResult> {
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-dist-'));
+  let s3: S3Server | undefined;
+  try {
+    const csv = path.join(dir, 'data.csv');
+    log(`generating ${options.rows.toLocaleString('en-US')} rows × ${FEATURES} features…`);
+    await writeSampleCsv(csv, { rows: options.rows, features: FEATURES, seed: options.seed ?? 1 });
+    const inputBytes = (await stat(csv)).size;
+    // splitObject cuts at the first record boundary past each shardBytes mark: size/10 gives 9–10.
+    const shardBytes = Math.max(64 * 1024, Math.floor(inputBytes / 10));
+
+    s3 = await startS3();
+    const bucket = await createBucket(s3, 'bench');
+    const stores = storesFor(s3);
+    try {
+      const at = (key: string) => stores.resolve({ kind: 's3', bucket, key });
+      await at('models/mlp-32.onnx').store.write('models/mlp-32.onnx', buildMlp({ features: FEATURES, hidden: 64, seed: 32 }));
+      log(`uploading ${(inputBytes / 1e6).toFixed(0)} MB to s3rver…`);
+      await at(`in/${DATE}/data.csv`).store.write(`in/${DATE}/data.csv`, createReadStream(csv));
+    } finally {
+      stores.close();
+    }
+    await rm(csv);
+
+    const runs: WorkerFigures[] = [];
+    for (const workers of options.workers ?? [1, 2]) {
+      const figures = await measure(s3, bucket, dir, workers, shardBytes, inputBytes, log);
+      if (figures.rows !== options.rows) throw new Error(`${workers} worker(s) scored ${figures.rows} rows, expected ${options.rows}`);
+      if (figures.shards < MIN_SHARDS) throw new Error(`only ${figures.shards} shards; expected at least ${MIN_SHARDS}`);
+      runs.push(figures);
+    }
+    const first = runs[0];
+    const last = runs[runs.length - 1];
+    const speedup = first && last ? last.rowsPerSecond / first.rowsPerSecond : 1;
+    const loadAverage = { before: loadBefore, after: os.loadavg()[0] ?? 0 };
+    return { rows: options.rows, inputBytes, shardBytes, runs, speedup, loadAverage, cpus: os.availableParallelism() };
+  } finally {
+    await s3?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(s3: S3Server, bucket: string, dir: string, workers: number, shardBytes: number, inputBytes: number, log: (line: string) => void): Promise<WorkerFigures> {
+  const specFile = path.join(dir, `job-${workers}w.yaml`);
+  await writeFile(
+    specFile,
+    stringify({
+      name: 'bench-distributed',
+      model: { uri: `s3://${bucket}/models/mlp-32.onnx`, inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
+      input: { uri: `s3://${bucket}/in/{{date}}/`, id: ['txn_id'], passthrough: ['merchant'], shardBytes },
+      output: { uri: `s3://${bucket}/out-${workers}w/{{date}}/` },
+      limits: { maxErrorRate: 0 },
+    }),
+  );
+  const job = await loadJobFile(specFile);
+  const h = await openQueueHarness();
+  try {
+    const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
+    log(`${workers} worker(s) ready; triggering`);
+    const trig = await h.trigger(job, DATE);
+    const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60 * 60_000 });
+    if (rec.status !== 'succeeded' || !rec.finishedAt) throw new Error(`run ${rec.status}: ${rec.reason ?? ''}\n${h.logs()}`);
+    const wallMs = Date.parse(rec.finishedAt) - Date.parse(rec.triggeredAt);
+    const span = (j: Job | undefined): [number, number] => [j?.processedOn ?? 0, j?.finishedOn ?? 0];
+    const [planStart, planEnd] = span(await h.runs.getJob(planJobId(trig.runId, trig.attempt)));
+    const [finStart, finEnd] = span(await h.runs.getJob(finalizeJobId(trig.runId, trig.attempt)));
+    const shardSpans = (await h.shardJobs(trig.runId, trig.attempt)).map(span);
+    const phases = {
+      planMs: planEnd - planStart,
+      shardsMs: Math.max(...shardSpans.map((x) => x[1])) - Math.min(...shardSpans.map((x) => x[0])),
+      shardBusyMs: shardSpans.reduce((sum, [a, b]) => sum + (b - a), 0),
+      finalizeMs: finEnd - finStart,
+    };
+    const rows = rec.rowsScored ?? 0;
+    const figures: WorkerFigures = {
+      workers,
+      shards: rec.shards ?? 0,
+      rows,
+      wallMs,
+      rowsPerSecond: Math.round((rows / wallMs) * 1000),
+      megabytesPerSecond: Math.round((inputBytes / 1e6 / (wallMs / 1000)) * 10) / 10,
+      phases,
+    };
+    log(
+      `${workers} worker(s): ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
+        `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms)`,
+    );
+    return figures;
+  } finally {
+    await h.close();
+  }
+}
+
+function printTable(r: DistributedBenchResult): void {
+  const lines = [
+    `input: ${r.rows.toLocaleString('en-US')} rows × ${FEATURES} features, ${(r.inputBytes / 1e6).toFixed(1)} MB; shardBytes ${(r.shardBytes / 1e6).toFixed(1)} MB`,
+    `${'workers'.padEnd(8)} ${'shards'.padStart(6)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'plan s'.padStart(7)} ${'shards s'.padStart(9)} ${'busy s'.padStart(7)}`,
+    ...r.runs.map(
+      (f) =>
+        `${String(f.workers).padEnd(8)} ${String(f.shards).padStart(6)} ${(f.wallMs / 1000).toFixed(1).padStart(8)} ${f.rowsPerSecond.toLocaleString('en-US').padStart(10)} ${f.megabytesPerSecond.toFixed(1).padStart(7)} ` +
+        `${(f.phases.planMs / 1000).toFixed(1).padStart(7)} ${(f.phases.shardsMs / 1000).toFixed(1).padStart(9)} ${(f.phases.shardBusyMs / 1000).toFixed(1).padStart(7)}`,
+    ),
+    `ratio ${r.runs[r.runs.length - 1]?.workers ?? '?'}-workers/${r.runs[0]?.workers ?? '?'}-worker (rows/s): ${r.speedup.toFixed(2)}`,
+    `machine: ${r.cpus} CPUs, 1-min load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' } } });
+  const rows = Number(values.rows);
+  if (!Number.isInteger(rows) || rows < 1) {
+    process.stderr.write(`--rows: expected a positive integer, found "${values.rows}"\n`);
+    process.exitCode = 2;
+  } else {
+    printTable(await runDistributedBench({ rows }));
+  }
+}
