@@ -92,5 +92,25 @@ export class LocalStore implements ObjectStore {
     await rm(this.abs(key), { force: true });
   }
 
+  async abortIncompleteWrites(prefix: string, owned: (key: string) => boolean): Promise<number> {
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash === -1 ? '' : prefix.slice(0, slash + 1);
+    let entries;
+    try {
+      entries = await readdir(this.abs(dirKey || '.'), { withFileTypes: true });
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const e of entries) {
+      // Temp files are named <mark><random>-<final name>: judge ownership by the final key.
+      const m = e.isFile() ? new RegExp(`^${TEMP_MARK.replace(/\./g, '\\.')}[0-9a-f]+-(.+)$`).exec(e.name) : null;
+      if (!m || !owned(dirKey + (m[1] ?? ''))) continue;
+      await rm(this.abs(dirKey + e.name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   close(): void {}
 }

@@ -35,6 +35,11 @@ export interface ObjectStore {
   /** Writes an object; it becomes visible only once complete (multipart upload / rename). */
   write(key: string, body: Readable | Uint8Array | string, options?: WriteOptions): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Cancels writes under `prefix` that never completed (a worker killed mid-upload), for keys
+   * that `owned` accepts; returns how many. Their bytes were never visible, but they cost storage.
+   */
+  abortIncompleteWrites(prefix: string, owned: (key: string) => boolean): Promise<number>;
   close(): void;
 }
 

@@ -1,6 +1,8 @@
 /** Object store over any S3-compatible service (AWS, MinIO, R2, s3rver). */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -97,6 +99,27 @@ export class S3Store implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.call(`delete ${this.name}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
+  async abortIncompleteWrites(prefix: string, owned: (key: string) => boolean): Promise<number> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.call(`list multipart uploads ${this.name}/${prefix}`, () =>
+        this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}) }),
+        ),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || !owned(u.Key)) continue;
+        await this.call(`abort upload ${this.name}/${u.Key}`, () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })));
+        aborted++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return aborted;
   }
 
   close(): void {

@@ -8,6 +8,8 @@ import { errorMessage, InputError, JobSpecError, ModelError } from '../core/erro
 import { finalizePayloadSchema, type PlanPayload } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows } from '../report/run-report.js';
 import { publishRun, updateLatest } from '../run/publish.js';
+import { joinKey, runFileAttempt } from '../run/output-layout.js';
+import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { renderTemplate } from '../spec/templates.js';
 import { UnrecoverableError } from 'bullmq';
@@ -47,6 +49,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
     failure,
   );
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
+  await abortLeftovers(out, p.attempt);
   await publishRun(out, report);
   await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
   await ctx.registry.update(p.runId, p.attempt, {
@@ -98,4 +101,13 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
 
 function isUserError(err: unknown): boolean {
   return err instanceof JobSpecError || err instanceof InputError || err instanceof ModelError;
+}
+
+/** Uploads of this attempt that never completed (a worker killed mid-part) are cancelled. */
+async function abortLeftovers(out: StoreRef, attempt: string): Promise<void> {
+  try {
+    await out.store.abortIncompleteWrites(joinKey(out.key, ''), (key) => runFileAttempt(key.slice(key.lastIndexOf('/') + 1)) === attempt);
+  } catch {
+    // Some S3-compatible stores do not list multipart uploads; a lifecycle rule covers them.
+  }
 }
