@@ -157,8 +157,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           upRes.pause();
           res.write(piece, stop);
         });
-        if (budget <= 0) res.flushHeaders();
-        if (budget <= 0) stop();
+        if (budget <= 0) {
+          res.flushHeaders();
+          stop();
+        }
       },
     );
     up.on('error', (err) => {

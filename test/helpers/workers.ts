@@ -140,18 +140,23 @@ export interface WorkerSpawnOptions {
   readonly waitReady?: boolean;
 }
 
-/** Starts `node --import tsx src/cli/main.ts worker` in the repo, as an operator would. */
-export async function spawnWorker(options: WorkerSpawnOptions): Promise<ChildHandle> {
+/** Starts `node --import tsx src/cli/main.ts <args>` in the repo, as an operator would. */
+export function spawnCli(args: readonly string[], options: { prefix: string; redisUrl?: string; env?: Record<string, string> }): ChildHandle {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  // A worker is not a test file: keep node:test's child marker out of its environment.
+  // A nightshift process is not a test file: keep node:test's child marker out of its env.
   delete env.NODE_TEST_CONTEXT;
   Object.assign(env, {
     NIGHTSHIFT_REDIS_URL: options.redisUrl ?? REDIS_URL,
     NIGHTSHIFT_REDIS_PREFIX: options.prefix,
     ...options.env,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const handle = new ChildHandle(`worker ${child.pid ?? '?'}`, child);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new ChildHandle(`${args[0] ?? 'nightshift'} ${child.pid ?? '?'}`, child);
+}
+
+/** Starts `nightshift worker`; by default resolves once it has said "worker ready". */
+export async function spawnWorker(options: WorkerSpawnOptions): Promise<ChildHandle> {
+  const handle = spawnCli(['worker'], options);
   if (options.waitReady !== false) await handle.waitForOutput(/worker ready/, 30_000);
   return handle;
 }
@@ -166,9 +171,12 @@ export interface QueueHarness {
   readonly runs: Queue;
   readonly shards: Queue;
   readonly registry: RunRegistry;
+  /** Worker and CLI processes started through the harness. */
   readonly workers: ChildHandle[];
   /** Starts a worker on this harness's prefix; it is killed when the harness closes. */
   spawnWorker(env?: Record<string, string>): Promise<ChildHandle>;
+  /** Runs another CLI command (trigger, runs…) on this harness's prefix. */
+  cli(args: readonly string[], env?: Record<string, string>): ChildHandle;
   trigger(job: LoadedJob, date: string, options?: { rerun?: boolean }): Promise<TriggerResult>;
   /** Polls the registry until the attempt reaches one of `states` (default: any final state). */
   waitForRun(runId: string, attempt: string, options?: { states?: readonly RunState[]; timeoutMs?: number }): Promise<RunRecord>;
@@ -199,6 +207,11 @@ export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS
       const w = await spawnWorker({ prefix, redisUrl, env });
       workers.push(w);
       return w;
+    },
+    cli(args, env = {}) {
+      const c = spawnCli(args, { prefix, redisUrl, env });
+      workers.push(c);
+      return c;
     },
     trigger: (job, date, options = {}) => triggerRun(runs, registry, job, date, options),
     async waitForRun(runId, attempt, options = {}) {
