@@ -6,6 +6,7 @@
  *     older attempts are removed. A failed attempt removes its own parts and leaves the
  *     previously published attempt (if any) untouched.
  */
+import { failpoint } from '../core/failpoints.js';
 import type { RunReport } from '../report/run-report.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
 import { readAll } from '../storage/object-store.js';
@@ -27,6 +28,7 @@ export async function publishRun(out: StoreRef, report: RunReport): Promise<void
   await out.store.write(prefix + REPORT_NAME, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
   const keep = new Set([...report.output.parts, ...report.output.errors]);
   if (report.status === 'succeeded') {
+    failpoint('before-success');
     const manifest: SuccessManifest = {
       runId: report.runId,
       attempt: report.attempt,

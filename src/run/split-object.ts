@@ -44,22 +44,21 @@ export async function splitObject(
   let nextCut = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     if (headerEnd === -1) headerBytes.push(chunk);
-    if (!inQuote && chunk.indexOf(quote) === -1) {
-      // Fast path: no quotes in play, every newline is a record boundary.
-      for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, i + 1)) {
+    // Jump between quotes and newlines with native indexOf (no per-byte JS loop). Between two
+    // quotes the quote state is constant; a doubled quote toggles twice and changes nothing.
+    let i = 0;
+    let nl = chunk.indexOf(NL);
+    while (i < chunk.length) {
+      const q = chunk.indexOf(quote, i);
+      const stop = q === -1 ? chunk.length : q;
+      while (nl !== -1 && nl < stop) {
         lines++;
-        onBoundary(pos + i + 1);
+        if (!inQuote) onBoundary(pos + nl + 1);
+        nl = chunk.indexOf(NL, nl + 1);
       }
-    } else {
-      // Walk byte by byte to track quote state; a doubled quote toggles twice and changes nothing.
-      for (let j = 0; j < chunk.length; j++) {
-        const b = chunk[j];
-        if (b === quote) inQuote = !inQuote;
-        else if (b === NL) {
-          lines++;
-          if (!inQuote) onBoundary(pos + j + 1);
-        }
-      }
+      if (q === -1) break;
+      inQuote = !inQuote;
+      i = q + 1;
     }
     pos += chunk.length;
   }

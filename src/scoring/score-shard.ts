@@ -3,6 +3,7 @@
  * Memory is bounded by one batch in each stage, whatever the size of the input.
  */
 import type { Readable } from 'node:stream';
+import { failpoint } from '../core/failpoints.js';
 import type { ColumnarBatch, RejectReason, ShardResult, StageTimings } from '../core/types.js';
 import { ObjectSink } from '../formats/object-sink.js';
 import { openInput } from '../formats/open-input.js';
@@ -32,6 +33,12 @@ export interface ShardContext {
   readonly signal?: AbortSignal;
   /** Called after each batch with the rows read so far in this shard. */
   readonly onProgress?: (rowsRead: number) => void;
+  /**
+   * Called just before the part is completed (made visible); throwing aborts it. The distributed
+   * path checks here that this worker still owns the shard, so a worker that lost its lock (a
+   * stalled event loop, a network partition) cannot overwrite the part another worker wrote.
+   */
+  readonly beforePublish?: () => Promise<void>;
 }
 
 export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<ShardResult> {
@@ -85,9 +92,11 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
       } else {
         counts.read += ev.batch.rows;
         await flush(ev.batch);
+        failpoint('shard-batch');
       }
     }
     await timed('writeMs', async () => {
+      await ctx.beforePublish?.();
       await part.close();
       await errors?.close();
     });

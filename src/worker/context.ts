@@ -12,4 +12,5 @@ export interface WorkerContext {
   /** Queue key prefix (BullMQ `prefix`). */
   readonly prefix: string;
   readonly shardAttempts: number;
+  readonly lockDurationMs: number;
 }

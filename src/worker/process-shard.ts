@@ -10,7 +10,10 @@ import type { WorkerContext } from './context.js';
 
 const PROGRESS_EVERY_MS = 1_000;
 
-export async function processShard(ctx: WorkerContext, job: Job, signal?: AbortSignal): Promise<ShardResult> {
+/** This worker no longer owns the shard: whatever it wrote must not become visible. */
+export class LockLostError extends Error {}
+
+export async function processShard(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<ShardResult> {
   const p = shardPayloadSchema.parse(job.data);
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = { date: p.logicalDate, runId: p.runId, job: p.job };
@@ -25,6 +28,12 @@ export async function processShard(ctx: WorkerContext, job: Job, signal?: AbortS
       scorer,
       format: partFormat(loaded.spec),
       ...(signal ? { signal } : {}),
+      beforePublish: async () => {
+        if (!token) return;
+        if ((await job.extendLock(token, ctx.lockDurationMs)) !== 1) {
+          throw new LockLostError(`shard ${p.shard} of ${p.runId} ${p.attempt}: this worker lost its lock (another worker owns the shard now); not publishing its part`);
+        }
+      },
       onProgress: (rows) => {
         const now = Date.now();
         if (now - lastReport < PROGRESS_EVERY_MS) return;

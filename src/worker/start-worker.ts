@@ -60,6 +60,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     scorers,
     prefix: opts.redis.prefix,
     shardAttempts: opts.shardAttempts,
+    lockDurationMs: opts.lockDurationMs,
   };
   const common = {
     connection,
@@ -77,7 +78,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     }
   };
   const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
-  const shards = new Worker(SHARDS_QUEUE, wrap((job, _token, signal) => processShard(ctx, job, signal)), { ...common, concurrency: opts.concurrency });
+  const shards = new Worker(SHARDS_QUEUE, wrap((job, token, signal) => processShard(ctx, job, token, signal)), { ...common, concurrency: opts.concurrency });
   for (const w of [runs, shards]) {
     w.on('failed', (job, err) => opts.log(`${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
     w.on('error', (err) => opts.log(`worker error: ${err.message}`));

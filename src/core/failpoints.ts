@@ -1,0 +1,26 @@
+/**
+ * Fault-injection points for the fault suite (test/faults-*.test.ts). Off unless the environment
+ * variable NIGHTSHIFT_FAILPOINTS names them (comma-separated); each fires once per process:
+ * - `block-event-loop:<ms>` at `shard-batch`: busy-waits, as a long GC pause or a hung native call
+ *   would, so the worker loses its BullMQ lock mid-shard;
+ * - `crash` at `before-success`: SIGKILLs the process between the report and _SUCCESS.
+ */
+const fired = new Set<string>();
+
+export function failpoint(at: 'shard-batch' | 'before-success'): void {
+  const spec = process.env.NIGHTSHIFT_FAILPOINTS;
+  if (!spec) return;
+  for (const entry of spec.split(',')) {
+    const [where, action, arg] = entry.split(':');
+    if (where !== at || fired.has(entry)) continue;
+    fired.add(entry);
+    if (action === 'block-event-loop') {
+      const until = Date.now() + Number(arg ?? 0);
+      while (Date.now() < until) {
+        // busy: nothing else runs on this thread
+      }
+    } else if (action === 'crash') {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+}
