@@ -5,8 +5,8 @@
 import type { Job } from 'bullmq';
 import type { ShardResult } from '../core/types.js';
 import { errorMessage, InputError, JobSpecError, ModelError } from '../core/errors.js';
-import { finalizePayloadSchema, type PlanPayload } from '../queue/payloads.js';
-import { buildReport, failureReason, totalRows } from '../report/run-report.js';
+import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
+import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
 import { publishRun, updateLatest } from '../run/publish.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
@@ -32,22 +32,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   } else {
     failure = failureReason(totalRows(shards), loaded.spec.limits.maxErrorRate);
   }
-  const report = buildReport(
-    {
-      runId: p.runId,
-      attempt: p.attempt,
-      job: p.job,
-      logicalDate: p.logicalDate,
-      startedAt: new Date(p.triggeredAt),
-      finishedAt: new Date(),
-      model: p.model,
-      inputUri: p.inputUri,
-      outputUri: p.outputUri,
-      maxErrorRate: loaded.spec.limits.maxErrorRate,
-    },
-    shards,
-    failure,
-  );
+  const report = buildReport(runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), shards, failure);
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   await abortLeftovers(out, p.attempt);
   await publishRun(out, report);
@@ -77,22 +62,7 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const outputUri = renderTemplate(loaded.spec.output.uri, { date: p.logicalDate, runId: p.runId, job: p.job });
     const loc = parseLocation(outputUri, loaded.baseDir);
-    const report = buildReport(
-      {
-        runId: p.runId,
-        attempt: p.attempt,
-        job: p.job,
-        logicalDate: p.logicalDate,
-        startedAt: new Date(p.triggeredAt),
-        finishedAt: new Date(),
-        model: undefined,
-        inputUri: loaded.spec.input.uri,
-        outputUri,
-        maxErrorRate: loaded.spec.limits.maxErrorRate,
-      },
-      [],
-      reason,
-    );
+    const report = buildReport(runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), [], reason);
     await publishRun(ctx.stores.resolve(loc), report);
   } catch {
     // The spec itself may be what failed; the registry already says why.
@@ -110,4 +80,9 @@ async function abortLeftovers(out: StoreRef, attempt: string): Promise<void> {
   } catch {
     // Some S3-compatible stores do not list multipart uploads; a lifecycle rule covers them.
   }
+}
+
+/** The run-level facts of a report: identity and times from the payload, the rest from the step. */
+function runFacts(p: RunRef, rest: Pick<RunFacts, 'model' | 'inputUri' | 'outputUri' | 'maxErrorRate'>): RunFacts {
+  return { runId: p.runId, attempt: p.attempt, job: p.job, logicalDate: p.logicalDate, startedAt: new Date(p.triggeredAt), finishedAt: new Date(), ...rest };
 }
