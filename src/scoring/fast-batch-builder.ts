@@ -4,7 +4,7 @@
  * straight into the batch; text is decoded only for the columns that need it (ids, passthrough,
  * int64 and string inputs) and, for a rejected row, for its ids and raw record.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../core/types.js';
 import { FIELD_ESCAPED, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
@@ -66,7 +66,7 @@ export class FastBatchBuilder {
       return this.reject(rec, { column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${rec.count}` });
     }
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
-    if (!rec.ascii && !isAscii(rec.buf.subarray(rec.start, rec.end))) {
+    if (!rec.ascii && mayHoldReplacement(rec.buf.subarray(rec.start, rec.end))) {
       const bad = invalidTextColumn(this.used, (i) => rec.text(i));
       if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
     }
@@ -167,4 +167,14 @@ function fillDecoded(plan: InputPlan, rec: ScannedRecord, arr: BigInt64Array | s
     arr[row * width + j] = r.value;
   }
   return undefined;
+}
+
+const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
+
+/**
+ * Whether decoding these bytes can yield U+FFFD (invalid UTF-8, or the character itself): only
+ * then are cells decoded one by one. Native checks, so valid non-ASCII text (é, ü…) stays cheap.
+ */
+function mayHoldReplacement(bytes: Buffer): boolean {
+  return !isAscii(bytes) && (!isUtf8(bytes) || bytes.indexOf(REPLACEMENT_CHAR) !== -1);
 }
