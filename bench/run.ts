@@ -77,6 +77,10 @@ async function main(): Promise<void> {
     log('4. nightshift score end to end (local files, fresh process)…');
     const e2e = await scoreInChild(input.job, rows, input.bytes);
     figures.push({ ...e2e, stage: 'nightshift score (local files)' });
+    const cores = Math.min(os.availableParallelism(), 8);
+    log(`4b. nightshift score --threads ${cores}…`);
+    const e2eThreads = await scoreInChild(input.job, rows, input.bytes, cores);
+    figures.push({ ...e2eThreads, stage: `nightshift score --threads ${cores} (local files)` });
 
     if (!skip.has('distributed')) {
       log('5. distributed run through Redis + loopback S3…');
@@ -109,7 +113,8 @@ async function workload(dir: string, rows: number, name: string): Promise<{ job:
   const spec = {
     name: `bench-${name}`,
     model: { uri: '../model.onnx', inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
-    input: { uri: 'in/{{date}}/', id: ['txn_id'], passthrough: ['merchant'], shardBytes: 1024 * 1024 * 1024 },
+    // 64 MiB shards (the default): a big file is scored as several byte ranges.
+    input: { uri: 'in/{{date}}/', id: ['txn_id'], passthrough: ['merchant'] },
     output: { uri: 'out/{{date}}/' },
     limits: { batchRows: 8192, maxErrorRate: 0 },
   };
@@ -156,8 +161,8 @@ async function measureNaive(model: Uint8Array, csv: string, limit: number): Prom
 }
 
 /** Runs `nightshift score` in a fresh process (so its peak RSS is its own). */
-async function scoreInChild(job: string, rows: number, bytes: number): Promise<Figure> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', job], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+async function scoreInChild(job: string, rows: number, bytes: number, threads = 1): Promise<Figure> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', job, String(threads)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -174,7 +179,7 @@ async function child(job: string): Promise<void> {
   const loaded = await loadJobFile(job);
   const stores = new Stores();
   const t = performance.now();
-  const result = await scoreRun(loaded, stores, { date: DATE });
+  const result = await scoreRun(loaded, stores, { date: DATE, threads: Number(process.argv[4] ?? 1) });
   const seconds = (performance.now() - t) / 1000;
   stores.close();
   if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
@@ -186,6 +191,7 @@ function report(figures: Figure[]): void {
   const ceiling = find('parse ceiling');
   const naive = find('naive');
   const e2e = find('nightshift score (local');
+  const e2eThreads = find('nightshift score --threads');
   const d1 = find('distributed, 1 worker');
   const d2 = find('distributed, 2 workers');
   const mem = find('nightshift score, ');
@@ -193,6 +199,8 @@ function report(figures: Figure[]): void {
   const ratios = {
     scoreOverCeiling: ratio(e2e, ceiling),
     scoreOverNaive: ratio(e2e, naive),
+    threadedScoreOverCeiling: ratio(e2eThreads, ceiling),
+    threadedScoreOverNaive: ratio(e2eThreads, naive),
     distributed1OverCeiling: ratio(d1, ceiling),
     twoWorkersOverOne: ratio(d2, d1),
     peakRssDeltaMB: e2e?.peakRssMB !== undefined && mem?.peakRssMB !== undefined ? mem.peakRssMB - e2e.peakRssMB : null,
@@ -205,6 +213,8 @@ function report(figures: Figure[]): void {
     '',
     `score / parse ceiling        ${fmt(ratios.scoreOverCeiling, '%')}   (target ≥ 70 %)`,
     `score / naive                ${fmt(ratios.scoreOverNaive, '×')}   (target ≥ 40×)`,
+    `score --threads / ceiling    ${fmt(ratios.threadedScoreOverCeiling, '%')}`,
+    `score --threads / naive      ${fmt(ratios.threadedScoreOverNaive, '×')}`,
     `distributed 1w / ceiling     ${fmt(ratios.distributed1OverCeiling, '%')}   (target ≥ 50 %)`,
     `2 workers / 1 worker         ${fmt(ratios.twoWorkersOverOne, '×')}   (target ≥ 1.6×)`,
     `peak RSS, big − 1M           ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,

@@ -17,6 +17,9 @@ import type { Stores } from '../storage/stores.js';
 import { attemptName, errorsName, joinKey, partName, shardName } from './output-layout.js';
 import { nextAttemptFromReport, publishRun, updateLatest } from './publish.js';
 import { resolveInputs } from './resolve-inputs.js';
+import { planUnits } from './plan-units.js';
+import { runShardThreads } from './shard-threads.js';
+import { readFile } from 'node:fs/promises';
 import { runIdFor } from './run-identity.js';
 
 export interface ScoreRunOptions {
@@ -25,6 +28,8 @@ export interface ScoreRunOptions {
   readonly outputUri?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { shardsDone: number; shards: number; rowsRead: number }) => void;
+  /** Shards scored at once, each on its own thread with its own session (default 1: this thread). */
+  readonly threads?: number;
 }
 
 export interface ScoreRunResult {
@@ -54,34 +59,41 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const outputUri = formatLocation(outLoc);
     const attempt = attemptName(await nextAttemptFromReport(out));
 
-    const format = partFormat(spec);
-    const shards: ShardResult[] = [];
-    let inputError: InputError | undefined;
-    let rowsBefore = 0;
-    for (const [i, input] of inputs.entries()) {
+    const units = await planUnits(spec, inputs, opts.signal);
+    const tasks = units.map((u, i) => {
       const shard = shardName(i);
-      try {
-        const result = await scoreShard(
-          {
-            spec,
-            scorer,
-            format,
-            ...signalOpt,
-            onProgress: (rows) => opts.onProgress?.({ shardsDone: i, shards: inputs.length, rowsRead: rowsBefore + rows }),
-          },
-          {
-            shard,
-            input,
-            output: { store: out.store, partKey: joinKey(out.key, partName(spec, shard, attempt)), errorsKey: joinKey(out.key, errorsName(shard, attempt)) },
-          },
-        );
-        shards.push(result);
-        rowsBefore += result.rowsRead;
-        opts.onProgress?.({ shardsDone: i + 1, shards: inputs.length, rowsRead: rowsBefore });
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        inputError = err;
-        break;
+      return { shard, unit: u, partKey: joinKey(out.key, partName(spec, shard, attempt)), errorsKey: joinKey(out.key, errorsName(shard, attempt)) };
+    });
+    const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
+    const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
+    let shards: ShardResult[] = [];
+    let inputError: InputError | undefined;
+    if (threads > 1) {
+      const r = await runShardThreads(
+        { specFile: job.file, specText: await readFile(job.file, 'utf8'), date: opts.date, runId, modelSha256: model.sha256, s3: stores.explicitSettings },
+        tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri })),
+        threads,
+        (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
+      );
+      shards = r.results;
+      inputError = r.inputError;
+    } else {
+      const format = partFormat(spec);
+      let rowsBefore = 0;
+      for (const [i, t] of tasks.entries()) {
+        try {
+          const result = await scoreShard(
+            { spec, scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i) },
+            { shard: t.shard, input: t.unit.input, ...(t.unit.range ? { range: t.unit.range } : {}), output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey } },
+          );
+          shards.push(result);
+          rowsBefore += result.rowsRead;
+          progress(rowsBefore, i + 1);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          inputError = err;
+          break;
+        }
       }
     }
     const failure = inputError ? inputError.message : failureReason(totalRows(shards), spec.limits.maxErrorRate);

@@ -36,6 +36,11 @@ export class Stores {
     return { store, key: loc.key };
   }
 
+  /** Explicit S3 settings, if this instance was given any (threads must use the same). */
+  get explicitSettings(): S3Settings | undefined {
+    return this.settings;
+  }
+
   close(): void {
     this.client?.destroy();
     this.client = undefined;

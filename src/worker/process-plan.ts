@@ -9,7 +9,7 @@ import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/na
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
 import { shardName } from '../run/output-layout.js';
-import { splitObject } from '../run/split-object.js';
+import { planUnits } from '../run/plan-units.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
@@ -90,27 +90,14 @@ async function planShards(
   modelSha256: string,
   signal?: AbortSignal,
 ): Promise<ShardPayload[]> {
-  const spec = loaded.spec;
-  const shards: ShardPayload[] = [];
-  const add = (input: InputObject, range?: ShardPayload['range']): void => {
-    shards.push({
-      ...runRef(p),
-      kind: 'shard',
-      shard: shardName(shards.length),
-      object: { uri: input.display, size: input.size },
-      ...(range ? { range } : {}),
-      outputUri,
-      modelSha256,
-    });
-  };
-  for (const input of inputs) {
-    const splittable = input.size > spec.input.shardBytes && !input.key.endsWith('.gz') && spec.input.csv.header;
-    if (!splittable) {
-      add(input);
-      continue;
-    }
-    const split = await splitObject(input.store, input.key, input.display, input.size, spec.input.csv, spec.input.shardBytes, signal);
-    for (const r of split.ranges) add(input, { start: r.start, end: r.end, header: split.header, linesBefore: r.linesBefore });
-  }
-  return shards;
+  const units = await planUnits(loaded.spec, inputs, signal);
+  return units.map((u, i) => ({
+    ...runRef(p),
+    kind: 'shard',
+    shard: shardName(i),
+    object: { uri: u.input.display, size: u.input.size },
+    ...(u.range ? { range: u.range } : {}),
+    outputUri,
+    modelSha256,
+  }));
 }

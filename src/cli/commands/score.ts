@@ -15,13 +15,14 @@ import { progressPrinter } from '../progress.js';
 export const scoreHelp = `nightshift score <job> [--date YYYY-MM-DD] [--input URI] [--output URI]
   Scores a job in this process (no Redis). <job> is a spec file or a job name in jobs/.
   --date     logical date (default: by the job's schedule.logicalDate rule, else yesterday)
-  --input    override input.uri        --output   override output.uri`;
+  --input    override input.uri        --output   override output.uri
+  --threads  shards scored at once, each on its own thread (default 1; try the number of cores)`;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { date: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' } },
+    options: { date: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, threads: { type: 'string' } },
   });
   const [jobArg] = positionals;
   if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${scoreHelp}`);
@@ -33,9 +34,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   try {
     const result = await scoreRun(job, stores, {
       date,
+      threads: parseThreads(values.threads),
       ...(values.input ? { inputUri: values.input } : {}),
       ...(values.output ? { outputUri: values.output } : {}),
-      onProgress: (p) => progress.update(`${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} objects`),
+      onProgress: (p) => progress.update(`${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
     });
     progress.done();
     process.stdout.write(summaryText(result.report, result.outputUri));
@@ -82,4 +84,11 @@ export function summaryText(r: RunReport, outputUri: string): string {
     `    _report.json${r.status === 'succeeded' ? ', _SUCCESS' : ' (no _SUCCESS: not published)'}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function parseThreads(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--threads: expected a whole number from 1 to 64, found "${text}"`);
+  return n;
 }

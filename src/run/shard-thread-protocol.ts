@@ -1,0 +1,31 @@
+/** Messages between the threaded `score` (main thread) and its shard threads. */
+import type { ShardResult } from '../core/types.js';
+import type { S3Settings } from '../storage/s3-config.js';
+import type { ShardUnit } from './plan-units.js';
+
+export interface ShardThreadInit {
+  readonly specFile: string;
+  readonly specText: string;
+  readonly date: string;
+  readonly runId: string;
+  readonly modelSha256: string;
+  readonly s3: S3Settings | undefined;
+}
+
+export interface ShardTaskMessage {
+  readonly id: number;
+  readonly shard: string;
+  readonly inputUri: string;
+  readonly size: number;
+  readonly range: ShardUnit['range'];
+  readonly partKey: string;
+  readonly errorsKey: string;
+  /** The output prefix location, as parseLocation reads it. */
+  readonly outputUri: string;
+}
+
+export type ShardThreadReply =
+  | { kind: 'progress'; id: number; rows: number }
+  | { kind: 'done'; id: number; result: ShardResult }
+  /** For an input error, `message` is the reason alone (the location travels in its fields). */
+  | { kind: 'failed'; id: number; input: boolean; message: string; object?: string; line?: number; column?: string };

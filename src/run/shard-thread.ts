@@ -1,0 +1,62 @@
+/**
+ * A shard thread of the threaded `score`: its own stores, model session and scorer; scores the
+ * shards the main thread sends, one at a time, so `score` uses every core on one machine.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { formatLocation, InputError } from '../core/errors.js';
+import { partFormat } from '../formats/part-formats.js';
+import { createSession, fetchModel } from '../model/load-model.js';
+import { OnnxScorer } from '../model/onnx-scorer.js';
+import { scoreShard } from '../scoring/score-shard.js';
+import { parseJobSpec } from '../spec/load-spec.js';
+import { parseLocation } from '../spec/uri.js';
+import { Stores } from '../storage/stores.js';
+import type { ShardTaskMessage, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
+
+const init = workerData as ShardThreadInit;
+const port = parentPort;
+if (!port) throw new Error('shard-thread must run as a worker thread');
+
+const job = parseJobSpec(init.specText, init.specFile);
+const stores = new Stores(init.s3);
+const ready = (async () => {
+  const model = await fetchModel(job.spec, job.baseDir, stores, { date: init.date, runId: init.runId, job: job.spec.name }, init.modelSha256);
+  return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
+})();
+
+port.on('message', (task: ShardTaskMessage) => {
+  void run(task).then((reply) => port.postMessage(reply));
+});
+
+async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
+  try {
+    const scorer = await ready;
+    const input = stores.resolve(parseLocation(task.inputUri, job.baseDir));
+    const out = stores.resolve(parseLocation(task.outputUri, job.baseDir));
+    let last = 0;
+    const result = await scoreShard(
+      {
+        spec: job.spec,
+        scorer,
+        format: partFormat(job.spec),
+        onProgress: (rows) => {
+          if (Date.now() - last < 200) return;
+          last = Date.now();
+          port?.postMessage({ kind: 'progress', id: task.id, rows } satisfies ShardThreadReply);
+        },
+      },
+      {
+        shard: task.shard,
+        input: { store: input.store, key: input.key, display: task.inputUri, size: task.size },
+        ...(task.range ? { range: task.range } : {}),
+        output: { store: out.store, partKey: task.partKey, errorsKey: task.errorsKey },
+      },
+    );
+    return { kind: 'done', id: task.id, result };
+  } catch (err) {
+    if (err instanceof InputError) {
+      return { kind: 'failed', id: task.id, input: true, message: err.message.slice(formatLocation(err.location).length + 2), object: err.location.object, ...(err.location.line !== undefined ? { line: err.location.line } : {}), ...(err.location.column !== undefined ? { column: err.location.column } : {}) };
+    }
+    return { kind: 'failed', id: task.id, input: false, message: err instanceof Error ? err.message : String(err) };
+  }
+}

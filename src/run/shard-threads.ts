@@ -1,0 +1,64 @@
+/**
+ * Runs a list of shard tasks on N shard threads (each with its own session), at most one task
+ * per thread at a time; results come back in task order.
+ */
+import { Worker } from 'node:worker_threads';
+import { InputError } from '../core/errors.js';
+import type { ShardResult } from '../core/types.js';
+import type { ShardTaskMessage, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
+
+const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-thread.dev.mjs' : './shard-thread.js', import.meta.url);
+
+export async function runShardThreads(
+  init: ShardThreadInit,
+  tasks: readonly Omit<ShardTaskMessage, 'id'>[],
+  threads: number,
+  onProgress: (rowsByTask: readonly number[], done: number) => void,
+): Promise<{ results: ShardResult[]; inputError: InputError | undefined }> {
+  const results: (ShardResult | undefined)[] = new Array(tasks.length);
+  const rows = new Array<number>(tasks.length).fill(0);
+  let next = 0;
+  let done = 0;
+  let inputError: InputError | undefined;
+  let failure: Error | undefined;
+  const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => new Worker(entry, { workerData: init }));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const feed = (): void => {
+              // Stop handing out work once a shard failed: the run fails either way.
+              if (next >= tasks.length || inputError || failure) return resolve();
+              const id = next++;
+              w.postMessage({ ...(tasks[id] as Omit<ShardTaskMessage, 'id'>), id } satisfies ShardTaskMessage);
+            };
+            w.on('message', (m: ShardThreadReply) => {
+              if (m.kind === 'progress') {
+                rows[m.id] = m.rows;
+                onProgress(rows, done);
+                return;
+              }
+              if (m.kind === 'done') {
+                results[m.id] = m.result;
+                rows[m.id] = m.result.rowsRead;
+                done++;
+                onProgress(rows, done);
+              } else if (m.input) {
+                inputError ??= new InputError({ object: m.object ?? '', ...(m.line !== undefined ? { line: m.line } : {}), ...(m.column !== undefined ? { column: m.column } : {}) }, m.message);
+              } else {
+                failure ??= new Error(m.message);
+              }
+              feed();
+            });
+            w.once('error', reject);
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure) throw failure;
+  return { results: results.filter((r): r is ShardResult => r !== undefined), inputError };
+}
