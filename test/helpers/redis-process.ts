@@ -3,36 +3,9 @@
  * the same port), optionally with a password, and one-shot `nightshift` CLI processes.
  */
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { ChildHandle, REPO_ROOT, waitFor } from './workers.js';
+import { ChildHandle, REPO_ROOT } from './workers.js';
 
-export interface RedisProcess {
-  /** redis://127.0.0.1:<port>, without the password. */
-  readonly url: string;
-  readonly handle: ChildHandle;
-}
-
-/** redis-server on `port` without RDB snapshots; `args` add settings. The caller kills it. */
-export async function startRedisOn(port: number, args: readonly string[], password?: string): Promise<RedisProcess> {
-  const auth = password === undefined ? [] : ['--requirepass', password];
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...auth, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const handle = new ChildHandle(`redis-server :${port}`, child);
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor(`redis-server on port ${port}`, async () => {
-    if (!handle.running) throw new Error(`redis-server exited: ${handle.output}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password === undefined ? {} : { password }) });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG' ? true : undefined;
-    } catch {
-      return undefined;
-    } finally {
-      probe.disconnect();
-    }
-  }, { timeoutMs: 10_000 });
-  return { url, handle };
-}
+export { startRedisOn, type RedisProcess } from './workers.js';
 
 export interface CliResult {
   readonly code: number | null;

@@ -285,14 +285,32 @@ export interface RedisServer {
 /** A throwaway redis-server on a free loopback port, without persistence; `args` are extra settings. */
 export async function startRedisServer(args: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args, '--daemonize', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { url, handle } = await startRedisOn(port, ['--appendonly', 'no', ...args, '--daemonize', 'no']);
+  return {
+    url,
+    process: handle,
+    async stop() {
+      handle.signal('SIGTERM');
+      if (!(await Promise.race([handle.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref())]))) await handle.kill();
+    },
+  };
+}
+
+export interface RedisProcess {
+  /** redis://127.0.0.1:<port>, without the password. */
+  readonly url: string;
+  readonly handle: ChildHandle;
+}
+
+/** redis-server on `port` without RDB snapshots; `args` add settings. The caller kills it. */
+export async function startRedisOn(port: number, args: readonly string[], password?: string): Promise<RedisProcess> {
+  const auth = password === undefined ? [] : ['--requirepass', password];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...auth, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const handle = new ChildHandle(`redis-server :${port}`, child);
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(`redis-server on port ${port}`, async () => {
     if (!handle.running) throw new Error(`redis-server exited: ${handle.output}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password === undefined ? {} : { password }) });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
@@ -303,12 +321,6 @@ export async function startRedisServer(args: readonly string[] = []): Promise<Re
       probe.disconnect();
     }
   }, { timeoutMs: 10_000 });
-  return {
-    url,
-    process: handle,
-    async stop() {
-      handle.signal('SIGTERM');
-      if (!(await Promise.race([handle.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref())]))) await handle.kill();
-    },
-  };
+  return { url, handle };
 }
+
