@@ -43,8 +43,12 @@ export function neutraliseFormula(text: string): string {
   return text;
 }
 
+const NEEDS_QUOTES_COMMA = /[",\r\n]/;
+
 export function csvQuote(text: string, delimiter: string): string {
-  if (text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r')) {
+  // One scan for the common comma case; other delimiters check each character.
+  const needs = delimiter === ',' ? NEEDS_QUOTES_COMMA.test(text) : text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r');
+  if (needs) {
     return `"${text.replace(/"/g, '""')}"`;
   }
   return text;

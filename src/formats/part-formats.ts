@@ -56,12 +56,14 @@ function csvFormat(spec: JobSpec): PartFormat {
     rows(batch, scores) {
       const cells = scoreCells(scores, spec.output.decimals, false);
       const text = [...batch.ids, ...batch.passthrough];
+      const columns: ((r: number) => string)[] = [...text.map((col) => (r: number) => csvText(col[r] as string)), ...cells];
+      const n = columns.length;
       let out = '';
+      // Separators go before every cell but the first: no per-row slice of the finished line.
       for (let r = 0; r < batch.rows; r++) {
-        let line = '';
-        for (const col of text) line += `${csvText(col[r] as string)},`;
-        for (const c of cells) line += `${c(r)},`;
-        out += `${line.slice(0, -1)}\n`;
+        out += (columns[0] as (r: number) => string)(r);
+        for (let k = 1; k < n; k++) out += `,${(columns[k] as (r: number) => string)(r)}`;
+        out += '\n';
       }
       return out;
     },
