@@ -9,12 +9,12 @@
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import * as ort from 'onnxruntime-node';
@@ -172,14 +172,17 @@ async function scoreInChild(job: string, rows: number, bytes: number, threads = 
   return { stage: '', rows, seconds: r.seconds, rowsPerSecond: rows / r.seconds, megabytesPerSecond: bytes / 1e6 / r.seconds, peakRssMB: r.maxRssBytes / 1024 / 1024 };
 }
 
+/**
+ * The scoring child runs the compiled build (dist/, made by `npm run build`, which `npm run bench`
+ * does first) as users run it: from sources, every shard thread would compile TypeScript again.
+ */
 async function child(job: string): Promise<void> {
-  const { loadJobFile } = await import('../src/spec/load-spec.js');
-  const { scoreRun } = await import('../src/run/score-run.js');
-  const { Stores } = await import('../src/storage/stores.js');
-  const loaded = await loadJobFile(job);
-  const stores = new Stores();
+  const built = path.join(ROOT, 'dist', 'index.js');
+  const api = (await import(existsSync(built) ? pathToFileURL(built).href : '../src/index.js')) as typeof import('../src/index.js');
+  const loaded = await api.loadJobFile(job);
+  const stores = new api.Stores();
   const t = performance.now();
-  const result = await scoreRun(loaded, stores, { date: DATE, threads: Number(process.argv[4] ?? 1) });
+  const result = await api.scoreRun(loaded, stores, { date: DATE, threads: Number(process.argv[4] ?? 1) });
   const seconds = (performance.now() - t) / 1000;
   stores.close();
   if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
