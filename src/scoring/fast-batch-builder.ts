@@ -66,7 +66,7 @@ export class FastBatchBuilder {
       return this.reject(rec, { column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${rec.count}` });
     }
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
-    if (!rec.ascii && mayHoldReplacement(rec.buf.subarray(rec.start, rec.end))) {
+    if (!rec.cleanUtf8 && mayHoldReplacement(rec.buf.subarray(rec.start, rec.end))) {
       const bad = invalidTextColumn(this.used, (i) => rec.text(i));
       if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
     }

@@ -21,7 +21,7 @@
  * from its start once more bytes arrive; only that tail is copied, joined with a prefix of the
  * next chunks that grows with it, so a long record costs time linear in its length.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { InputError } from '../../core/errors.js';
 
 export const FIELD_PLAIN = 0;
@@ -48,6 +48,11 @@ export interface ScannedRecord {
    * hold no invalid UTF-8; false means "not known", not "not ASCII".
    */
   readonly ascii: boolean;
+  /**
+   * True when the whole buffer decodes as UTF-8 without U+FFFD (always when ascii): then no
+   * record in it can hold an invalid cell, and per-record checks are skipped.
+   */
+  readonly cleanUtf8: boolean;
   /** Field i as text (UTF-8, unescaped). */
   text(i: number): string;
   /** The record as it appeared in the file, without its line ending. */
@@ -66,6 +71,7 @@ export interface ScannerOptions {
 }
 
 const LF = 0x0a;
+const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
 const CR = 0x0d;
 const NUL = 0x00;
 /** Returned by scanRecord when the record (or its lookahead byte) is not in the buffer yet. */
@@ -97,6 +103,7 @@ class RecordSlot implements ScannedRecord {
   start = 0;
   end = 0;
   ascii = false;
+  cleanUtf8 = false;
 
   constructor(private readonly quote: number) {}
 
@@ -235,6 +242,8 @@ export class CsvScanner {
     const end = buf.length;
     // One native pass per buffer spares a per-record check in the (nearly always ASCII) common case.
     this.record.ascii = isAscii(buf);
+    // A buffer cut inside a multi-byte character is not clean: its records are checked one by one.
+    this.record.cleanUtf8 = this.record.ascii || (isUtf8(buf) && buf.indexOf(REPLACEMENT_CHAR) === -1);
     while (pos < end) {
       const c = buf[pos];
       if (c === LF || c === CR) {
