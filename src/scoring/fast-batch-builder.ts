@@ -9,7 +9,7 @@ import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../
 import { FIELD_ESCAPED, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
-import { BatchBuilder, invalidTextColumn, invalidTextDetail, type UsedColumn } from './batch-builder.js';
+import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from './column-plan.js';
 import { parseFloatCell, parseInt64Cell } from './parse-cell.js';
 
 interface InputPlan {
@@ -25,7 +25,7 @@ interface CellProblem {
 }
 
 export class FastBatchBuilder {
-  private readonly used: readonly UsedColumn[];
+  private readonly plan: ColumnPlan;
   private readonly inputs: InputPlan[];
   private readonly idIndexes: number[];
   private readonly passIndexes: number[];
@@ -40,15 +40,12 @@ export class FastBatchBuilder {
     object: string,
     headerLine: number,
   ) {
-    // The general builder checks the header (missing or duplicated columns) with its own
-    // messages; building one (with a 1-row batch, to allocate nothing) makes both paths fail
-    // alike. After it, indexOf is unambiguous.
-    this.used = new BatchBuilder(header, { ...spec, limits: { ...spec.limits, batchRows: 1 } }, object, headerLine).used;
-    this.fieldCount = header.length;
-    const resolve = (cols: readonly string[]): number[] => cols.map((c) => header.indexOf(c));
-    this.inputs = spec.model.inputs.map((s) => ({ spec: s, indexes: Int32Array.from(resolve(s.columns)) }));
-    this.idIndexes = resolve(spec.input.id);
-    this.passIndexes = resolve(spec.input.passthrough);
+    // The same header checks and messages as the general path; indexes as Int32Array for the hot loop.
+    this.plan = planColumns(header, spec, object, headerLine);
+    this.fieldCount = this.plan.fieldCount;
+    this.inputs = this.plan.inputs.map((p) => ({ spec: p.spec, indexes: Int32Array.from(p.indexes) }));
+    this.idIndexes = this.plan.idIndexes;
+    this.passIndexes = this.plan.passIndexes;
     this.batch = this.newBatch();
   }
 
@@ -67,7 +64,7 @@ export class FastBatchBuilder {
     }
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
     if (!rec.cleanUtf8 && mayHoldReplacement(rec.buf.subarray(rec.start, rec.end))) {
-      const bad = invalidTextColumn(this.used, (i) => rec.text(i));
+      const bad = invalidTextColumn(this.plan.used, (i) => rec.text(i));
       if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
     }
     const row = this.batch.rows;
@@ -88,12 +85,7 @@ export class FastBatchBuilder {
   take(): ColumnarBatch {
     const b = this.batch;
     this.batch = this.newBatch();
-    for (const plan of this.inputs) {
-      const arr = b.features.get(plan.spec.name) as FeatureArray;
-      const n = b.rows * plan.indexes.length;
-      b.features.set(plan.spec.name, Array.isArray(arr) ? arr.slice(0, n) : arr.subarray(0, n));
-    }
-    return b;
+    return trimBatch(b, this.plan);
   }
 
   private appendRowInfo(rec: ScannedRecord): void {
@@ -111,19 +103,9 @@ export class FastBatchBuilder {
   }
 
   private newBatch(): ColumnarBatch {
-    const n = this.spec.limits.batchRows;
-    const features = new Map<string, FeatureArray>();
-    this.arrays = this.inputs.map((plan) => {
-      const size = n * plan.indexes.length;
-      const arr: FeatureArray =
-        plan.spec.dtype === 'float32' ? new Float32Array(size)
-        : plan.spec.dtype === 'float64' ? new Float64Array(size)
-        : plan.spec.dtype === 'int64' ? new BigInt64Array(size)
-        : new Array<string>(size).fill('');
-      features.set(plan.spec.name, arr);
-      return arr;
-    });
-    return { rows: 0, features, ids: this.idIndexes.map(() => []), passthrough: this.passIndexes.map(() => []), lines: [] };
+    const b = allocateBatch(this.plan, this.spec.limits.batchRows);
+    this.arrays = this.inputs.map((input) => b.features.get(input.spec.name) as FeatureArray);
+    return b;
   }
 }
 
