@@ -14,13 +14,14 @@
  * memory being retained; a leak shows as a difference that keeps growing with the row count.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { buildMlp } from '../scripts/models/models.js';
 import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
+import { isMain } from '../scripts/is-main.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -97,19 +98,9 @@ async function child(jobFile: string, date: string): Promise<void> {
   }
 }
 
-async function isMain(): Promise<boolean> {
-  const arg = process.argv[1];
-  if (arg === undefined) return false;
-  try {
-    return (await realpath(arg)) === (await realpath(SELF));
-  } catch {
-    return false;
-  }
-}
-
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
-if (await isMain()) {
+if (await isMain(import.meta.url)) {
   const [first, ...rest] = process.argv.slice(2);
   if (first === '--child') {
     const [jobFile, date] = rest;

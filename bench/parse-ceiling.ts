@@ -12,15 +12,15 @@
  * Single-threaded figures for one core; the fast path is the best of 3 runs (it is short enough
  * for timer and GC noise to matter), the others are one run each.
  */
-import { realpath } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import type { ColumnarBatch } from '../src/core/types.js';
 import { readCsvRecords } from '../src/formats/csv-reader.js';
 import { readBatchEvents } from '../src/scoring/batch-events.js';
 import { BatchBuilder } from '../src/scoring/batch-builder.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
+import { isMain } from '../scripts/is-main.js';
+import { mulberry32 } from '../scripts/models/models.js';
 
 const BATCH_ROWS = 8192;
 const CHUNK_BYTES = 64 * 1024;
@@ -189,28 +189,7 @@ async function sumCast(chunks: Buffer[], features: number): Promise<number> {
   return sum;
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function isMain(): Promise<boolean> {
-  const arg = process.argv[1];
-  if (arg === undefined) return false;
-  try {
-    return (await realpath(arg)) === (await realpath(fileURLToPath(import.meta.url)));
-  } catch {
-    return false;
-  }
-}
-
-if (await isMain()) {
+if (await isMain(import.meta.url)) {
   const [rowsArg, featuresArg] = process.argv.slice(2);
   const r = await measureParseCeiling(Number(rowsArg ?? 500_000), Number(featuresArg ?? 32));
   const line = (name: string, f: ParseFigures): string =>

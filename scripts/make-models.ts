@@ -5,10 +5,10 @@
  *
  * `writeModels(outDir)` is also importable from tests and other scripts.
  */
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildLinearClassifier, buildMlp, buildPerColumnModel, buildZipMapClassifier } from './models/models.js';
+import { isMain } from './is-main.js';
 
 /** Model name -> builder; the file written is `<name>.onnx`. Seeds are fixed so output is byte-for-byte stable. */
 export const MODEL_BUILDERS = {
@@ -34,17 +34,7 @@ export async function writeModels(outDir: string): Promise<Record<ModelName, str
   return result;
 }
 
-async function isMain(): Promise<boolean> {
-  const arg = process.argv[1];
-  if (arg === undefined) return false;
-  try {
-    return (await realpath(arg)) === (await realpath(fileURLToPath(import.meta.url)));
-  } catch {
-    return false;
-  }
-}
-
-if (await isMain()) {
+if (await isMain(import.meta.url)) {
   const outDir = process.argv[2];
   if (outDir === undefined || outDir === '' || outDir === '-h' || outDir === '--help') {
     console.error('usage: tsx scripts/make-models.ts <outDir>');

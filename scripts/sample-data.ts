@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
+import { mulberry32 } from './models/models.js';
 
 export interface SampleOptions {
   rows: number;
@@ -35,15 +36,8 @@ const BAD = [
 
 export async function writeSampleCsv(file: string, opts: SampleOptions): Promise<{ rows: number; bad: number }> {
   await mkdir(path.dirname(file), { recursive: true });
-  let state = (opts.seed ?? 1) >>> 0;
-  const rand = (): number => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = createWriteStream(opts.gzip ? `${file}` : file);
+  const rand = mulberry32(opts.seed ?? 1);
+  const out = createWriteStream(file);
   const sink = opts.gzip ? createGzip() : undefined;
   if (sink) sink.pipe(out);
   const target = sink ?? out;

@@ -24,6 +24,7 @@ import { CsvScanner, type ScannedRecord } from '../src/formats/fast-csv/scanner.
 import { BatchBuilder } from '../src/scoring/batch-builder.js';
 import { parseFloatCell } from '../src/scoring/parse-cell.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
+import { mulberry32 } from '../scripts/models/models.js';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -156,17 +157,6 @@ function shifted(o: Outcome, n: number): Outcome {
 function splitAt(file: Buffer, ...cuts: number[]): Buffer[] {
   const bounds = [0, ...cuts, file.length];
   return bounds.slice(1).map((end, i) => file.subarray(bounds[i], end)).filter((b) => b.length > 0);
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomChunks(file: Buffer, rand: () => number, maxChunk: number): Buffer[] {
