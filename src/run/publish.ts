@@ -50,27 +50,30 @@ export async function publishRun(out: StoreRef, report: RunReport): Promise<void
   }
 }
 
-async function publishedParts(out: StoreRef): Promise<Set<string>> {
-  const key = joinKey(out.key, SUCCESS_NAME);
-  if (!(await out.store.head(key))) return new Set();
+/**
+ * A small JSON marker (_SUCCESS, _report.json, _latest.json) as an untyped record; undefined if
+ * it is missing or unreadable, which every caller treats as "no previous state".
+ */
+async function readMarker(out: StoreRef, name: string): Promise<Record<string, unknown> | undefined> {
+  const key = joinKey(out.key, name);
+  if (!(await out.store.head(key))) return undefined;
   try {
-    const m = JSON.parse((await readAll(await out.store.read(key))).toString('utf8')) as Partial<SuccessManifest>;
-    return new Set(Array.isArray(m.parts) ? m.parts : []);
+    const value: unknown = JSON.parse((await readAll(await out.store.read(key))).toString('utf8'));
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
   } catch {
-    return new Set();
+    return undefined;
   }
+}
+
+async function publishedParts(out: StoreRef): Promise<Set<string>> {
+  const parts = (await readMarker(out, SUCCESS_NAME))?.parts;
+  return new Set(Array.isArray(parts) ? parts.filter((p): p is string => typeof p === 'string') : []);
 }
 
 /** The next attempt number for a run's output prefix, from the last report written there. */
 export async function nextAttemptFromReport(out: StoreRef): Promise<number> {
-  const info = await out.store.head(joinKey(out.key, REPORT_NAME));
-  if (!info) return 1;
-  try {
-    const report = JSON.parse((await readAll(await out.store.read(info.key))).toString('utf8')) as { attempt?: unknown };
-    return attemptNumber(String(report.attempt ?? '')) + 1;
-  } catch {
-    return 1;
-  }
+  const report = await readMarker(out, REPORT_NAME);
+  return report ? attemptNumber(String(report.attempt ?? '')) + 1 : 1;
 }
 
 /**
@@ -80,16 +83,9 @@ export async function nextAttemptFromReport(out: StoreRef): Promise<number> {
 export async function updateLatest(stores: Stores, outputUriTemplate: string, baseDir: string, report: RunReport): Promise<void> {
   if (report.status !== 'succeeded') return;
   const root = stores.resolve(parseLocation(staticPrefix(outputUriTemplate.replace(/\{\{.*$/, '*')), baseDir));
-  const key = joinKey(root.key, LATEST_NAME);
-  const current = await root.store.head(key);
-  if (current) {
-    try {
-      const prev = JSON.parse((await readAll(await root.store.read(key))).toString('utf8')) as { logicalDate?: string };
-      if (typeof prev.logicalDate === 'string' && prev.logicalDate > report.logicalDate) return;
-    } catch {
-      // An unreadable pointer is replaced.
-    }
-  }
+  // A missing or unreadable pointer is (re)written.
+  const prev = (await readMarker(root, LATEST_NAME))?.logicalDate;
+  if (typeof prev === 'string' && prev > report.logicalDate) return;
   const latest = { job: report.job, runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate, output: report.output.uri, finishedAt: report.finishedAt };
-  await root.store.write(key, `${JSON.stringify(latest)}\n`, { contentType: 'application/json' });
+  await root.store.write(joinKey(root.key, LATEST_NAME), `${JSON.stringify(latest)}\n`, { contentType: 'application/json' });
 }
