@@ -2,7 +2,6 @@
  * Starting a run: claims the attempt, records it, and enqueues its plan step. The plan job id is
  * derived from the run id, so a second trigger of the same run is a no-op, not a second run.
  */
-import { readFile } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { runIdFor } from '../run/run-identity.js';
@@ -39,7 +38,7 @@ export async function triggerRun(
     job: job.spec.name,
     logicalDate,
     specFile: job.file,
-    specText: await readFile(job.file, 'utf8'),
+    specText: job.text,
     triggeredAt,
     ...(options.serial ? { serial: true } : {}),
   };

@@ -19,7 +19,6 @@ import { nextAttemptFromReport, publishRun, updateLatest } from './publish.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { planUnits } from './plan-units.js';
 import { runShardThreads } from './shard-threads.js';
-import { readFile } from 'node:fs/promises';
 import { runIdFor } from './run-identity.js';
 
 export interface ScoreRunOptions {
@@ -70,7 +69,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     let inputError: InputError | undefined;
     if (threads > 1) {
       const r = await runShardThreads(
-        { specFile: job.file, specText: await readFile(job.file, 'utf8'), date: opts.date, runId, modelSha256: model.sha256, s3: stores.explicitSettings },
+        { specFile: job.file, specText: job.text, date: opts.date, runId, modelSha256: model.sha256, s3: stores.explicitSettings },
         tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri })),
         threads,
         (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),

@@ -17,6 +17,8 @@ export interface LoadedJob {
   /** Absolute path of the spec file; relative URIs resolve against its folder. */
   readonly file: string;
   readonly baseDir: string;
+  /** The YAML as validated: what run payloads carry, so workers score with exactly this spec. */
+  readonly text: string;
 }
 
 export async function loadJobFile(file: string): Promise<LoadedJob> {
@@ -41,7 +43,7 @@ export function parseJobSpec(text: string, file: string): LoadedJob {
   const baseDir = path.dirname(file);
   const problems = semanticProblems(parsed.data, baseDir);
   if (problems.length > 0) throw new JobSpecError(file, problems);
-  return { spec: parsed.data, file, baseDir };
+  return { spec: parsed.data, file, baseDir, text };
 }
 
 /** Loads every *.yaml / *.yml in a folder; one bad file does not hide the others' errors. */
