@@ -10,6 +10,8 @@ export interface QueueClient {
   readonly runs: Queue;
   readonly registry: RunRegistry;
   readonly redis: Redis;
+  /** The key prefix the queues and registry use. */
+  readonly prefix: string;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function openQueueClient(): Promise<QueueClient> {
     runs,
     registry: new RunRegistry(redis, settings.prefix),
     redis,
+    prefix: settings.prefix,
     close: async () => {
       await runs.close();
       redis.disconnect();

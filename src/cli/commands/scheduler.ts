@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { addDays, logicalDateSchema } from '../../run/run-identity.js';
 import { triggerRun } from '../../queue/trigger.js';
-import { redisSettingsFromEnv } from '../../queue/redis-config.js';
 import { nextTicks } from '../../scheduler/cron-ticks.js';
 import { systemClock } from '../../scheduler/clock.js';
 import { JobSource } from '../../scheduler/job-source.js';
@@ -27,8 +26,7 @@ export const backfillHelp = `nightshift backfill <job> --from YYYY-MM-DD --to YY
 export async function schedulerCommand(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [scheduler ${process.pid}] ${line}\n`);
   const client = await openQueueClient();
-  const settings = redisSettingsFromEnv();
-  const scheduler = new Scheduler({ redis: client.redis, prefix: settings.prefix, runs: client.runs, registry: client.registry, now: () => new Date() }, systemClock, {
+  const scheduler = new Scheduler({ redis: client.redis, prefix: client.prefix, runs: client.runs, registry: client.registry, now: () => new Date() }, systemClock, {
     log,
     onError: (job, err) => log(`${job}: ${errorMessage(err)}`),
   });
@@ -66,7 +64,7 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${job.spec.name}: no schedule (manual only)\n`);
         continue;
       }
-      const last = client ? await lastTick({ redis: client.redis, prefix: redisSettingsFromEnv().prefix }, job.spec.name) : undefined;
+      const last = client ? await lastTick({ redis: client.redis, prefix: client.prefix }, job.spec.name) : undefined;
       const recent = client ? (await client.registry.list(1, job.spec.name))[0] : undefined;
       process.stdout.write(`${job.spec.name}: "${s.cron}" in ${s.timezone} (logical date: ${s.logicalDate}, catch-up: ${s.catchup}/${s.catchupWindow}, overlap: ${s.overlap})\n`);
       for (const t of nextTicks(s.cron, s.timezone, now, count)) {
