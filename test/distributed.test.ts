@@ -530,7 +530,7 @@ describe('distributed runs (Redis + worker processes)', () => {
   it('keeps the lock of a long shard: never stalled, scored once', { timeout: 90_000 }, async (t) => {
     const dir = await tempDir(t, 'long');
     const features = 32;
-    const rows = 80_000;
+    const rows = 160_000; // enough for a shard well over twice the lock, even on a quiet machine
     const model = buildMlp({ features, hidden: 256, seed: 4 });
     await writeIn(dir, 'model.onnx', model);
     await writeSampleCsv(path.join(dir, 'in', DATE, 'long.csv'), { rows, features, seed: 4 });
