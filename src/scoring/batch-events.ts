@@ -117,10 +117,10 @@ async function* fastEvents(
   header: readonly string[] | undefined,
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
-  const sink = new EventSink(spec, object, header);
   const { delimiter, quote } = spec.input.csv;
   const scannerOptions = { object, delimiter, quote, maxRecordBytes: spec.limits.maxRecordBytes, firstLine: linesBefore + 1 };
-  const scanner = new CsvScanner(scannerOptions, (rec) => sink.record(rec));
+  const scanner: CsvScanner = new CsvScanner(scannerOptions, (rec) => sink.record(rec));
+  const sink = new EventSink(spec, object, header, (builder) => scanner.parseNumbersIn(builder.numericColumns()));
   try {
     for await (const chunk of chunks) yield* sink.settle(() => scanner.push(chunk));
     yield* sink.settle(() => scanner.end());
@@ -140,19 +140,26 @@ class EventSink {
     private readonly spec: JobSpec,
     private readonly object: string,
     header: readonly string[] | undefined,
+    /** Called once the builder exists, i.e. once the columns are known. */
+    private readonly onBuilder: (builder: FastBatchBuilder) => void,
   ) {
-    if (header) this.builder = new FastBatchBuilder(header, spec, object, 0);
+    if (header) this.setBuilder(new FastBatchBuilder(header, spec, object, 0));
   }
 
   record(rec: ScannedRecord): void {
     if (!this.builder) {
       const header = Array.from({ length: rec.count }, (_, i) => rec.text(i));
-      this.builder = new FastBatchBuilder(header, this.spec, this.object, rec.line);
+      this.setBuilder(new FastBatchBuilder(header, this.spec, this.object, rec.line));
       return;
     }
     const rejected = this.builder.add(rec);
     if (rejected) this.queue.push({ kind: 'rejected', row: rejected });
     else if (this.builder.full) this.queue.push({ kind: 'batch', batch: this.builder.take() });
+  }
+
+  private setBuilder(builder: FastBatchBuilder): void {
+    this.builder = builder;
+    this.onBuilder(builder);
   }
 
   /** Runs one scanner step, then hands out its events, then rethrows what the step threw. */

@@ -6,7 +6,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../core/types.js';
-import { FIELD_ESCAPED, type ScannedRecord } from '../formats/fast-csv/scanner.js';
+import { FIELD_ESCAPED, FIELD_NUMBER, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from './column-plan.js';
@@ -47,6 +47,15 @@ export class FastBatchBuilder {
     this.idIndexes = this.plan.idIndexes;
     this.passIndexes = this.plan.passIndexes;
     this.batch = this.newBatch();
+  }
+
+  /** 1 for each field that feeds a float input: the scanner parses those while it scans. */
+  numericColumns(): Uint8Array {
+    const mask = new Uint8Array(this.fieldCount);
+    for (const input of this.inputs) {
+      if (input.spec.dtype === 'float32' || input.spec.dtype === 'float64') for (const i of input.indexes) mask[i] = 1;
+    }
+    return mask;
   }
 
   get rows(): number {
@@ -115,13 +124,18 @@ export class FastBatchBuilder {
  * A Float32Array store rounds exactly like Math.fround.
  */
 function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Float64Array, row: number): CellProblem | undefined {
-  const { buf, starts, ends, kinds } = rec;
+  const { buf, starts, ends, kinds, values } = rec;
   const indexes = plan.indexes;
   const width = indexes.length;
   const base = row * width;
   for (let j = 0; j < width; j++) {
     const col = indexes[j] as number;
-    if (kinds[col] !== FIELD_ESCAPED) {
+    const kind = kinds[col];
+    if (kind === FIELD_NUMBER) {
+      arr[base + j] = values[col] as number; // parsed by the scanner (parseNumbersIn)
+      continue;
+    }
+    if (kind !== FIELD_ESCAPED) {
       const v = parseDecimalFast(buf, starts[col] as number, ends[col] as number);
       if (v === v) {
         arr[base + j] = v;

@@ -29,6 +29,11 @@ export const FIELD_PLAIN = 0;
 export const FIELD_QUOTED = 1;
 /** Quoted field that must be unescaped: [start, end) is the raw field, quotes included. */
 export const FIELD_ESCAPED = 2;
+/**
+ * Plain field in a numeric column (see CsvScanner.parseNumbersIn) that is a decimal in the exact
+ * fast range: values[i] holds Number(text). [start, end) is the field, as for FIELD_PLAIN.
+ */
+export const FIELD_NUMBER = 3;
 
 /** One record, valid only during the callback (the scanner reuses it and its buffer moves on). */
 export interface ScannedRecord {
@@ -36,8 +41,10 @@ export interface ScannedRecord {
   readonly count: number;
   readonly starts: Int32Array;
   readonly ends: Int32Array;
-  /** FIELD_PLAIN, FIELD_QUOTED or FIELD_ESCAPED per field. */
+  /** FIELD_PLAIN, FIELD_QUOTED, FIELD_ESCAPED or FIELD_NUMBER per field. */
   readonly kinds: Uint8Array;
+  /** Number(text) of each FIELD_NUMBER field; other slots hold stale values. */
+  readonly values: Float64Array;
   /** 1-based physical line where the record starts. */
   readonly line: number;
   /** The record's raw bytes [start, end), without its line ending. */
@@ -71,6 +78,13 @@ export interface ScannerOptions {
 }
 
 const LF = 0x0a;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+/** Exact powers of ten as doubles (10^22 is the largest exact one); see parse-float.ts. */
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+/** Below 10^15 the mantissa has at most 15 significant digits and is an exact double. */
+const MAX_EXACT_MANTISSA = 1e15;
 const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
 const CR = 0x0d;
 const NUL = 0x00;
@@ -99,6 +113,7 @@ class RecordSlot implements ScannedRecord {
   starts = new Int32Array(64);
   ends = new Int32Array(64);
   kinds = new Uint8Array(64);
+  values = new Float64Array(64);
   line = 0;
   start = 0;
   end = 0;
@@ -124,12 +139,15 @@ class RecordSlot implements ScannedRecord {
     const starts = new Int32Array(n);
     const ends = new Int32Array(n);
     const kinds = new Uint8Array(n);
+    const values = new Float64Array(n);
     starts.set(this.starts);
     ends.set(this.ends);
     kinds.set(this.kinds);
+    values.set(this.values);
     this.starts = starts;
     this.ends = ends;
     this.kinds = kinds;
+    this.values = values;
     return this;
   }
 }
@@ -140,6 +158,8 @@ export class CsvScanner {
   /** 1 for bytes that end an unquoted field (delimiter, quote, CR, LF), else 0. */
   private readonly stops = new Uint8Array(256);
   private readonly record: RecordSlot;
+  /** 1 for the fields parsed as numbers while scanning (parseNumbersIn); empty: none. */
+  private numeric: Uint8Array = new Uint8Array(0);
   /** Physical line of the next record's first byte (of the current one, while it is scanned). */
   private line: number;
   private bomChecked = false;
@@ -166,6 +186,16 @@ export class CsvScanner {
     this.record = new RecordSlot(this.quote);
     this.auditAt = options.maxRecordBytes + 1;
     this.line = options.firstLine ?? 1;
+  }
+
+  /**
+   * From the next record on, plain fields whose index has a 1 in `columns` are also parsed as
+   * decimals while they are scanned (FIELD_NUMBER, value in record.values) when they are in
+   * the exact fast range of parse-float.ts; others stay FIELD_PLAIN for the caller to judge.
+   * Parsing in the same pass as the scan reads each byte once: this is the fast path's hot loop.
+   */
+  parseNumbersIn(columns: Uint8Array): void {
+    this.numeric = columns;
   }
 
   push(chunk: Buffer): void {
@@ -265,24 +295,54 @@ export class CsvScanner {
    * after its line ending; NEED_MORE when the buffer ends before that is known.
    */
   private scanRecord(buf: Buffer, recStart: number, end: number, final: boolean): number {
-    const { delimiter, quote, stops, record } = this;
+    const { delimiter, quote, stops, record, numeric } = this;
     const recLine = this.line;
-    let { starts, ends, kinds } = record; // locals: the hot loop stores through them
+    let { starts, ends, kinds, values } = record; // locals: the hot loop stores through them
     let pos = recStart;
     let n = 0;
     let breaks = 0; // line breaks inside quoted fields so far
     for (;;) {
-      if (n === starts.length) ({ starts, ends, kinds } = record.grow());
+      if (n === starts.length) ({ starts, ends, kinds, values } = record.grow());
       if (pos < end && buf[pos] === quote) {
         pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
         if (pos === NEED_MORE) return NEED_MORE;
         breaks += this.quotedBreaks;
       } else {
         starts[n] = pos;
+        let kind = FIELD_PLAIN;
+        if (n < numeric.length && numeric[n] === 1) {
+          // Inline parseDecimalFast for [-]digits[.digits]: see parse-float.ts for why it is exact.
+          const negative = buf[pos] === MINUS;
+          let i = negative ? pos + 1 : pos;
+          const first = i;
+          let mantissa = 0;
+          let d = 0;
+          while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+            mantissa = mantissa * 10 + d;
+            i++;
+          }
+          const intDigits = i - first;
+          let scale = 0;
+          if (i < end && buf[i] === DOT) {
+            const fraction = ++i;
+            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+              mantissa = mantissa * 10 + d;
+              i++;
+            }
+            scale = i - fraction;
+          }
+          // Declined (left FIELD_PLAIN): no digits, 16+ significant digits, more to the field.
+          if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
+            const v = mantissa / (POW10[scale] as number);
+            values[n] = negative ? -v : v;
+            kind = FIELD_NUMBER;
+          }
+          pos = i;
+        }
         while (pos < end && stops[buf[pos] as number] === 0) pos++;
         if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
         ends[n] = pos;
-        kinds[n] = FIELD_PLAIN;
+        kinds[n] = kind;
       }
       n++;
       // pos is now on a delimiter, a line ending, or the end of the buffer.
