@@ -1,10 +1,15 @@
 /**
  * How fast can a shard turn CSV bytes into float32 batches, with no inference and no writes?
- * Three ways over the same in-memory CSV (an id column and N features with 4 decimals), fed in
- * 64 KiB chunks like a file stream, into batches of 8192 rows:
+ * Three ways over the same in-memory CSV, fed in 64 KiB chunks like a file stream, into batches
+ * of 8192 rows:
  *   fast      readBatchEvents: byte scanner + FastBatchBuilder (src/formats/fast-csv)
  *   cast      csv-parse with `cast: true` (it converts the numbers), copied into a Float32Array
  *   general   readCsvRecords + BatchBuilder, as scoreShard runs the general path
+ *
+ * The CSV is the benchmark workload of scripts/sample-data.ts (txn_id, merchant — quoted and
+ * formula-like text included — and N features with 4 decimals), read as the bench job reads it
+ * (txn_id as id, merchant as passthrough), so the ceiling and `nightshift score` parse the same
+ * bytes the same way. `npm run bench` passes the file it scores.
  *
  *   npx tsx bench/parse-ceiling.ts                # 500k rows × 32 features
  *   npx tsx bench/parse-ceiling.ts 100000 8       # any size
@@ -12,6 +17,9 @@
  * Single-threaded figures for one core; the fast path is the best of 3 runs (it is short enough
  * for timer and GC noise to matter), the others are one run each.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { ColumnarBatch } from '../src/core/types.js';
@@ -20,7 +28,7 @@ import { readBatchEvents } from '../src/scoring/batch-events.js';
 import { BatchBuilder } from '../src/scoring/batch-builder.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
 import { isMain } from '../scripts/is-main.js';
-import { mulberry32 } from '../scripts/models/models.js';
+import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 
 const BATCH_ROWS = 8192;
 const CHUNK_BYTES = 64 * 1024;
@@ -46,11 +54,23 @@ export interface ParseCeiling {
   readonly fastOverGeneral: number;
 }
 
-/** Generates the CSV and times the three parsers on it; checks they read the same values. */
+/** Generates the workload CSV and times the three parsers on it. */
 export async function measureParseCeiling(rows: number, features: number): Promise<ParseCeiling> {
-  const csv = generateCsv(rows, features, 1);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-ceiling-'));
+  try {
+    const file = path.join(dir, 'data.csv');
+    await writeSampleCsv(file, { rows, features, seed: 1, decimals: 4 });
+    return await measureParseCeilingOn(await readFile(file), features);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Times the three parsers on a workload CSV held in memory; checks they read the same values. */
+export async function measureParseCeilingOn(csv: Buffer, features: number): Promise<ParseCeiling> {
   const chunks = toChunks(csv, CHUNK_BYTES);
   const spec = benchSpec(features);
+  let rows = 0;
   const figures = ({ ms, cpuMs }: Timed): ParseFigures => ({
     ms,
     rowsPerSecond: rows / (ms / 1000),
@@ -62,10 +82,11 @@ export async function measureParseCeiling(rows: number, features: number): Promi
   const fastRuns: Timed[] = [];
   for (let i = 0; i < 3; i++) fastRuns.push(await timed(() => sumFast(chunks, spec)));
   const fast = fastRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+  rows = fast.rows;
   const cast = await timed(() => sumCast(chunks, features));
   const general = await timed(() => sumGeneral(chunks, spec));
   for (const [name, run] of [['cast', cast], ['general', general]] as const) {
-    if (run.sum !== fast.sum) throw new Error(`${name} read other values than the fast path (checksum ${run.sum} vs ${fast.sum})`);
+    if (run.sum !== fast.sum || run.rows !== rows) throw new Error(`${name} read other values than the fast path (checksum ${run.sum} vs ${fast.sum}, ${run.rows} vs ${rows} rows)`);
   }
   return {
     rows,
@@ -83,32 +104,15 @@ interface Timed {
   readonly cpuMs: number;
   /** Sum of all float32 features, so the three parsers can be checked against each other. */
   readonly sum: number;
+  readonly rows: number;
 }
 
-async function timed(run: () => Promise<number>): Promise<Timed> {
+async function timed(run: () => Promise<{ sum: number; rows: number }>): Promise<Timed> {
   const t = performance.now();
   const cpu = process.cpuUsage();
-  const sum = await run();
+  const { sum, rows } = await run();
   const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, sum };
-}
-
-/** id,f0..fN-1 with values in [-2, 2) and 4 decimals, deterministic by seed. */
-function generateCsv(rows: number, features: number, seed: number): Buffer {
-  const rand = mulberry32(seed);
-  const parts: Buffer[] = [Buffer.from(`id,${Array.from({ length: features }, (_, f) => `f${f}`).join(',')}\n`)];
-  let text = '';
-  for (let r = 0; r < rows; r++) {
-    text += `r${r}`;
-    for (let f = 0; f < features; f++) text += `,${((rand() - 0.5) * 4).toFixed(4)}`;
-    text += '\n';
-    if (text.length > 1 << 20) {
-      parts.push(Buffer.from(text));
-      text = '';
-    }
-  }
-  parts.push(Buffer.from(text));
-  return Buffer.concat(parts);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, sum, rows };
 }
 
 function toChunks(buf: Buffer, size: number): Buffer[] {
@@ -122,10 +126,10 @@ function benchSpec(features: number): JobSpec {
     name: 'parse-ceiling',
     model: {
       uri: 'model.onnx',
-      inputs: [{ name: 'features', columns: Array.from({ length: features }, (_, f) => `f${f}`), dtype: 'float32' }],
+      inputs: [{ name: 'features', columns: featureNames(features), dtype: 'float32' }],
       outputs: [{ name: 'score', columns: ['score'] }],
     },
-    input: { uri: 'in/', id: ['id'] },
+    input: { uri: 'in/', id: ['txn_id'], passthrough: ['merchant'] },
     output: { uri: 'out/' },
     limits: { batchRows: BATCH_ROWS },
   });
@@ -138,17 +142,20 @@ function sumBatch(batch: ColumnarBatch): number {
   return s;
 }
 
-async function sumFast(chunks: Buffer[], spec: JobSpec): Promise<number> {
+async function sumFast(chunks: Buffer[], spec: JobSpec): Promise<{ sum: number; rows: number }> {
   let sum = 0;
+  let rows = 0;
   for await (const e of readBatchEvents(Readable.from(chunks), 'bench.csv', spec)) {
     if (e.kind === 'rejected') throw new Error(`fast path rejected line ${e.row.line}: ${e.row.detail}`);
     sum += sumBatch(e.batch);
+    rows += e.batch.rows;
   }
-  return sum;
+  return { sum, rows };
 }
 
-async function sumGeneral(chunks: Buffer[], spec: JobSpec): Promise<number> {
+async function sumGeneral(chunks: Buffer[], spec: JobSpec): Promise<{ sum: number; rows: number }> {
   let sum = 0;
+  let rows = 0;
   let builder: BatchBuilder | undefined;
   for await (const rec of readCsvRecords(Readable.from(chunks), 'bench.csv', spec.input.csv, spec.limits.maxRecordBytes)) {
     if (!builder) {
@@ -157,10 +164,11 @@ async function sumGeneral(chunks: Buffer[], spec: JobSpec): Promise<number> {
     }
     const rejected = builder.add(rec);
     if (rejected) throw new Error(`general path rejected line ${rejected.line}: ${rejected.detail}`);
+    rows++;
     if (builder.full) sum += sumBatch(builder.take());
   }
   if (builder) sum += sumBatch(builder.take());
-  return sum;
+  return { sum, rows };
 }
 
 /**
@@ -168,25 +176,32 @@ async function sumGeneral(chunks: Buffer[], spec: JobSpec): Promise<number> {
  * (its built-in parseFloat) rather than a cast function: a function gets a context object built
  * per field, which makes csv-parse an order of magnitude slower still.
  */
-async function sumCast(chunks: Buffer[], features: number): Promise<number> {
-  const parser = Readable.from(chunks).pipe(parse({ from_line: 2, cast: true }));
+async function sumCast(chunks: Buffer[], features: number): Promise<{ sum: number; rows: number }> {
+  const parser = Readable.from(chunks).pipe(parse({ cast: true }));
   let batch = new Float32Array(BATCH_ROWS * features);
   let rows = 0;
+  let total = 0;
   let sum = 0;
+  let first = -1; // index of f0, from the header
   const flush = (): void => {
     // Summed per batch, in the same order as sumBatch, so the checksums match exactly.
     let s = 0;
     for (let i = 0; i < rows * features; i++) s += batch[i] as number;
     sum += s;
+    total += rows;
     batch = new Float32Array(BATCH_ROWS * features);
     rows = 0;
   };
   for await (const record of parser as AsyncIterable<(string | number)[]>) {
-    for (let f = 0; f < features; f++) batch[rows * features + f] = record[f + 1] as number;
+    if (first < 0) {
+      first = record.indexOf('f0');
+      continue;
+    }
+    for (let f = 0; f < features; f++) batch[rows * features + f] = record[first + f] as number;
     if (++rows === BATCH_ROWS) flush();
   }
   flush();
-  return sum;
+  return { sum, rows: total };
 }
 
 if (await isMain(import.meta.url)) {
