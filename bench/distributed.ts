@@ -12,7 +12,7 @@
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
  * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,7 @@ export interface DistributedBenchResult {
 
 export async function runDistributedBench(options: DistributedBenchOptions): Promise<DistributedBenchResult> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) throw new Error('bench/distributed.ts runs the compiled workers: run `npm run build` first');
   const loadBefore = os.loadavg()[0] ?? 0;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-dist-'));
   let s3: S3Server | undefined;
@@ -120,7 +121,8 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
     }),
   );
   const job = await loadJobFile(specFile);
-  const h = await openQueueHarness();
+  // Workers run the compiled build, as users run them (`npm run bench` builds it first).
+  const h = await openQueueHarness(undefined, undefined, { compiled: true });
   try {
     const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
     await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
@@ -153,6 +155,9 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
       `${workers} worker(s): ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
         `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms)`,
     );
+    // A clean stop (SIGTERM) rather than the harness's SIGKILL, so profiles (NIGHTSHIFT_CHILD_NODE_ARGS) get written.
+    for (const w of h.workers) w.signal('SIGTERM');
+    await Promise.all(h.workers.map((w) => w.waitForExit(30_000)));
     return figures;
   } finally {
     await h.close();
@@ -175,12 +180,12 @@ function printTable(r: DistributedBenchResult): void {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' } } });
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, workers: { type: 'string' } } });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) {
     process.stderr.write(`--rows: expected a positive integer, found "${values.rows}"\n`);
     process.exitCode = 2;
   } else {
-    printTable(await runDistributedBench({ rows }));
+    printTable(await runDistributedBench({ rows, ...(values.workers ? { workers: values.workers.split(',').map(Number) } : {}) }));
   }
 }

@@ -138,10 +138,15 @@ export interface WorkerSpawnOptions {
   readonly env?: Record<string, string>;
   /** Wait for "worker ready" (default true). */
   readonly waitReady?: boolean;
+  /** Run the compiled build (bin/nightshift.js → dist/, needs `npm run build`) instead of the sources. */
+  readonly compiled?: boolean;
 }
 
-/** Starts `node --import tsx src/cli/main.ts <args>` in the repo, as an operator would. */
-export function spawnCli(args: readonly string[], options: { prefix: string; redisUrl?: string; env?: Record<string, string> }): ChildHandle {
+/**
+ * Starts `node --import tsx src/cli/main.ts <args>` in the repo, as an operator would; with
+ * `compiled`, `node bin/nightshift.js <args>` (benchmarks measure what users run).
+ */
+export function spawnCli(args: readonly string[], options: { prefix: string; redisUrl?: string; env?: Record<string, string>; compiled?: boolean }): ChildHandle {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A nightshift process is not a test file: keep node:test's child marker out of its env.
   delete env.NODE_TEST_CONTEXT;
@@ -150,7 +155,10 @@ export function spawnCli(args: readonly string[], options: { prefix: string; red
     NIGHTSHIFT_REDIS_PREFIX: options.prefix,
     ...options.env,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = options.compiled ? ['bin/nightshift.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  // Extra node flags for profiling benches, e.g. "--cpu-prof --cpu-prof-dir=.scratch/prof" (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.NIGHTSHIFT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new ChildHandle(`${args[0] ?? 'nightshift'} ${child.pid ?? '?'}`, child);
 }
 
@@ -187,7 +195,8 @@ export interface QueueHarness {
   close(): Promise<void>;
 }
 
-export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS_URL): Promise<QueueHarness> {
+export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS_URL, options: { compiled?: boolean } = {}): Promise<QueueHarness> {
+  const compiled = options.compiled ?? false;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix });
   const shards = new Queue(SHARDS_QUEUE, { connection: redis, prefix });
@@ -204,12 +213,12 @@ export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS
     workers,
     logs,
     async spawnWorker(env = {}) {
-      const w = await spawnWorker({ prefix, redisUrl, env });
+      const w = await spawnWorker({ prefix, redisUrl, env, compiled });
       workers.push(w);
       return w;
     },
     cli(args, env = {}) {
-      const c = spawnCli(args, { prefix, redisUrl, env });
+      const c = spawnCli(args, { prefix, redisUrl, env, compiled });
       workers.push(c);
       return c;
     },

@@ -332,14 +332,15 @@ export class CsvScanner {
             scale = i - fraction;
           }
           // Declined (left FIELD_PLAIN): no digits, 16+ significant digits, more to the field.
+          pos = i;
           if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
             const v = mantissa / (POW10[scale] as number);
             values[n] = negative ? -v : v;
             kind = FIELD_NUMBER;
           }
-          pos = i;
         }
-        while (pos < end && stops[buf[pos] as number] === 0) pos++;
+        // A number stopped on a stop byte already; anything else runs on to the next one.
+        if (kind === FIELD_PLAIN) while (pos < end && stops[buf[pos] as number] === 0) pos++;
         if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
         ends[n] = pos;
         kinds[n] = kind;
