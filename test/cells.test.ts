@@ -1,6 +1,8 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { csvText, formatFloat32, formatNumber, neutraliseFormula } from '../src/formats/cells.js';
+import { float32Cases } from './helpers/float32-cases.js';
+import { referenceFormatFloat32 } from './helpers/reference-format.js';
 
 /** The definition: the fewest significant digits whose value rounds back to the same float32. */
 function shortestByDefinition(v: number): string {
@@ -30,6 +32,16 @@ it('float32 scores print as the shortest text that round-trips', () => {
   assert.equal(formatFloat32(Math.fround(0.1)), '0.1');
   assert.equal(formatFloat32(0), '0');
   assert.equal(formatNumber(0.123456, true, 2), '0.12');
+});
+
+it('the fast float32 formatter gives the same text as the toPrecision search, for every kind of value', () => {
+  let checked = 0;
+  for (const v of float32Cases()) {
+    const expected = referenceFormatFloat32(v);
+    if (formatFloat32(v) !== expected) assert.fail(`formatFloat32(${v}) = ${formatFloat32(v)}, expected ${expected}`);
+    checked++;
+  }
+  assert.ok(checked > 600_000);
 });
 
 it('neutralises formula-looking text but never numbers', () => {

@@ -1,13 +1,24 @@
 /** Turning values into output text: numbers that round-trip, and text that is safe to open. */
+import { shortest, shortestFloat32Digits } from './float32-digits.js';
 
 /**
- * Shortest decimal text that reads back as the same float32. Most float32 values need 7 or 8
- * significant digits, so the search starts at 7 and walks down (shorter) or up (8, then 9).
- * The shortest form never ends in a 0 digit, so no trailing zeros need trimming.
+ * Shortest decimal text that reads back as the same float32: the fewest significant digits p
+ * for which v.toPrecision(p) reads back, searched from 7 (most float32 values need 7 or 8) down
+ * or up, and written like String(). Parts depend on this exact text, so it must not change;
+ * float32-digits.ts finds the same digits without strings, and the toPrecision search below is
+ * kept for what that cannot decide.
  */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
   if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (!shortestFloat32Digits(a)) return formatFloat32ByPrecision(v);
+  const text = digitsText(shortest.digits, shortest.count, shortest.point);
+  return v < 0 ? `-${text}` : text;
+}
+
+/** The search with toPrecision itself: the definition, and the fallback for rare values. */
+export function formatFloat32ByPrecision(v: number): string {
   let s = v.toPrecision(7);
   if (Math.fround(Number(s)) === v) {
     for (let p = 6; p >= 1; p--) {
@@ -21,6 +32,19 @@ export function formatFloat32(v: number): string {
   }
   // toPrecision switches to exponent form for large/small magnitudes: normalise like String().
   return s.includes('e') ? String(Number(s)) : s;
+}
+
+/**
+ * 0.DIGITS × 10^point written as Number.prototype.toString writes it (plain from 1e-6 to 1e21,
+ * exponent form outside); DIGITS is an integer of `count` digits without a trailing zero.
+ */
+export function digitsText(digits: number, count: number, point: number): string {
+  const d = String(digits);
+  if (point >= count && point <= 21) return d + '0'.repeat(point - count);
+  if (point > 0 && point <= 21) return `${d.slice(0, point)}.${d.slice(point)}`;
+  if (point > -6 && point <= 0) return `0.${'0'.repeat(-point)}${d}`;
+  const exp = point - 1;
+  return `${count > 1 ? `${d.slice(0, 1)}.${d.slice(1)}` : d}e${exp >= 0 ? '+' : '-'}${Math.abs(exp)}`;
 }
 
 export function formatNumber(v: number, float32: boolean, decimals: number | undefined): string {
