@@ -1,7 +1,7 @@
 /**
- * A streaming writer for one output object: text goes in with backpressure, the object store
- * uploads it as it comes, and it becomes visible only when close() succeeds. abort() (or any
- * failure) leaves nothing visible.
+ * A streaming writer for one output object: text or bytes go in with backpressure, the object
+ * store uploads them as they come, and the object becomes visible only when close() succeeds.
+ * abort() (or any failure) leaves nothing visible.
  */
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
@@ -37,10 +37,11 @@ export class ObjectSink {
     });
   }
 
-  async write(text: string): Promise<void> {
-    if (text.length === 0) return;
+  /** Text is UTF-8 encoded; a Buffer goes to the stream as it is, so the caller must not reuse it. */
+  async write(data: string | Buffer): Promise<void> {
+    if (data.length === 0) return;
     if (this.uploadError) throw this.uploadError;
-    const buf = Buffer.from(text, 'utf8');
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.bytesIn += buf.length;
     if (!this.input.write(buf)) await once(this.input, 'drain');
   }

@@ -1,95 +1,168 @@
 /**
  * Formats scored rows into the bytes of a part: CSV or JSON Lines. A whole batch becomes one
- * string, so writing costs one stream write per batch rather than one per row.
+ * Buffer, written cell by cell (byte-writer.ts), so writing costs one stream write per batch and
+ * no per-row strings. The bytes are exactly those of the cell texts in cells.ts.
  */
 import type { ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { csvText, formatNumber } from './cells.js';
+import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
+import { csvText } from './cells.js';
 
 export interface PartFormat {
   readonly extension: string;
   readonly contentType: string;
   header(): string;
-  rows(batch: ColumnarBatch, scores: ScoreColumns[]): string;
+  /** A new Buffer per call: it is handed to a stream and never reused. */
+  rows(batch: ColumnarBatch, scores: ScoreColumns[]): Buffer;
 }
 
 export function partFormat(spec: JobSpec): PartFormat {
   return spec.output.format === 'jsonl' ? jsonlFormat(spec) : csvFormat(spec);
 }
 
-type CellWriter = (row: number) => string;
+const TEXT = 0;
+const FLOAT32 = 1;
+const FLOAT64 = 2;
+const INT32 = 3;
+const BIGINT64 = 4;
+const LABEL = 5;
 
-/** One function per output score column, so the row loop does no type dispatch. */
-function scoreCells(scores: ScoreColumns[], decimals: number | undefined, asJson: boolean): CellWriter[] {
-  const cells: CellWriter[] = [];
-  for (const s of scores) {
-    const v = s.values;
-    for (let j = 0; j < s.width; j++) {
-      const w = s.width;
-      if (v instanceof Float32Array || v instanceof Float64Array) {
-        const f32 = v instanceof Float32Array;
-        cells.push((r) => {
-          const x = v[r * w + j] as number;
-          return asJson && !Number.isFinite(x) ? 'null' : formatNumber(x, f32, decimals);
-        });
-      } else if (v instanceof BigInt64Array || v instanceof Int32Array) {
-        cells.push((r) => String(v[r * w + j]));
-      } else if (Array.isArray(v)) {
-        cells.push((r) => {
-          const x = v[r * w + j];
-          return asJson ? JSON.stringify(typeof x === 'string' ? x : Boolean(x)) : csvText(String(x));
-        });
-      } else {
-        throw new Error(`unsupported output tensor type for "${s.name}"`);
-      }
-    }
-  }
-  return cells;
+/** One output cell of every row: where its values are and the bytes written before it. */
+interface CellPlan {
+  readonly kind: number;
+  readonly values: ScoreColumns['values'];
+  /** values[row × stride + offset] is the cell of a row. */
+  readonly stride: number;
+  readonly offset: number;
+  /** The separator, and for JSON Lines the key. */
+  readonly prefix: Uint8Array;
 }
+
+interface RowPlan {
+  readonly cells: CellPlan[];
+  readonly rowStart: Uint8Array;
+  readonly rowEnd: Uint8Array;
+  readonly json: boolean;
+  readonly decimals: number | undefined;
+}
+
+const ascii = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
 function csvFormat(spec: JobSpec): PartFormat {
   const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
+  const prefix = (k: number): Uint8Array => ascii(k === 0 ? '' : ',');
   return {
     extension: 'csv',
     contentType: 'text/csv',
     header: () => `${names.map((n) => csvText(n)).join(',')}\n`,
-    rows(batch, scores) {
-      const cells = scoreCells(scores, spec.output.decimals, false);
-      const text = [...batch.ids, ...batch.passthrough];
-      const columns: ((r: number) => string)[] = [...text.map((col) => (r: number) => csvText(col[r] as string)), ...cells];
-      const n = columns.length;
-      let out = '';
-      // Separators go before every cell but the first: no per-row slice of the finished line.
-      for (let r = 0; r < batch.rows; r++) {
-        out += (columns[0] as (r: number) => string)(r);
-        for (let k = 1; k < n; k++) out += `,${(columns[k] as (r: number) => string)(r)}`;
-        out += '\n';
-      }
-      return out;
-    },
+    rows: (batch, scores) =>
+      writeRows(batch, { cells: planCells(batch, scores, prefix), rowStart: ascii(''), rowEnd: ascii('\n'), json: false, decimals: spec.output.decimals }),
   };
 }
 
 function jsonlFormat(spec: JobSpec): PartFormat {
-  const textKeys = [...spec.input.id, ...spec.input.passthrough].map((n) => JSON.stringify(n));
-  const scoreKeys = spec.model.outputs.flatMap((o) => o.columns).map((n) => JSON.stringify(n));
+  const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
+  // More score columns than names (a spec that does not match its model) print undefined keys, as they always did.
+  const prefix = (k: number): Uint8Array => ascii(`${k === 0 ? '' : ','}${k < names.length ? JSON.stringify(names[k]) : 'undefined'}:`);
   return {
     extension: 'jsonl',
     contentType: 'application/x-ndjson',
     header: () => '',
-    rows(batch, scores) {
-      const cells = scoreCells(scores, spec.output.decimals, true);
-      const text = [...batch.ids, ...batch.passthrough];
-      let out = '';
-      for (let r = 0; r < batch.rows; r++) {
-        const parts: string[] = [];
-        text.forEach((col, k) => parts.push(`${textKeys[k]}:${JSON.stringify(col[r])}`));
-        cells.forEach((c, k) => parts.push(`${scoreKeys[k]}:${c(r)}`));
-        out += `{${parts.join(',')}}\n`;
-      }
-      return out;
-    },
+    rows: (batch, scores) =>
+      writeRows(batch, { cells: planCells(batch, scores, prefix), rowStart: ascii('{'), rowEnd: ascii('}\n'), json: true, decimals: spec.output.decimals }),
   };
+}
+
+/** Text columns first (ids, passthrough), then every column of every score output. */
+function planCells(batch: ColumnarBatch, scores: ScoreColumns[], prefix: (cell: number) => Uint8Array): CellPlan[] {
+  const cells: CellPlan[] = [];
+  for (const col of [...batch.ids, ...batch.passthrough]) cells.push({ kind: TEXT, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
+  for (const s of scores) {
+    const kind = scoreKind(s);
+    for (let j = 0; j < s.width; j++) cells.push({ kind, values: s.values, stride: s.width, offset: j, prefix: prefix(cells.length) });
+  }
+  return cells;
+}
+
+function scoreKind(s: ScoreColumns): number {
+  const v = s.values;
+  if (v instanceof Float32Array) return FLOAT32;
+  if (v instanceof Float64Array) return FLOAT64;
+  if (v instanceof Int32Array) return INT32;
+  if (v instanceof BigInt64Array) return BIGINT64;
+  if (Array.isArray(v)) return LABEL;
+  throw new Error(`unsupported output tensor type for "${s.name}"`);
+}
+
+function writeRows(batch: ColumnarBatch, plan: RowPlan): Buffer {
+  const w = new ByteWriter(estimateBytes(batch.rows, plan));
+  const { cells, rowStart, rowEnd } = plan;
+  const n = cells.length;
+  for (let r = 0; r < batch.rows; r++) {
+    if (rowStart.length > 0) w.raw(rowStart);
+    for (let k = 0; k < n; k++) {
+      const cell = cells[k] as CellPlan;
+      if (cell.prefix.length > 0) w.raw(cell.prefix);
+      writeCell(w, cell, r, plan);
+    }
+    w.raw(rowEnd);
+  }
+  return w.bytes();
+}
+
+function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): void {
+  const i = row * cell.stride + cell.offset;
+  switch (cell.kind) {
+    case TEXT: {
+      const text = (cell.values as string[])[i] as string;
+      if (plan.json) w.jsonText(text);
+      else w.csvText(text);
+      return;
+    }
+    case FLOAT32: {
+      const x = (cell.values as Float32Array)[i] as number;
+      if (!Number.isFinite(x) || plan.decimals !== undefined) writeFloat(w, x, plan);
+      else w.float32(x);
+      return;
+    }
+    case FLOAT64:
+      writeFloat(w, (cell.values as Float64Array)[i] as number, plan);
+      return;
+    case INT32:
+      w.integer((cell.values as Int32Array)[i] as number);
+      return;
+    case BIGINT64:
+      w.ascii(String((cell.values as BigInt64Array)[i]));
+      return;
+    default: {
+      // A string or boolean output (a label).
+      const x = (cell.values as string[] | boolean[])[i];
+      if (!plan.json) w.csvText(String(x));
+      else if (typeof x === 'string') w.jsonText(x);
+      else w.ascii(x ? 'true' : 'false');
+    }
+  }
+}
+
+/** The less common float cells, as formatNumber writes them (JSON has no NaN or Infinity). */
+function writeFloat(w: ByteWriter, x: number, plan: RowPlan): void {
+  if (!Number.isFinite(x)) w.ascii(plan.json ? 'null' : String(x));
+  else if (plan.decimals !== undefined) w.ascii(x.toFixed(plan.decimals));
+  else w.ascii(String(x));
+}
+
+/** Enough for most batches in one allocation: exact for ASCII text, typical widths for numbers. */
+function estimateBytes(rows: number, plan: RowPlan): number {
+  let bytes = MAX_NUMBER_BYTES + rows * (plan.rowStart.length + plan.rowEnd.length);
+  for (const cell of plan.cells) {
+    bytes += rows * cell.prefix.length;
+    if (cell.kind === TEXT || cell.kind === LABEL) {
+      for (let r = 0; r < rows; r++) bytes += String((cell.values as string[])[r * cell.stride + cell.offset]).length + 2;
+    } else {
+      bytes += rows * (plan.decimals !== undefined ? plan.decimals + 22 : cell.kind === FLOAT32 ? 12 : 24);
+    }
+  }
+  return bytes;
 }
 
 export const ERRORS_HEADER = 'source,line,column,reason,detail,id,record\n';
