@@ -1,13 +1,14 @@
 /**
  * Distributed throughput: one large CSV (N rows × 32 features, scripts/sample-data.ts) scored by
  * the mlp-32 model (scripts/models: 32 → 64 → 1) through Redis and a loopback S3 (s3rver), first
- * with 1 worker process, then with 2. The object is cut into ≥ 8 byte-range shards, so both
+ * with 1 worker process, then with 2, then 1 again with inference on the main thread instead of
+ * worker threads (NIGHTSHIFT_INFERENCE=main). The object is cut into ≥ 8 byte-range shards, so both
  * workers have work the whole time. Wall time is the registry's triggeredAt → finishedAt: plan
  * (one pass over the object to find record boundaries), shards and finalize, without the
  * workers' start-up.
  *
  *   npx tsx bench/distributed.ts                 # 2,000,000 rows
- *   npx tsx bench/distributed.ts --rows 500000
+ *   npx tsx bench/distributed.ts --rows 500000 --workers 1,2,1:main
  *
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
  * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
@@ -33,14 +34,25 @@ const MIN_SHARDS = 8;
 
 export interface DistributedBenchOptions {
   readonly rows: number;
-  /** Worker process counts to measure, in order (default 1 then 2). */
-  readonly workers?: readonly number[];
+  /**
+   * What to measure, in order: worker process counts, each with inference on worker threads
+   * (the workers' default), or `{ workers, inference: 'main' }`. Default: 1 and 2 workers, then
+   * 1 worker with inference on the main thread (issue #5: threads must not cost more than they save).
+   */
+  readonly workers?: readonly (number | WorkerSetup)[];
   readonly seed?: number;
   readonly log?: (line: string) => void;
 }
 
+export interface WorkerSetup {
+  readonly workers: number;
+  /** NIGHTSHIFT_INFERENCE for the workers. */
+  readonly inference: 'thread' | 'main';
+}
+
 export interface WorkerFigures {
   readonly workers: number;
+  readonly inference: 'thread' | 'main';
   readonly shards: number;
   readonly rows: number;
   readonly wallMs: number;
@@ -56,7 +68,7 @@ export interface DistributedBenchResult {
   readonly inputBytes: number;
   readonly shardBytes: number;
   readonly runs: WorkerFigures[];
-  /** rows/s with the most workers ÷ rows/s with the fewest. */
+  /** rows/s with the most workers ÷ rows/s with the fewest, inference on threads in both. */
   readonly speedup: number;
   /** 1-minute load average before and after: figures from a busy machine are not comparable. */
   readonly loadAverage: { readonly before: number; readonly after: number };
@@ -91,14 +103,16 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
     await rm(csv);
 
     const runs: WorkerFigures[] = [];
-    for (const workers of options.workers ?? [1, 2]) {
-      const figures = await measure(s3, bucket, dir, workers, shardBytes, inputBytes, log);
-      if (figures.rows !== options.rows) throw new Error(`${workers} worker(s) scored ${figures.rows} rows, expected ${options.rows}`);
+    const setups = (options.workers ?? [1, 2, { workers: 1, inference: 'main' }]).map((w): WorkerSetup => (typeof w === 'number' ? { workers: w, inference: 'thread' } : w));
+    for (const setup of setups) {
+      const figures = await measure(s3, bucket, dir, setup, shardBytes, inputBytes, log);
+      if (figures.rows !== options.rows) throw new Error(`${setup.workers} worker(s) scored ${figures.rows} rows, expected ${options.rows}`);
       if (figures.shards < MIN_SHARDS) throw new Error(`only ${figures.shards} shards; expected at least ${MIN_SHARDS}`);
       runs.push(figures);
     }
-    const first = runs[0];
-    const last = runs[runs.length - 1];
+    const threaded = runs.filter((r) => r.inference === 'thread').sort((a, b) => a.workers - b.workers);
+    const first = threaded[0];
+    const last = threaded[threaded.length - 1];
     const speedup = first && last ? last.rowsPerSecond / first.rowsPerSecond : 1;
     const loadAverage = { before: loadBefore, after: os.loadavg()[0] ?? 0 };
     return { rows: options.rows, inputBytes, shardBytes, runs, speedup, loadAverage, cpus: os.availableParallelism() };
@@ -108,15 +122,17 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   }
 }
 
-async function measure(s3: S3Server, bucket: string, dir: string, workers: number, shardBytes: number, inputBytes: number, log: (line: string) => void): Promise<WorkerFigures> {
-  const specFile = path.join(dir, `job-${workers}w.yaml`);
+async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerSetup, shardBytes: number, inputBytes: number, log: (line: string) => void): Promise<WorkerFigures> {
+  const { workers, inference } = setup;
+  const label = `${workers}w-${inference}`;
+  const specFile = path.join(dir, `job-${label}.yaml`);
   await writeFile(
     specFile,
     stringify({
       name: 'bench-distributed',
       model: { uri: `s3://${bucket}/models/mlp-32.onnx`, inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
       input: { uri: `s3://${bucket}/in/{{date}}/`, id: ['txn_id'], passthrough: ['merchant'], shardBytes },
-      output: { uri: `s3://${bucket}/out-${workers}w/{{date}}/` },
+      output: { uri: `s3://${bucket}/out-${label}/{{date}}/` },
       limits: { maxErrorRate: 0 },
     }),
   );
@@ -124,9 +140,9 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
   // Workers run the compiled build, as users run them (`npm run bench` builds it first).
   const h = await openQueueHarness(undefined, undefined, { compiled: true });
   try {
-    const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', NIGHTSHIFT_INFERENCE: inference };
     await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
-    log(`${workers} worker(s) ready; triggering`);
+    log(`${workers} worker(s) ready (inference: ${inference}); triggering`);
     const trig = await h.trigger(job, DATE);
     const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60 * 60_000 });
     if (rec.status !== 'succeeded' || !rec.finishedAt) throw new Error(`run ${rec.status}: ${rec.reason ?? ''}\n${h.logs()}`);
@@ -144,6 +160,7 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
     const rows = rec.rowsScored ?? 0;
     const figures: WorkerFigures = {
       workers,
+      inference,
       shards: rec.shards ?? 0,
       rows,
       wallMs,
@@ -152,7 +169,7 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
       phases,
     };
     log(
-      `${workers} worker(s): ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
+      `${workers} worker(s), inference ${inference}: ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
         `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms)`,
     );
     // A clean stop (SIGTERM) rather than the harness's SIGKILL, so profiles (NIGHTSHIFT_CHILD_NODE_ARGS) get written.
@@ -167,13 +184,13 @@ async function measure(s3: S3Server, bucket: string, dir: string, workers: numbe
 function printTable(r: DistributedBenchResult): void {
   const lines = [
     `input: ${r.rows.toLocaleString('en-US')} rows × ${FEATURES} features, ${(r.inputBytes / 1e6).toFixed(1)} MB; shardBytes ${(r.shardBytes / 1e6).toFixed(1)} MB`,
-    `${'workers'.padEnd(8)} ${'shards'.padStart(6)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'plan s'.padStart(7)} ${'shards s'.padStart(9)} ${'busy s'.padStart(7)}`,
+    `${'workers'.padEnd(8)} ${'infer'.padEnd(6)} ${'shards'.padStart(6)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'plan s'.padStart(7)} ${'shards s'.padStart(9)} ${'busy s'.padStart(7)}`,
     ...r.runs.map(
       (f) =>
-        `${String(f.workers).padEnd(8)} ${String(f.shards).padStart(6)} ${(f.wallMs / 1000).toFixed(1).padStart(8)} ${f.rowsPerSecond.toLocaleString('en-US').padStart(10)} ${f.megabytesPerSecond.toFixed(1).padStart(7)} ` +
+        `${String(f.workers).padEnd(8)} ${f.inference.padEnd(6)} ${String(f.shards).padStart(6)} ${(f.wallMs / 1000).toFixed(1).padStart(8)} ${f.rowsPerSecond.toLocaleString('en-US').padStart(10)} ${f.megabytesPerSecond.toFixed(1).padStart(7)} ` +
         `${(f.phases.planMs / 1000).toFixed(1).padStart(7)} ${(f.phases.shardsMs / 1000).toFixed(1).padStart(9)} ${(f.phases.shardBusyMs / 1000).toFixed(1).padStart(7)}`,
     ),
-    `ratio ${r.runs[r.runs.length - 1]?.workers ?? '?'}-workers/${r.runs[0]?.workers ?? '?'}-worker (rows/s): ${r.speedup.toFixed(2)}`,
+    `ratio most/fewest workers, inference on threads (rows/s): ${r.speedup.toFixed(2)}`,
     `machine: ${r.cpus} CPUs, 1-min load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -186,6 +203,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.stderr.write(`--rows: expected a positive integer, found "${values.rows}"\n`);
     process.exitCode = 2;
   } else {
-    printTable(await runDistributedBench({ rows, ...(values.workers ? { workers: values.workers.split(',').map(Number) } : {}) }));
+    // --workers 1,2,1:main
+    const setups = values.workers?.split(',').map((w): WorkerSetup => ({ workers: Number(w.split(':')[0]), inference: w.endsWith(':main') ? 'main' : 'thread' }));
+    printTable(await runDistributedBench({ rows, ...(setups ? { workers: setups } : {}) }));
   }
 }
