@@ -154,3 +154,50 @@ it('each batch gets its own Buffer, so one handed to a stream is never overwritt
   format.rows(c.batch, c.scores);
   assert.ok(first.equals(copy));
 });
+
+// ---------------------------------------------------------------------------
+// Text cells kept as bytes (fast CSV path) = the same cells written from strings
+// ---------------------------------------------------------------------------
+
+/** A CSV cell as a file would hold it: quoted when it must be, and sometimes when it need not. */
+function csvCell(rand: Rand, text: string, delimiter: string): string {
+  const must = text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r');
+  return must || rand() < 0.1 ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+for (const delimiter of [',', ';', '\t']) {
+  it(`CSV parts from byte cells equal parts from strings (delimiter ${JSON.stringify(delimiter)})`, async () => {
+    const { Readable } = await import('node:stream');
+    const { readBatchEvents } = await import('../src/scoring/batch-events.js');
+    const rand = mulberry32(delimiter.charCodeAt(0));
+    const spec = jobSpecSchema.parse({
+      name: 'bytes',
+      model: { uri: 'm.onnx', inputs: [{ name: 'x', columns: ['f'] }], outputs: [{ name: 's', columns: ['s'] }] },
+      input: { uri: 'in/', id: ['id'], passthrough: ['note', 'g'], csv: { delimiter } },
+      output: { uri: 'out/' },
+      limits: { batchRows: 97 },
+    });
+    // Valid UTF-8 only: lone surrogates cannot be in a file (they would be rejected rows).
+    const texts = SPECIAL_TEXT.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/\ud83d\ude00/g, ''))).concat(['a;b', 'tab\there', '"', '""', ' ', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")']);
+    const lines = [['id', 'note', 'f', 'g'].join(delimiter)];
+    for (let r = 0; r < 1000; r++) {
+      const id = rand() < 0.5 ? `r${r}` : pick(rand, texts);
+      const cells = [id, pick(rand, texts), String(rand()), rand() < 0.5 ? `g${r % 7}` : pick(rand, texts)];
+      lines.push(cells.map((c) => csvCell(rand, c, delimiter)).join(delimiter));
+    }
+    const format = partFormat(spec);
+    let batches = 0;
+    for await (const ev of readBatchEvents(Readable.from([Buffer.from(`${lines.join('\r\n')}\n`)]), 'bytes.csv', spec)) {
+      assert.equal(ev.kind, 'batch', `row rejected: ${ev.kind === 'rejected' ? ev.row.detail : ''}`);
+      if (ev.kind !== 'batch') continue;
+      const batch = ev.batch;
+      assert.ok(batch.textBytes, 'the fast path keeps text cells as bytes');
+      const scores: ScoreColumns[] = [{ name: 's', width: 1, values: Float32Array.from({ length: batch.rows }, () => rand()) }];
+      const fromStrings: ColumnarBatch = { rows: batch.rows, features: batch.features, ids: batch.ids, passthrough: batch.passthrough, lines: batch.lines };
+      assert.equal(format.rows(batch, scores).toString('latin1'), format.rows(fromStrings, scores).toString('latin1'));
+      assert.equal(format.rows(batch, scores).toString('utf8'), referenceCsvRows(fromStrings, scores, undefined));
+      batches++;
+    }
+    assert.equal(batches, Math.ceil(1000 / 97));
+  });
+}

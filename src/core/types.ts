@@ -27,6 +27,20 @@ export interface ColumnarBatch {
   readonly passthrough: string[][];
   /** Source line of each row (1-based, physical line where the record starts). */
   readonly lines: number[];
+  /**
+   * The same cells as `ids` and `passthrough`, as the bytes they were read as, when the reader
+   * kept them (the fast CSV path): a CSV writer copies them without decoding.
+   */
+  readonly textBytes?: { readonly ids: readonly ByteCells[]; readonly passthrough: readonly ByteCells[] };
+}
+
+/** Text cells of one column as UTF-8 bytes (see scoring/byte-cells.ts). */
+export interface ByteCells {
+  /** Cell r is bytes[offsets[r], offsets[r + 1]). */
+  readonly bytes: Buffer;
+  readonly offsets: Int32Array;
+  /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED or CSV_DECODE (byte-cells.ts). */
+  readonly verbatim: Uint8Array;
 }
 
 /** One model output, flattened: rows × width values. */

@@ -52,6 +52,29 @@ export class ByteWriter {
     this.pos = p;
   }
 
+  /** Bytes [start, end) of src, as they are (a text cell read from the input, see byte-cells.ts). */
+  copy(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    if (n > SHORT_TEXT) {
+      this.pos += src.copy(this.buf, this.pos, start, end);
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) buf[p++] = src[i] as number;
+    this.pos = p;
+  }
+
+  /** Bytes [start, end) of src between two quotes (they hold no quote to double). */
+  quoted(src: Buffer, start: number, end: number): void {
+    this.ensure(2);
+    this.buf[this.pos++] = QUOTE;
+    this.copy(src, start, end);
+    this.ensure(1);
+    this.buf[this.pos++] = QUOTE;
+  }
+
   /** Text known to be ASCII (number text). */
   ascii(text: string): void {
     const n = text.length;

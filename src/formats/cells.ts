@@ -82,3 +82,11 @@ export function csvQuote(text: string, delimiter: string): string {
 export function csvText(text: string, delimiter = ','): string {
   return csvQuote(neutraliseFormula(text), delimiter);
 }
+
+/**
+ * How a text cell kept as bytes (ByteCells.verbatim, scoring/byte-cells.ts) goes into a CSV
+ * part, decided once when it is read so that writing it is a copy.
+ */
+export const CSV_DECODE = 0; // csvText of the decoded text (formula-like, or it holds a quote)
+export const CSV_AS_IS = 1; // the bytes as they are
+export const CSV_QUOTED = 2; // the bytes between two quotes (they hold a comma, CR or LF)

@@ -3,10 +3,10 @@
  * Buffer, written cell by cell (byte-writer.ts), so writing costs one stream write per batch and
  * no per-row strings. The bytes are exactly those of the cell texts in cells.ts.
  */
-import type { ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
+import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
-import { csvText } from './cells.js';
+import { CSV_AS_IS, CSV_QUOTED, csvText } from './cells.js';
 
 export interface PartFormat {
   readonly extension: string;
@@ -26,11 +26,13 @@ const FLOAT64 = 2;
 const INT32 = 3;
 const BIGINT64 = 4;
 const LABEL = 5;
+/** A text cell kept as bytes (ColumnarBatch.textBytes): copied as it is where it may be. */
+const TEXT_BYTES = 6;
 
 /** One output cell of every row: where its values are and the bytes written before it. */
 interface CellPlan {
   readonly kind: number;
-  readonly values: ScoreColumns['values'];
+  readonly values: ScoreColumns['values'] | ByteCells;
   /** values[row × stride + offset] is the cell of a row. */
   readonly stride: number;
   readonly offset: number;
@@ -56,7 +58,7 @@ function csvFormat(spec: JobSpec): PartFormat {
     contentType: 'text/csv',
     header: () => `${names.map((n) => csvText(n)).join(',')}\n`,
     rows: (batch, scores) =>
-      writeRows(batch, { cells: planCells(batch, scores, prefix), rowStart: ascii(''), rowEnd: ascii('\n'), json: false, decimals: spec.output.decimals }),
+      writeRows(batch, { cells: planCells(batch, scores, prefix, true), rowStart: ascii(''), rowEnd: ascii('\n'), json: false, decimals: spec.output.decimals }),
   };
 }
 
@@ -69,14 +71,16 @@ function jsonlFormat(spec: JobSpec): PartFormat {
     contentType: 'application/x-ndjson',
     header: () => '',
     rows: (batch, scores) =>
-      writeRows(batch, { cells: planCells(batch, scores, prefix), rowStart: ascii('{'), rowEnd: ascii('}\n'), json: true, decimals: spec.output.decimals }),
+      writeRows(batch, { cells: planCells(batch, scores, prefix, false), rowStart: ascii('{'), rowEnd: ascii('}\n'), json: true, decimals: spec.output.decimals }),
   };
 }
 
 /** Text columns first (ids, passthrough), then every column of every score output. */
-function planCells(batch: ColumnarBatch, scores: ScoreColumns[], prefix: (cell: number) => Uint8Array): CellPlan[] {
+function planCells(batch: ColumnarBatch, scores: ScoreColumns[], prefix: (cell: number) => Uint8Array, csv: boolean): CellPlan[] {
   const cells: CellPlan[] = [];
-  for (const col of [...batch.ids, ...batch.passthrough]) cells.push({ kind: TEXT, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
+  const bytes = csv ? batch.textBytes : undefined;
+  if (bytes) for (const col of [...bytes.ids, ...bytes.passthrough]) cells.push({ kind: TEXT_BYTES, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
+  else for (const col of [...batch.ids, ...batch.passthrough]) cells.push({ kind: TEXT, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
   for (const s of scores) {
     const kind = scoreKind(s);
     for (let j = 0; j < s.width; j++) cells.push({ kind, values: s.values, stride: s.width, offset: j, prefix: prefix(cells.length) });
@@ -113,6 +117,16 @@ function writeRows(batch: ColumnarBatch, plan: RowPlan): Buffer {
 function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): void {
   const i = row * cell.stride + cell.offset;
   switch (cell.kind) {
+    case TEXT_BYTES: {
+      const { bytes, offsets, verbatim } = cell.values as ByteCells;
+      const start = offsets[i] as number;
+      const end = offsets[i + 1] as number;
+      const mode = verbatim[i];
+      if (mode === CSV_AS_IS) w.copy(bytes, start, end);
+      else if (mode === CSV_QUOTED) w.quoted(bytes, start, end);
+      else w.csvText(bytes.toString('utf8', start, end));
+      return;
+    }
     case TEXT: {
       const text = (cell.values as string[])[i] as string;
       if (plan.json) w.jsonText(text);
@@ -156,7 +170,9 @@ function estimateBytes(rows: number, plan: RowPlan): number {
   let bytes = MAX_NUMBER_BYTES + rows * (plan.rowStart.length + plan.rowEnd.length);
   for (const cell of plan.cells) {
     bytes += rows * cell.prefix.length;
-    if (cell.kind === TEXT || cell.kind === LABEL) {
+    if (cell.kind === TEXT_BYTES) {
+      bytes += (cell.values as ByteCells).bytes.length + 2 * rows;
+    } else if (cell.kind === TEXT || cell.kind === LABEL) {
       for (let r = 0; r < rows; r++) bytes += String((cell.values as string[])[r * cell.stride + cell.offset]).length + 2;
     } else {
       bytes += rows * (plan.decimals !== undefined ? plan.decimals + 22 : cell.kind === FLOAT32 ? 12 : 24);

@@ -11,6 +11,7 @@ import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from './column-plan.js';
 import { parseFloatCell, parseInt64Cell } from './parse-cell.js';
+import { ByteCellsBuilder, withByteText } from './byte-cells.js';
 
 interface InputPlan {
   readonly spec: ModelInputSpec;
@@ -33,6 +34,9 @@ export class FastBatchBuilder {
   private batch: ColumnarBatch;
   /** The current batch's feature arrays, in the order of `inputs` (saves a Map lookup per row). */
   private arrays: FeatureArray[] = [];
+  /** The current batch's id and passthrough cells, kept as bytes (byte-cells.ts). */
+  private idCells: ByteCellsBuilder[] = [];
+  private passCells: ByteCellsBuilder[] = [];
 
   constructor(
     header: readonly string[],
@@ -92,15 +96,20 @@ export class FastBatchBuilder {
 
   /** Hands over the current batch and starts a new one (the old one may still be in flight). */
   take(): ColumnarBatch {
-    const b = this.batch;
+    const b = trimBatch(this.batch, this.plan);
+    const taken = withByteText(
+      b,
+      this.idCells.map((c) => c.finish()),
+      this.passCells.map((c) => c.finish()),
+    );
     this.batch = this.newBatch();
-    return trimBatch(b, this.plan);
+    return taken;
   }
 
   private appendRowInfo(rec: ScannedRecord): void {
     const b = this.batch;
-    for (let k = 0; k < this.idIndexes.length; k++) (b.ids[k] as string[]).push(rec.text(this.idIndexes[k] as number));
-    for (let k = 0; k < this.passIndexes.length; k++) (b.passthrough[k] as string[]).push(rec.text(this.passIndexes[k] as number));
+    for (let k = 0; k < this.idIndexes.length; k++) (this.idCells[k] as ByteCellsBuilder).append(rec, this.idIndexes[k] as number);
+    for (let k = 0; k < this.passIndexes.length; k++) (this.passCells[k] as ByteCellsBuilder).append(rec, this.passIndexes[k] as number);
     b.lines.push(rec.line);
     b.rows++;
   }
@@ -112,8 +121,12 @@ export class FastBatchBuilder {
   }
 
   private newBatch(): ColumnarBatch {
-    const b = allocateBatch(this.plan, this.spec.limits.batchRows);
+    const rows = this.spec.limits.batchRows;
+    const b = allocateBatch(this.plan, rows);
     this.arrays = this.inputs.map((input) => b.features.get(input.spec.name) as FeatureArray);
+    const comma = this.spec.input.csv.delimiter === ',';
+    this.idCells = this.idIndexes.map(() => new ByteCellsBuilder(rows, comma));
+    this.passCells = this.passIndexes.map(() => new ByteCellsBuilder(rows, comma));
     return b;
   }
 }
