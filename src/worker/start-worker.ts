@@ -30,6 +30,8 @@ export interface WorkerOptions {
   /** Where session.run executes: worker threads (default) or the main thread. */
   readonly inference: 'main' | 'thread';
   readonly log: (line: string) => void;
+  /** When the worker's modules had loaded (performance.now()), for the start-up line. */
+  readonly modulesLoadedMs?: number;
 }
 
 export interface RunningWorker {
@@ -50,6 +52,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     connection.disconnect();
     throw err;
   }
+  const redisCheckedMs = performance.now();
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: Math.max(1, Math.min(opts.concurrency, availableParallelism())) });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
@@ -87,7 +90,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   void runs.run();
   void shards.run();
   await Promise.all([runs.waitUntilReady(), shards.waitUntilReady()]);
-  opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix}`);
+  const marks = `startup ms: modules ${Math.round(opts.modulesLoadedMs ?? 0)}, redis ${Math.round(redisCheckedMs)}, ready ${Math.round(performance.now())}`;
+  opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix} (${marks})`);
 
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => undefined;

@@ -5,6 +5,9 @@ import { redisSettingsFromEnv } from '../../queue/redis-config.js';
 import { startWorker } from '../../worker/start-worker.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
+// Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
+const modulesLoadedMs = performance.now();
+
 export const workerHelp = `nightshift worker [--concurrency N]
   Runs BullMQ workers for nightshift's queues (plan, shards, finalize) until SIGTERM/SIGINT.
   Start as many as you like, on as many machines as share the Redis and the object store.
@@ -39,6 +42,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     graceMs: env.data.NIGHTSHIFT_GRACE_MS,
     inference: env.data.NIGHTSHIFT_INFERENCE,
     log,
+    modulesLoadedMs,
   });
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
