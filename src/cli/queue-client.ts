@@ -1,5 +1,5 @@
 /** The producer side of the queue for CLI and HTTP: fail-fast Redis, the runs queue, the registry. */
-import { Queue } from 'bullmq';
+import { Queue } from '../queue/bullmq.js';
 import { RUNS_QUEUE } from '../queue/names.js';
 import { createRedis, redactUrl, redisSettingsFromEnv } from '../queue/redis-config.js';
 import { RunRegistry } from '../queue/run-registry.js';

@@ -9,11 +9,12 @@
  * graph optimisation on, an unrelated check happens to fail first), so models with external data
  * are refused before onnxruntime sees them.
  */
-import onnxProto from 'onnx-proto';
+import type * as OnnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { requireCommonJs } from '../core/commonjs.js';
 
-// onnx-proto is CommonJS (`module.exports = root`): only the default import works from ESM.
-const { onnx } = onnxProto;
+// onnx-proto is CommonJS (`module.exports = root`); require() is much cheaper than import() here.
+const { onnx } = requireCommonJs('onnx-proto') as typeof OnnxProto;
 
 export interface ExternalTensor {
   /** Tensor (initializer) name, or where it sits when unnamed. */

@@ -3,8 +3,11 @@
  * the main thread, so session.run (synchronous native code) never blocks the main event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+import { requireCommonJs } from '../core/commonjs.js';
 import type { ThreadInit, ThreadRequest, ThreadResponse } from './thread-protocol.js';
+
+const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
 
 const init = workerData as ThreadInit;
 const port = parentPort;
@@ -33,7 +36,7 @@ async function handle(req: ThreadRequest): Promise<ThreadResponse> {
     await session.release();
     return { kind: 'closed', id: req.id };
   }
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Record<string, Ort.Tensor> = {};
   for (const f of req.features) feeds[f.name] = new ort.Tensor(f.dtype, f.data, [req.rows, f.width]);
   const result = await session.run(feeds, req.fetches);
   return {

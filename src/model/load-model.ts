@@ -3,7 +3,8 @@
  * return (ZipMap outputs), and creates the session. One session per process (or thread), reused.
  */
 import { createHash } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+import { requireCommonJs } from '../core/commonjs.js';
 import { ModelError } from '../core/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
@@ -12,6 +13,8 @@ import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
 import { externalDataTensors } from './external-data.js';
 import { rewriteZipMap, type ZipMapRewrite } from './zipmap-rewrite.js';
+
+const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
 
 export interface LoadedModel {
   readonly uri: string;
@@ -54,7 +57,7 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
   return { uri, sha256, bytes: rewritten.model, zipMapRewrites: rewritten.rewritten };
 }
 
-export async function createSession(model: LoadedModel, threads: number): Promise<ort.InferenceSession> {
+export async function createSession(model: LoadedModel, threads: number): Promise<Ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(model.bytes, {
       intraOpNumThreads: threads,

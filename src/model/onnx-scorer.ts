@@ -2,9 +2,12 @@
  * The model-session port: takes a columnar batch, returns the mapped outputs column-wise.
  * This implementation runs onnxruntime-node on the calling thread.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+import { requireCommonJs } from '../core/commonjs.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
+
+const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
 
 export interface Scorer {
   score(batch: ColumnarBatch): Promise<ScoreColumns[]>;
@@ -14,7 +17,7 @@ export interface Scorer {
 export class OnnxScorer implements Scorer {
   private readonly fetches: string[];
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
     private readonly spec: JobSpec,
   ) {
     this.fetches = spec.model.outputs.map((o) => o.name);
@@ -22,7 +25,7 @@ export class OnnxScorer implements Scorer {
 
   async score(batch: ColumnarBatch): Promise<ScoreColumns[]> {
     if (batch.rows === 0) return this.spec.model.outputs.map((o) => ({ name: o.name, width: o.columns.length, values: new Float32Array(0) }));
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     for (const inp of this.spec.model.inputs) {
       const data = batch.features.get(inp.name);
       if (!data) throw new Error(`batch has no feature array for model input "${inp.name}"`);

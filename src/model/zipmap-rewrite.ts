@@ -9,11 +9,12 @@
  * Identity that keeps the output name gives the same numbers as a plain
  * float32 [N, C] tensor whose column i belongs to classLabels[i].
  */
-import onnxProto from 'onnx-proto';
+import type * as OnnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { requireCommonJs } from '../core/commonjs.js';
 
-// onnx-proto is CommonJS (`module.exports = root`): only the default import works from ESM.
-const { onnx } = onnxProto;
+// onnx-proto is CommonJS (`module.exports = root`); require() is much cheaper than import() here.
+const { onnx } = requireCommonJs('onnx-proto') as typeof OnnxProto;
 
 const ML_DOMAIN = 'ai.onnx.ml';
 const DEFAULT_BATCH_DIM = 'N';

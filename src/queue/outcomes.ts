@@ -2,7 +2,7 @@
  * The one place that maps nightshift's errors to BullMQ outcomes: user-fixable and data errors
  * fail the job at once (UnrecoverableError, no retry); everything else is retried with backoff.
  */
-import { DelayedError, UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from './bullmq.js';
 import { ErrorRateExceededError, InputError, JobSpecError, ModelError } from '../core/errors.js';
 
 export function toBullmqError(err: unknown): Error {

@@ -2,7 +2,7 @@
  * Redis settings from the environment, validated once. The URL may carry a password: it is
  * only handed to ioredis, never logged or put into job data or errors (see redactUrl).
  */
-import { Redis } from 'ioredis';
+import { Redis } from './bullmq.js';
 import { z } from 'zod';
 
 const envSchema = z.object({

@@ -1,5 +1,15 @@
 /** Object store over any S3-compatible service (AWS, MinIO, R2, s3rver). */
-import {
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+import type * as SmithyHttp from '@smithy/node-http-handler';
+import { Readable, Transform } from 'node:stream';
+import { requireCommonJs } from '../core/commonjs.js';
+import { TransientError } from '../core/errors.js';
+import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
+import { DEFAULT_S3_IDLE_TIMEOUT_MS, type S3Settings } from './s3-config.js';
+
+// The SDK is CommonJS: require() spares every worker ~0.1 s of start-up (see core/commonjs.ts).
+const {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
@@ -8,13 +18,10 @@ import {
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Readable, Transform } from 'node:stream';
-import { TransientError } from '../core/errors.js';
-import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
-import { DEFAULT_S3_IDLE_TIMEOUT_MS, type S3Settings } from './s3-config.js';
+} = requireCommonJs('@aws-sdk/client-s3') as typeof ClientS3;
+type S3Client = ClientS3.S3Client;
+const { Upload } = requireCommonJs('@aws-sdk/lib-storage') as typeof LibStorage;
+const { NodeHttpHandler } = requireCommonJs('@smithy/node-http-handler') as typeof SmithyHttp;
 
 export function createS3Client(settings: S3Settings): S3Client {
   return new S3Client({

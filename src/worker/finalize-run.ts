@@ -12,7 +12,7 @@ import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { renderTemplate } from '../spec/templates.js';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError } from '../queue/bullmq.js';
 import type { WorkerContext } from './context.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {

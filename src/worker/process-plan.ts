@@ -3,7 +3,8 @@
  * date, cut large objects into byte ranges, and enqueue one shard job per unit plus a finalize
  * job that runs when all shards are done (a BullMQ flow).
  */
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { DelayedError } from '../queue/bullmq.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';

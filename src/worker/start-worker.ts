@@ -5,7 +5,8 @@
  * released in reverse order of acquisition.
  */
 import { availableParallelism } from 'node:os';
-import { FlowProducer, Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { FlowProducer, Worker } from '../queue/bullmq.js';
 import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
 import { toBullmqError } from '../queue/outcomes.js';
 import { checkEvictionPolicy } from '../queue/redis-check.js';
