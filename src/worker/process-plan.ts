@@ -24,8 +24,10 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
-    const { model, session } = await ctx.scorers.model(loaded, values);
-    checkModelMapping(loaded.spec, session, p.specFile, model.uri);
+    const model = await ctx.scorers.model(loaded, values);
+    checkModelMapping(loaded.spec, await ctx.scorers.session(model, loaded.spec.model.threads), p.specFile, model.uri);
+    // The threads that will score this run's shards start now, while the inputs are planned.
+    ctx.scorers.warm(model, loaded.spec.model.threads);
     const inputUri = renderTemplate(loaded.spec.input.uri, values);
     const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);

@@ -1,6 +1,7 @@
 /**
- * Specs, models and sessions a worker process keeps warm: one parse per spec text and one
- * onnxruntime session per (model, threads), reused by every shard that needs them.
+ * Specs, models and sessions a worker process keeps warm: one parse per spec text, one fetch of
+ * a model per run, and per (model, threads) one onnxruntime session on this thread and one pool
+ * of inference threads, reused by every shard that needs them.
  */
 import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -11,14 +12,9 @@ import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
 import type { Stores } from '../storage/stores.js';
 
-interface CachedModel {
-  readonly model: LoadedModel;
-  readonly session: InferenceSession;
-}
-
 export class ScorerCache {
   private readonly specs = new Map<string, LoadedJob>();
-  private readonly byRun = new Map<string, Promise<CachedModel>>();
+  private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   private readonly pools = new Map<string, Promise<ThreadPool>>();
 
@@ -41,49 +37,66 @@ export class ScorerCache {
     return job;
   }
 
-  /**
-   * A session for the job's model as rendered for this run. Bytes are fetched once per run and
-   * process; sessions are keyed by the model's sha256, so nightly runs of an unchanged model
-   * share one session instead of piling up.
-   */
-  async model(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<CachedModel> {
-    const runKey = `${job.baseDir}\0${job.spec.model.uri}\0${values.date}\0${job.spec.model.threads}\0${expectSha256 ?? ''}`;
-    let entry = this.byRun.get(runKey);
-    if (!entry) {
-      entry = (async () => {
-        const model = await fetchModel(job.spec, job.baseDir, this.stores, values, expectSha256);
-        const sessionKey = `${model.sha256}\0${job.spec.model.threads}`;
-        let session = this.sessions.get(sessionKey);
-        if (!session) {
-          session = createSession(model, job.spec.model.threads);
-          this.sessions.set(sessionKey, session);
-          session.catch(() => this.sessions.delete(sessionKey));
-        }
-        return { model, session: await session };
-      })();
-      this.byRun.set(runKey, entry);
-      entry.catch(() => this.byRun.delete(runKey));
-      // Only the run keys are bounded here; sessions are few (one per distinct model).
-      if (this.byRun.size > 64) this.byRun.delete(this.byRun.keys().next().value as string);
+  /** The job's model as rendered for this run: its bytes are fetched once per run and process. */
+  model(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<LoadedModel> {
+    const runKey = `${job.baseDir}\0${job.spec.model.uri}\0${values.date}\0${expectSha256 ?? ''}`;
+    let model = this.models.get(runKey);
+    if (!model) {
+      model = fetchModel(job.spec, job.baseDir, this.stores, values, expectSha256);
+      this.models.set(runKey, model);
+      model.catch(() => this.models.delete(runKey));
+      // Only the run keys are bounded here; sessions and pools are few (one per distinct model).
+      if (this.models.size > 64) this.models.delete(this.models.keys().next().value as string);
     }
-    return entry;
+    return model;
+  }
+
+  /**
+   * A session on this thread, keyed by the model's sha256 so nightly runs of an unchanged model
+   * share one: the plan checks the job's mapping against it, and 'main' inference scores with it.
+   */
+  session(model: LoadedModel, threads: number): Promise<InferenceSession> {
+    const key = `${model.sha256}\0${threads}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = createSession(model, threads);
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key));
+    }
+    return session;
+  }
+
+  /**
+   * Starts the inference threads for a model before a shard asks for them: the plan calls this,
+   * so their start-up (a thread, onnxruntime, a session each) overlaps the rest of the plan.
+   */
+  warm(model: LoadedModel, threads: number): void {
+    if (this.inference.mode === 'thread') void this.pool(model, threads).catch(() => undefined);
   }
 
   async scorer(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<Scorer> {
-    const { session, model } = await this.model(job, values, expectSha256);
+    const model = await this.model(job, values, expectSha256);
     if (this.inference.mode === 'thread') {
-      const key = `${model.sha256}\0${job.spec.model.threads}`;
-      let pool = this.pools.get(key);
-      if (!pool) {
-        pool = ThreadPool.start(model.bytes, this.inference.threads, job.spec.model.threads);
-        this.pools.set(key, pool);
-        pool.catch(() => this.pools.delete(key));
-      }
-      return new ThreadScorer(await pool, job.spec);
+      // Not awaited here: the shard opens its input and parses its first batch meanwhile. A pool
+      // that fails to start fails the first score() call, with the same ModelError.
+      const scorer = this.pool(model, job.spec.model.threads).then((pool) => new ThreadScorer(pool, job.spec));
+      scorer.catch(() => undefined); // a shard that fails before its first batch never awaits it
+      return { score: async (b) => (await scorer).score(b), close: async () => undefined };
     }
     // The session is shared: closing a scorer must not release it.
-    const inner = new OnnxScorer(session, job.spec);
+    const inner = new OnnxScorer(await this.session(model, job.spec.model.threads), job.spec);
     return { score: (b) => inner.score(b), close: async () => undefined };
+  }
+
+  private pool(model: LoadedModel, threads: number): Promise<ThreadPool> {
+    const key = `${model.sha256}\0${threads}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = ThreadPool.start(model.bytes, this.inference.threads, threads);
+      this.pools.set(key, pool);
+      pool.catch(() => this.pools.delete(key));
+    }
+    return pool;
   }
 
   async close(): Promise<void> {
@@ -91,7 +104,7 @@ export class ScorerCache {
     const pools = [...this.pools.values()];
     this.pools.clear();
     for (const p of pools) await (await p.catch(() => undefined))?.close();
-    this.byRun.clear();
+    this.models.clear();
     this.sessions.clear();
     for (const s of sessions.reverse()) await (await s.catch(() => undefined))?.release();
   }
