@@ -4,7 +4,7 @@
  *
  *   npm run bench                      # 1M rows × 32 features, plus 5M for the memory check
  *   npm run bench -- --rows 200000 --memory-rows 1000000 --dist-rows 500000
- *   npm run bench -- --skip distributed,memory
+ *   npm run bench -- --skip distributed,memory,startup
  *
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
@@ -24,6 +24,7 @@ import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 import { measureParseCeiling, measureParseCeilingOn } from './parse-ceiling.js';
 import { measureFormat } from './format.js';
 import { runDistributedBench } from './distributed.js';
+import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -39,6 +40,8 @@ interface Figure {
   megabytesPerSecond?: number;
   peakRssMB?: number;
   note?: string;
+  /** Worker start-up only: median ms per phase (bench/startup.ts). */
+  breakdownMs?: Record<string, number | undefined>;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -103,6 +106,14 @@ async function main(): Promise<void> {
           note: `plan ${(r.phases.planMs / 1000).toFixed(1)} s, shards ${(r.phases.shardsMs / 1000).toFixed(1)} s, finalize ${(r.phases.finalizeMs / 1000).toFixed(1)} s`,
         });
       }
+    }
+
+    if (!skip.has('startup')) {
+      log('7. worker start-up: spawn → first shard scored, run already waiting, warm model…');
+      const s = await runStartupBench({ log });
+      const m = s.median;
+      const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length})`;
+      figures.push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m });
     }
 
     if (!skip.has('memory')) {
@@ -214,6 +225,7 @@ function report(figures: Figure[]): void {
   const d1main = find('distributed, 1 worker, inference on main');
   const d2 = find('distributed, 2 workers');
   const mem = find('nightshift score, ');
+  const startup = find('worker start');
   const ratio = (a: Figure | undefined, b: Figure | undefined): number | null => (a && b ? a.rowsPerSecond / b.rowsPerSecond : null);
   const ratios = {
     scoreOverCeiling: ratio(e2e, ceiling),
@@ -239,6 +251,7 @@ function report(figures: Figure[]): void {
     `2 workers / 1 worker         ${fmt(ratios.twoWorkersOverOne, '×')}   (target ≥ 1.6×)`,
     `inference main / threads     ${fmt(ratios.mainOverThreadInference, '×')}   (1 worker; > 1 means threads cost more than they save)`,
     `peak RSS, big − 1M           ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,
+    `worker start → first shard   ${startup ? `${startup.seconds.toFixed(2)} s` : 'n/a'}   (target < ${STARTUP_TARGET_MS / 1000} s)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, figures, ratios };
