@@ -8,7 +8,10 @@ import type { JobSpec } from '../spec/job-spec.js';
 
 type Meta = InferenceSession.ValueMetadata;
 
-export function checkModelMapping(spec: JobSpec, session: InferenceSession, specFile: string | undefined, modelUri: string): void {
+/** What a model declares: a session's, or one reported by an inference thread. */
+export type ModelMetadata = Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>;
+
+export function checkModelMapping(spec: JobSpec, session: ModelMetadata, specFile: string | undefined, modelUri: string): void {
   const problems: string[] = [];
   const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));

@@ -14,8 +14,6 @@ import type { Stores } from '../storage/stores.js';
 import { externalDataTensors } from './external-data.js';
 import { rewriteZipMap, type ZipMapRewrite } from './zipmap-rewrite.js';
 
-const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
-
 export interface LoadedModel {
   readonly uri: string;
   readonly sha256: string;
@@ -57,7 +55,9 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
   return { uri, sha256, bytes: rewritten.model, zipMapRewrites: rewritten.rewritten };
 }
 
+/** onnxruntime is loaded here, on first use: a worker whose inference runs on threads never loads it on its main thread. */
 export async function createSession(model: LoadedModel, threads: number): Promise<Ort.InferenceSession> {
+  const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
   try {
     return await ort.InferenceSession.create(model.bytes, {
       intraOpNumThreads: threads,

@@ -7,8 +7,6 @@ import { requireCommonJs } from '../core/commonjs.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 
-const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
-
 export interface Scorer {
   score(batch: ColumnarBatch): Promise<ScoreColumns[]>;
   close(): Promise<void>;
@@ -16,6 +14,8 @@ export interface Scorer {
 
 export class OnnxScorer implements Scorer {
   private readonly fetches: string[];
+  // Loaded here, not at import: a worker whose inference runs on threads never needs it.
+  private readonly ort = requireCommonJs('onnxruntime-node') as typeof Ort;
   constructor(
     private readonly session: Ort.InferenceSession,
     private readonly spec: JobSpec,
@@ -29,7 +29,7 @@ export class OnnxScorer implements Scorer {
     for (const inp of this.spec.model.inputs) {
       const data = batch.features.get(inp.name);
       if (!data) throw new Error(`batch has no feature array for model input "${inp.name}"`);
-      feeds[inp.name] = new ort.Tensor(inp.dtype, data, [batch.rows, inp.columns.length]);
+      feeds[inp.name] = new this.ort.Tensor(inp.dtype, data, [batch.rows, inp.columns.length]);
     }
     const result = await this.session.run(feeds, this.fetches);
     return this.spec.model.outputs.map((o) => {

@@ -3,74 +3,125 @@
  * The main thread keeps parsing, writing and renewing BullMQ locks while a batch is scored.
  * Feature buffers are transferred, not copied (each batch owns fresh arrays).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import { ModelError } from '../core/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { Scorer } from './onnx-scorer.js';
-import type { ThreadInit, ThreadRequest, ThreadResponse } from './thread-protocol.js';
-
-interface Slot {
-  readonly worker: Worker;
-  busy: number;
-}
+import type { ModelMetadata } from './check-mapping.js';
+import type { ThreadRequest, ThreadResponse } from './thread-protocol.js';
 
 type Pending = { resolve: (r: ThreadResponse) => void; reject: (e: Error) => void };
 
 // From TypeScript sources (tests, tsx) the thread needs tsx registered first; see the .dev.mjs.
 const entry = new URL(import.meta.url.endsWith('.ts') ? './inference-thread.dev.mjs' : './inference-thread.js', import.meta.url);
 
-export class ThreadPool {
-  private readonly slots: Slot[] = [];
+/** Inference threads for a process scoring `concurrency` shards at once: one per shard, at most one per core. */
+export function inferenceThreadCount(concurrency: number): number {
+  return Math.max(1, Math.min(concurrency, availableParallelism()));
+}
+
+/**
+ * One worker thread with onnxruntime loaded. It can start before its model is known: a worker
+ * process starts its threads first thing, so their start-up (a Node thread, then onnxruntime)
+ * runs on another core while the process loads the rest; the session is created on load().
+ */
+export class InferenceThread {
+  readonly started: Promise<void>;
+  busy = 0;
+  private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  private static nextId = 0;
 
-  private constructor() {}
-
-  static async start(model: Uint8Array, size: number, threadsPerSession: number): Promise<ThreadPool> {
-    const pool = new ThreadPool();
-    await Promise.all(Array.from({ length: size }, () => pool.spawn(model, threadsPerSession)));
-    return pool;
+  /** Until a pool takes it, the thread does not keep the process alive (a worker that fails to start still exits). */
+  static spawn(): InferenceThread {
+    return new InferenceThread();
   }
 
-  private spawn(model: Uint8Array, threads: number): Promise<void> {
-    const init: ThreadInit = { model, threads };
-    const worker = new Worker(entry, { workerData: init });
-    const slot: Slot = { worker, busy: 0 };
-    this.slots.push(slot);
-    return new Promise((resolve, reject) => {
-      worker.on('message', (msg: ThreadResponse) => {
+  private constructor() {
+    this.worker = new Worker(entry);
+    this.started = new Promise((resolve, reject) => {
+      this.worker.on('message', (msg: ThreadResponse) => {
         if (msg.kind === 'ready') return resolve();
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
-        slot.busy--;
+        this.busy--;
         p.resolve(msg);
       });
-      worker.once('error', (err) => {
+      const fail = (err: Error): void => {
         reject(new ModelError(`inference thread failed to start: ${err.message}`, { cause: err }));
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
-      });
+      };
+      this.worker.once('error', fail);
+      this.worker.once('exit', (code) => fail(new Error(`inference thread exited (code ${code})`)));
     });
+    this.started.catch(() => undefined); // surfaced by load()
+    // After the listeners: adding a 'message' listener refs the thread again.
+    this.worker.unref();
+  }
+
+  /** Creates the thread's session; resolves with what the model declares. */
+  async load(model: { readonly uri: string; readonly bytes: Uint8Array }, threads: number): Promise<ModelMetadata> {
+    await this.started;
+    this.worker.ref();
+    const res = await this.request({ kind: 'load', id: InferenceThread.newId(), model: model.bytes, threads }, []);
+    if (res.kind === 'loaded') return res.metadata;
+    const why = res.kind === 'error' ? res.message : `unexpected answer "${res.kind}"`;
+    throw new ModelError(`model ${model.uri} cannot be loaded by onnxruntime: ${why}`);
   }
 
   request(req: ThreadRequest, transfer: ArrayBuffer[]): Promise<ThreadResponse> {
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
-    slot.busy++;
+    this.busy++;
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
-      slot.worker.postMessage(req, transfer);
+      this.worker.postMessage(req, transfer);
     });
   }
 
+  static newId(): number {
+    return InferenceThread.nextId++;
+  }
+
+  async terminate(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+/** Threads with a session each on one model; requests go to the least busy. */
+export class ThreadPool {
+  private constructor(
+    private readonly threads: InferenceThread[],
+    readonly metadata: ModelMetadata,
+  ) {}
+
+  /** Takes threads from `spares` (started ahead, see InferenceThread) before spawning more. */
+  static async start(model: { readonly uri: string; readonly bytes: Uint8Array }, size: number, threadsPerSession: number, spares: InferenceThread[] = []): Promise<ThreadPool> {
+    const threads = Array.from({ length: size }, () => spares.shift() ?? InferenceThread.spawn());
+    try {
+      const metadata = await Promise.all(threads.map((t) => t.load(model, threadsPerSession)));
+      return new ThreadPool(threads, metadata[0] as ModelMetadata);
+    } catch (err) {
+      await Promise.all(threads.map((t) => t.terminate()));
+      throw err;
+    }
+  }
+
+  request(req: ThreadRequest, transfer: ArrayBuffer[]): Promise<ThreadResponse> {
+    const thread = this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    return thread.request(req, transfer);
+  }
+
   newId(): number {
-    return this.nextId++;
+    return InferenceThread.newId();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots.length = 0;
+    await Promise.all(this.threads.map((t) => t.terminate()));
+    this.threads.length = 0;
   }
 }
 

@@ -25,9 +25,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
     const model = await ctx.scorers.model(loaded, values);
-    checkModelMapping(loaded.spec, await ctx.scorers.session(model, loaded.spec.model.threads), p.specFile, model.uri);
-    // The threads that will score this run's shards start now, while the inputs are planned.
-    ctx.scorers.warm(model, loaded.spec.model.threads);
+    checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, model.uri);
     const inputUri = renderTemplate(loaded.spec.input.uri, values);
     const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);

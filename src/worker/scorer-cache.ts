@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
 import { OnnxScorer, type Scorer } from '../model/onnx-scorer.js';
-import { ThreadPool, ThreadScorer } from '../model/thread-scorer.js';
+import type { ModelMetadata } from '../model/check-mapping.js';
+import { type InferenceThread, ThreadPool, ThreadScorer } from '../model/thread-scorer.js';
 import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
 import type { Stores } from '../storage/stores.js';
@@ -17,15 +18,19 @@ export class ScorerCache {
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   private readonly pools = new Map<string, Promise<ThreadPool>>();
+  private readonly spares: InferenceThread[];
 
   /**
    * `inference: 'thread'` runs session.run on `threads` worker threads (each its own session), so
-   * the event loop stays free for lock renewal and I/O; 'main' runs it between parse batches.
+   * the event loop stays free for lock renewal and I/O, and this thread never loads onnxruntime;
+   * 'main' runs it between parse batches. `spares`: threads already started, for the first pool.
    */
   constructor(
     private readonly stores: Stores,
-    private readonly inference: { mode: 'main' | 'thread'; threads: number } = { mode: 'main', threads: 1 },
-  ) {}
+    private readonly inference: { mode: 'main' | 'thread'; threads: number; spares?: readonly InferenceThread[] } = { mode: 'main', threads: 1 },
+  ) {
+    this.spares = [...(inference.spares ?? [])];
+  }
 
   spec(specFile: string, specText: string): LoadedJob {
     const key = createHash('sha256').update(specFile).update('\0').update(specText).digest('hex');
@@ -52,10 +57,15 @@ export class ScorerCache {
   }
 
   /**
-   * A session on this thread, keyed by the model's sha256 so nightly runs of an unchanged model
-   * share one: the plan checks the job's mapping against it, and 'main' inference scores with it.
+   * What the model declares, for checking a job's mapping. In thread mode this starts the
+   * inference threads' sessions, which the run's shards then score with.
    */
-  session(model: LoadedModel, threads: number): Promise<InferenceSession> {
+  async metadata(model: LoadedModel, threads: number): Promise<ModelMetadata> {
+    return this.inference.mode === 'thread' ? (await this.pool(model, threads)).metadata : this.session(model, threads);
+  }
+
+  /** A session on this thread ('main' inference), keyed by sha256 so runs of an unchanged model share it. */
+  private session(model: LoadedModel, threads: number): Promise<InferenceSession> {
     const key = `${model.sha256}\0${threads}`;
     let session = this.sessions.get(key);
     if (!session) {
@@ -66,19 +76,12 @@ export class ScorerCache {
     return session;
   }
 
-  /**
-   * Starts the inference threads for a model before a shard asks for them: the plan calls this,
-   * so their start-up (a thread, onnxruntime, a session each) overlaps the rest of the plan.
-   */
-  warm(model: LoadedModel, threads: number): void {
-    if (this.inference.mode === 'thread') void this.pool(model, threads).catch(() => undefined);
-  }
-
   async scorer(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<Scorer> {
     const model = await this.model(job, values, expectSha256);
     if (this.inference.mode === 'thread') {
-      // Not awaited here: the shard opens its input and parses its first batch meanwhile. A pool
-      // that fails to start fails the first score() call, with the same ModelError.
+      // Not awaited here: a shard whose threads are still starting (a worker that did not plan
+      // this run) opens its input and parses its first batch meanwhile. A pool that fails to
+      // start fails the first score() call, with the same ModelError.
       const scorer = this.pool(model, job.spec.model.threads).then((pool) => new ThreadScorer(pool, job.spec));
       scorer.catch(() => undefined); // a shard that fails before its first batch never awaits it
       return { score: async (b) => (await scorer).score(b), close: async () => undefined };
@@ -92,7 +95,7 @@ export class ScorerCache {
     const key = `${model.sha256}\0${threads}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = ThreadPool.start(model.bytes, this.inference.threads, threads);
+      pool = ThreadPool.start(model, this.inference.threads, threads, this.spares);
       this.pools.set(key, pool);
       pool.catch(() => this.pools.delete(key));
     }
@@ -100,6 +103,7 @@ export class ScorerCache {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.spares.splice(0).map((t) => t.terminate()));
     const sessions = [...this.sessions.values()];
     const pools = [...this.pools.values()];
     this.pools.clear();

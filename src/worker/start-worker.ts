@@ -4,9 +4,9 @@
  * within the grace period (then hands them back); a second signal exits at once. Resources are
  * released in reverse order of acquisition.
  */
-import { availableParallelism } from 'node:os';
 import type { Job } from 'bullmq';
 import { FlowProducer, Worker } from '../queue/bullmq.js';
+import { type InferenceThread, inferenceThreadCount } from '../model/thread-scorer.js';
 import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
 import { toBullmqError } from '../queue/outcomes.js';
 import { checkEvictionPolicy } from '../queue/redis-check.js';
@@ -30,6 +30,8 @@ export interface WorkerOptions {
   readonly graceMs: number;
   /** Where session.run executes: worker threads (default) or the main thread. */
   readonly inference: 'main' | 'thread';
+  /** Inference threads already started (InferenceThread.spawn), taken by the first model's pool. */
+  readonly inferenceThreads?: readonly InferenceThread[];
   readonly log: (line: string) => void;
   /** When the worker's modules had loaded (performance.now()), for the start-up line. */
   readonly modulesLoadedMs?: number;
@@ -55,7 +57,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   const redisCheckedMs = performance.now();
   const stores = new Stores();
-  const scorers = new ScorerCache(stores, { mode: opts.inference, threads: Math.max(1, Math.min(opts.concurrency, availableParallelism())) });
+  const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
   const ctx: WorkerContext = {
     stores,

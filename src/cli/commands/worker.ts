@@ -1,12 +1,8 @@
 /** `nightshift worker`: score shards from the queue until stopped. */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { redisSettingsFromEnv } from '../../queue/redis-config.js';
-import { startWorker } from '../../worker/start-worker.js';
+import { InferenceThread, inferenceThreadCount } from '../../model/thread-scorer.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-
-// Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
-const modulesLoadedMs = performance.now();
 
 export const workerHelp = `nightshift worker [--concurrency N]
   Runs BullMQ workers for nightshift's queues (plan, shards, finalize) until SIGTERM/SIGINT.
@@ -33,6 +29,12 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const concurrency = values.concurrency ? Number(values.concurrency) : env.data.NIGHTSHIFT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a positive integer, found "${values.concurrency}"`);
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
+  // The inference threads start before the rest of the worker loads: their own start-up (a Node
+  // thread, then onnxruntime: ~0.1 s) runs on another core meanwhile.
+  const threads = env.data.NIGHTSHIFT_INFERENCE === 'thread' ? Array.from({ length: inferenceThreadCount(concurrency) }, () => InferenceThread.spawn()) : [];
+  const [{ startWorker }, { redisSettingsFromEnv }] = await Promise.all([import('../../worker/start-worker.js'), import('../../queue/redis-config.js')]);
+  // Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
+  const modulesLoadedMs = performance.now();
   const worker = await startWorker({
     redis: redisSettingsFromEnv(),
     concurrency,
@@ -41,6 +43,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     shardAttempts: env.data.NIGHTSHIFT_SHARD_ATTEMPTS,
     graceMs: env.data.NIGHTSHIFT_GRACE_MS,
     inference: env.data.NIGHTSHIFT_INFERENCE,
+    inferenceThreads: threads,
     log,
     modulesLoadedMs,
   });
