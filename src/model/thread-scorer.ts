@@ -30,6 +30,8 @@ export function inferenceThreadCount(concurrency: number): number {
 export class InferenceThread {
   readonly started: Promise<void>;
   busy = 0;
+  /** The thread failed or exited: a pool must not take it. */
+  failed = false;
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private static nextId = 0;
@@ -51,6 +53,7 @@ export class InferenceThread {
         p.resolve(msg);
       });
       const fail = (err: Error): void => {
+        this.failed = true;
         reject(new ModelError(`inference thread failed to start: ${err.message}`, { cause: err }));
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
@@ -100,7 +103,11 @@ export class ThreadPool {
 
   /** Takes threads from `spares` (started ahead, see InferenceThread) before spawning more. */
   static async start(model: { readonly uri: string; readonly bytes: Uint8Array }, size: number, threadsPerSession: number, spares: InferenceThread[] = []): Promise<ThreadPool> {
-    const threads = Array.from({ length: size }, () => spares.shift() ?? InferenceThread.spawn());
+    const take = (): InferenceThread => {
+      for (let t = spares.shift(); t; t = spares.shift()) if (!t.failed) return t;
+      return InferenceThread.spawn();
+    };
+    const threads = Array.from({ length: size }, take);
     try {
       const metadata = await Promise.all(threads.map((t) => t.load(model, threadsPerSession)));
       return new ThreadPool(threads, metadata[0] as ModelMetadata);
