@@ -68,8 +68,8 @@ export class InferenceThread {
 
   /** Creates the thread's session; resolves with what the model declares. */
   async load(model: { readonly uri: string; readonly bytes: Uint8Array }, threads: number): Promise<ModelMetadata> {
-    await this.started;
     this.worker.ref();
+    await this.started;
     const res = await this.request({ kind: 'load', id: InferenceThread.newId(), model: model.bytes, threads }, []);
     if (res.kind === 'loaded') return res.metadata;
     const why = res.kind === 'error' ? res.message : `unexpected answer "${res.kind}"`;
