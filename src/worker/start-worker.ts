@@ -30,7 +30,7 @@ export interface WorkerOptions {
   readonly graceMs: number;
   /** Where session.run executes: worker threads (default) or the main thread. */
   readonly inference: 'main' | 'thread';
-  /** Inference threads already started (InferenceThread.spawn), taken by the first model's pool. */
+  /** Inference threads already started, taken by the first model's pool (the CLI starts them before it loads the worker; others can leave this out). */
   readonly inferenceThreads?: readonly InferenceThread[];
   readonly log: (line: string) => void;
   /** When the worker's modules had loaded (performance.now()), for the start-up line. */
