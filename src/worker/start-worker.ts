@@ -93,7 +93,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   void runs.run();
   void shards.run();
   await Promise.all([runs.waitUntilReady(), shards.waitUntilReady()]);
-  const marks = `startup ms: modules ${Math.round(opts.modulesLoadedMs ?? 0)}, redis ${Math.round(redisCheckedMs)}, ready ${Math.round(performance.now())}`;
+  const modules = opts.modulesLoadedMs === undefined ? '' : `modules ${Math.round(opts.modulesLoadedMs)}, `;
+  const marks = `startup ms: ${modules}redis ${Math.round(redisCheckedMs)}, ready ${Math.round(performance.now())}`;
   opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix} (${marks})`);
 
   let closing: Promise<void> | undefined;
