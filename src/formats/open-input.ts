@@ -30,7 +30,9 @@ export async function openInput(
     raw.destroy();
     throw new InputError({ object: displayName }, 'the name ends in .gz but the content is not gzip');
   }
-  const joined = new PassThrough({ highWaterMark: 256 * 1024 });
+  // The parser takes what is buffered in one read(): 1 MiB pieces cost measurably less per byte
+  // than 256 KiB ones (fewer cut records and event-loop turns; ~10 % of `score`, bench/run.ts).
+  const joined = new PassThrough({ highWaterMark: 1024 * 1024 });
   if (first) joined.write(first);
   raw.pipe(joined);
   raw.on('error', (err) => joined.destroy(err));

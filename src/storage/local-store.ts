@@ -70,7 +70,7 @@ export class LocalStore implements ObjectStore {
     return createReadStream(file, {
       ...(r ? { start: r.start, end: r.end } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      highWaterMark: 256 * 1024,
+      highWaterMark: 1024 * 1024, // see open-input.ts
     });
   }
 
