@@ -13,7 +13,7 @@
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
  * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +61,12 @@ export interface WorkerFigures {
   /** Where the wall time went (BullMQ job timestamps): the plan's split pass, the shard phase
    * (first shard start → last shard end), the finalize step; shardBusyMs sums every shard. */
   readonly phases: { readonly planMs: number; readonly shardsMs: number; readonly shardBusyMs: number; readonly finalizeMs: number };
+  /**
+   * CPU seconds spent from trigger to finish: by the S3 endpoint (this process: s3rver, plus
+   * polling the registry) and by all worker processes (their threads included). Their sum over
+   * the wall time, against the core count, says how busy the machine was.
+   */
+  readonly cpu: { readonly endpointS: number; readonly workersS: number };
 }
 
 export interface DistributedBenchResult {
@@ -143,8 +149,15 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', NIGHTSHIFT_INFERENCE: inference };
     await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
     log(`${workers} worker(s) ready (inference: ${inference}); triggering`);
+    const workerCpu0 = h.workers.map((w) => processCpuSeconds(w.pid));
+    const endpointCpu0 = process.cpuUsage();
     const trig = await h.trigger(job, DATE);
     const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60 * 60_000 });
+    const endpointCpu = process.cpuUsage(endpointCpu0);
+    const cpu = {
+      endpointS: Math.round((endpointCpu.user + endpointCpu.system) / 1e4) / 100,
+      workersS: Math.round(h.workers.reduce((sum, w, i) => sum + processCpuSeconds(w.pid) - (workerCpu0[i] ?? 0), 0) * 100) / 100,
+    };
     if (rec.status !== 'succeeded' || !rec.finishedAt) throw new Error(`run ${rec.status}: ${rec.reason ?? ''}\n${h.logs()}`);
     const wallMs = Date.parse(rec.finishedAt) - Date.parse(rec.triggeredAt);
     const span = (j: Job | undefined): [number, number] => [j?.processedOn ?? 0, j?.finishedOn ?? 0];
@@ -161,6 +174,7 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     const figures: WorkerFigures = {
       workers,
       inference,
+      cpu,
       shards: rec.shards ?? 0,
       rows,
       wallMs,
@@ -170,7 +184,8 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     };
     log(
       `${workers} worker(s), inference ${inference}: ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
-        `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms)`,
+        `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms; ` +
+        `CPU: endpoint ${cpu.endpointS} s, workers ${cpu.workersS} s)`,
     );
     // A clean stop (SIGTERM) rather than the harness's SIGKILL, so profiles (NIGHTSHIFT_CHILD_NODE_ARGS) get written.
     for (const w of h.workers) w.signal('SIGTERM');
@@ -180,6 +195,20 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     await h.close();
   }
 }
+
+/** utime + stime of a live process, from /proc (Linux), in seconds; 0 where unavailable. */
+function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on Linux (sysconf(_SC_CLK_TCK) is not reachable from Node). */
+const CLOCK_TICKS = 100;
 
 function printTable(r: DistributedBenchResult): void {
   const lines = [

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
           seconds: r.wallMs / 1000,
           rowsPerSecond: r.rowsPerSecond,
           megabytesPerSecond: r.megabytesPerSecond,
-          note: `plan ${(r.phases.planMs / 1000).toFixed(1)} s, shards ${(r.phases.shardsMs / 1000).toFixed(1)} s, finalize ${(r.phases.finalizeMs / 1000).toFixed(1)} s`,
+          note: `plan ${(r.phases.planMs / 1000).toFixed(1)} s, shards ${(r.phases.shardsMs / 1000).toFixed(1)} s, finalize ${(r.phases.finalizeMs / 1000).toFixed(1)} s; CPU s3rver ${r.cpu.endpointS.toFixed(1)} s + workers ${r.cpu.workersS.toFixed(1)} s`,
         });
       }
     }
