@@ -178,7 +178,9 @@ for (const delimiter of [',', ';', '\t']) {
       limits: { batchRows: 97 },
     });
     // Valid UTF-8 only: lone surrogates cannot be in a file (they would be rejected rows).
-    const texts = SPECIAL_TEXT.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/\ud83d\ude00/g, ''))).concat(['a;b', 'tab\there', '"', '""', ' ', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")']);
+    const texts = SPECIAL_TEXT.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/\ud83d\ude00/g, ''))).concat(['a;b', 'tab\there', '"', '""', ' ', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")'])
+      // Formula-like or not (neutraliseFormula's DECIMAL test, redone on bytes).
+      .concat(['-', '+', '-.', '-5.', '-.5', '-1e', '-1e+', '-1e+5', '+1E-7', '-0x1F', '-1,5', '+ 1', '-1e5x', '-١', '-5', '+.5e10', '-1.2.3', '@', '=', '-"q"', '+a,b', '\r\n', '-\n1']);
     const lines = [['id', 'note', 'f', 'g'].join(delimiter)];
     for (let r = 0; r < 1000; r++) {
       const id = rand() < 0.5 ? `r${r}` : pick(rand, texts);

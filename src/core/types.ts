@@ -39,7 +39,7 @@ export interface ByteCells {
   /** Cell r is bytes[offsets[r], offsets[r + 1]). */
   readonly bytes: Buffer;
   readonly offsets: Int32Array;
-  /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED or CSV_DECODE (byte-cells.ts). */
+  /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED, CSV_PREFIXED… (formats/cells.ts). */
   readonly verbatim: Uint8Array;
 }
 

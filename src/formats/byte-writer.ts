@@ -14,6 +14,7 @@ const SHORT_TEXT = 64;
 export const MAX_NUMBER_BYTES = 48;
 
 const QUOTE = 34;
+const APOSTROPHE = 39;
 const COMMA = 44;
 const BACKSLASH = 92;
 
@@ -66,13 +67,24 @@ export class ByteWriter {
     this.pos = p;
   }
 
-  /** Bytes [start, end) of src between two quotes (they hold no quote to double). */
-  quoted(src: Buffer, start: number, end: number): void {
-    this.ensure(2);
-    this.buf[this.pos++] = QUOTE;
-    this.copy(src, start, end);
-    this.ensure(1);
-    this.buf[this.pos++] = QUOTE;
+  /**
+   * csvText of a cell given as UTF-8 bytes, its outcome known (byte-cells.ts): a quote first
+   * when it is formula-like, and between quotes with its quotes doubled when it must be quoted.
+   */
+  csvCell(src: Buffer, start: number, end: number, prefixed: boolean, quoted: boolean): void {
+    // Worst case: every byte a quote, doubled, plus "' and ".
+    this.ensure(2 * (end - start) + 3);
+    const buf = this.buf;
+    let p = this.pos;
+    if (quoted) buf[p++] = QUOTE;
+    if (prefixed) buf[p++] = APOSTROPHE;
+    for (let i = start; i < end; i++) {
+      const c = src[i] as number;
+      buf[p++] = c;
+      if (c === QUOTE && quoted) buf[p++] = QUOTE;
+    }
+    if (quoted) buf[p++] = QUOTE;
+    this.pos = p;
   }
 
   /** Text known to be ASCII (number text). */

@@ -85,8 +85,9 @@ export function csvText(text: string, delimiter = ','): string {
 
 /**
  * How a text cell kept as bytes (ByteCells.verbatim, scoring/byte-cells.ts) goes into a CSV
- * part, decided once when it is read so that writing it is a copy.
+ * part: csvText's outcome, decided once when the cell is read so that writing it is a copy.
  */
-export const CSV_DECODE = 0; // csvText of the decoded text (formula-like, or it holds a quote)
-export const CSV_AS_IS = 1; // the bytes as they are
-export const CSV_QUOTED = 2; // the bytes between two quotes (they hold a comma, CR or LF)
+export const CSV_AS_IS = 0; // the bytes as they are
+export const CSV_QUOTED = 1; // " + the bytes, quotes doubled + "
+export const CSV_PREFIXED = 2; // ' + the bytes (neutraliseFormula)
+export const CSV_PREFIXED_QUOTED = 3; // "' + the bytes, quotes doubled + "

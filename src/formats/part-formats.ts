@@ -6,7 +6,7 @@
 import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
-import { CSV_AS_IS, CSV_QUOTED, csvText } from './cells.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText } from './cells.js';
 
 export interface PartFormat {
   readonly extension: string;
@@ -123,8 +123,7 @@ function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): v
       const end = offsets[i + 1] as number;
       const mode = verbatim[i];
       if (mode === CSV_AS_IS) w.copy(bytes, start, end);
-      else if (mode === CSV_QUOTED) w.quoted(bytes, start, end);
-      else w.csvText(bytes.toString('utf8', start, end));
+      else w.csvCell(bytes, start, end, mode === CSV_PREFIXED || mode === CSV_PREFIXED_QUOTED, mode === CSV_QUOTED || mode === CSV_PREFIXED_QUOTED);
       return;
     }
     case TEXT: {

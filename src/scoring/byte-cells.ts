@@ -2,21 +2,24 @@
  * Text cells (ids, passthrough) kept as the bytes they were read as, on the fast CSV path. A
  * CSV part is UTF-8 like the input, so most cells can be copied from input to output without
  * ever becoming strings; the strings are only made when something asks for them (JSON Lines,
- * a cell the CSV writer must quote or neutralise, tests).
+ * tests). How each cell goes into a CSV part (as is, quoted, formula-neutralised) is decided on
+ * its bytes when it is read, by the rules of csvText (cells.ts).
  *
  * Exactness: a cell reaches a batch only after the invalid_utf8 rule accepted its row, so its
  * bytes are valid UTF-8 and decoding then encoding them gives the same bytes back.
  */
 import type { ByteCells, ColumnarBatch } from '../core/types.js';
-import { CSV_AS_IS, CSV_DECODE, CSV_QUOTED } from '../formats/cells.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED } from '../formats/cells.js';
 import { FIELD_ESCAPED, FIELD_NUMBER, FIELD_PLAIN, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 
-/** Bytes that make csvText change a cell when they start it (a formula: = + - @ tab CR). */
+/** Bytes that make neutraliseFormula look at a cell when they start it: = + - @ tab CR. */
 const FORMULA_START = new Uint8Array(256);
 for (const c of [0x3d, 0x2b, 0x2d, 0x40, 0x09, 0x0d]) FORMULA_START[c] = 1;
+/** Bytes that make csvQuote quote a cell: " , CR LF. */
+const NEEDS_QUOTES = new Uint8Array(256);
+for (const c of [0x22, 0x2c, 0x0d, 0x0a]) NEEDS_QUOTES[c] = 1;
 /** Cells shorter than this are copied byte by byte: cheaper than a native call. */
 const SHORT_CELL = 48;
-
 
 /** Collects one column's cells for one batch. */
 export class ByteCellsBuilder {
@@ -40,7 +43,7 @@ export class ByteCellsBuilder {
   append(rec: ScannedRecord, i: number): void {
     const kind = rec.kinds[i];
     if (kind === FIELD_ESCAPED) {
-      // Doubled quotes: the unescaped text, which the CSV writer quotes again.
+      // Doubled quotes: the unescaped text (rare enough to go through a string).
       this.appendText(rec.text(i));
       return;
     }
@@ -50,34 +53,23 @@ export class ByteCellsBuilder {
     const n = end - start;
     this.reserve(n);
     const out = this.bytes;
-    let at = this.used;
-    // csvText leaves a cell alone unless it starts like a formula or holds " , CR or LF; a plain
-    // field of a comma-delimited file holds none of those four (the scanner stopped on them).
-    let mode = n > 0 && FORMULA_START[src[start] as number] === 1 ? CSV_DECODE : CSV_AS_IS;
-    const known = mode === CSV_DECODE || ((kind === FIELD_PLAIN || kind === FIELD_NUMBER) && this.commaDelimited);
-    if (n >= SHORT_CELL) {
-      at += src.copy(out, at, start, end);
-      if (!known) mode = csvMode(src, start, end);
-    } else if (known) {
-      for (let p = start; p < end; p++) out[at++] = src[p] as number;
-    } else {
-      for (let p = start; p < end; p++) {
-        const c = src[p] as number;
-        out[at++] = c;
-        if (NEEDS_QUOTES[c] === 1) mode = c === QUOTE ? CSV_DECODE : mode === CSV_DECODE ? CSV_DECODE : CSV_QUOTED;
-      }
-    }
-    this.used = at;
-    this.finishCell(mode);
+    const at = this.used;
+    if (n < SHORT_CELL) for (let p = start, q = at; p < end; p++) out[q++] = src[p] as number;
+    else src.copy(out, at, start, end);
+    this.used = at + n;
+    // A plain field of a comma-delimited file holds none of " , CR LF (the scanner stopped on
+    // them): unless it starts like a formula, csvText leaves it as it is.
+    const plain = (kind === FIELD_PLAIN || kind === FIELD_NUMBER) && this.commaDelimited && (n === 0 || FORMULA_START[src[start] as number] === 0);
+    this.finishCell(plain ? CSV_AS_IS : csvMode(out, at, at + n));
   }
 
-  /** Appends a cell given as text (never copied verbatim: the writer applies csvText). */
+  /** Appends a cell given as text. */
   appendText(text: string): void {
     this.reserve(Buffer.byteLength(text));
-    this.used += this.bytes.write(text, this.used, 'utf8');
-    this.finishCell(CSV_DECODE);
+    const at = this.used;
+    this.used += this.bytes.write(text, at, 'utf8');
+    this.finishCell(csvMode(this.bytes, at, this.used));
   }
-
   finish(): ByteCells {
     return { bytes: this.bytes.subarray(0, this.used), offsets: this.offsets.subarray(0, this.rows + 1), verbatim: this.verbatim.subarray(0, this.rows) };
   }
@@ -105,20 +97,47 @@ export class ByteCellsBuilder {
   }
 }
 
-const QUOTE = 0x22;
-/** Bytes that make csvQuote quote a cell: " , CR LF. */
-const NEEDS_QUOTES = new Uint8Array(256);
-for (const c of [QUOTE, 0x2c, 0x0d, 0x0a]) NEEDS_QUOTES[c] = 1;
-
-/** CSV_AS_IS, CSV_QUOTED (a comma, CR or LF) or CSV_DECODE (a quote, which must be doubled). */
-function csvMode(src: Buffer, start: number, end: number): number {
-  let mode = CSV_AS_IS;
+/**
+ * How csvText(text) changes the cell whose UTF-8 bytes are [start, end): neutraliseFormula
+ * prefixes a quote to text that starts like a formula and is not a plain decimal (so -3.5 stays
+ * a number), then csvQuote quotes text holding " , CR or LF, doubling its quotes. Those are all
+ * ASCII bytes, which never occur inside a multi-byte UTF-8 character, so bytes answer as chars do.
+ */
+function csvMode(b: Uint8Array, start: number, end: number): number {
+  let quoted = false;
   for (let p = start; p < end; p++) {
-    const c = src[p] as number;
-    if (c === QUOTE) return CSV_DECODE;
-    if (NEEDS_QUOTES[c] === 1) mode = CSV_QUOTED;
+    if (NEEDS_QUOTES[b[p] as number] === 1) {
+      quoted = true;
+      break;
+    }
   }
-  return mode;
+  const formula = end > start && FORMULA_START[b[start] as number] === 1 && !isDecimal(b, start, end);
+  return formula ? (quoted ? CSV_PREFIXED_QUOTED : CSV_PREFIXED) : quoted ? CSV_QUOTED : CSV_AS_IS;
+}
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** cells.ts DECIMAL, /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/, on bytes. */
+export function isDecimal(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+  const intStart = i;
+  while (i < end && isDigit(b[i])) i++;
+  let digits = i - intStart;
+  if (i < end && b[i] === 0x2e) {
+    const fracStart = ++i;
+    while (i < end && isDigit(b[i])) i++;
+    digits += i - fracStart;
+  }
+  if (digits === 0) return false;
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++;
+    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+    const expStart = i;
+    while (i < end && isDigit(b[i])) i++;
+    if (i === expStart) return false;
+  }
+  return i === end;
 }
 
 /** The cells as strings. */
