@@ -42,16 +42,18 @@ export class ByteCellsBuilder {
   /** Appends field i of the record. */
   append(rec: ScannedRecord, i: number): void {
     const kind = rec.kinds[i];
-    if (kind === FIELD_ESCAPED) {
-      // Doubled quotes: the unescaped text (rare enough to go through a string).
-      this.appendText(rec.text(i));
-      return;
-    }
     const src = rec.buf;
     const start = rec.starts[i] as number;
     const end = rec.ends[i] as number;
     const n = end - start;
     this.reserve(n);
+    if (kind === FIELD_ESCAPED) {
+      // Doubled quotes: the unescaped content, which the writer quotes again.
+      const at = this.used;
+      this.used = rec.contentInto(i, this.bytes, at);
+      this.finishCell(csvMode(this.bytes, at, this.used));
+      return;
+    }
     const out = this.bytes;
     const at = this.used;
     if (n < SHORT_CELL) for (let p = start, q = at; p < end; p++) out[q++] = src[p] as number;
@@ -63,13 +65,6 @@ export class ByteCellsBuilder {
     this.finishCell(plain ? CSV_AS_IS : csvMode(out, at, at + n));
   }
 
-  /** Appends a cell given as text. */
-  appendText(text: string): void {
-    this.reserve(Buffer.byteLength(text));
-    const at = this.used;
-    this.used += this.bytes.write(text, at, 'utf8');
-    this.finishCell(csvMode(this.bytes, at, this.used));
-  }
   finish(): ByteCells {
     return { bytes: this.bytes.subarray(0, this.used), offsets: this.offsets.subarray(0, this.rows + 1), verbatim: this.verbatim.subarray(0, this.rows) };
   }

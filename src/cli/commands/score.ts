@@ -37,7 +37,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       threads: parseThreads(values.threads),
       ...(values.input ? { inputUri: values.input } : {}),
       ...(values.output ? { outputUri: values.output } : {}),
-      onProgress: (p) => progress.update(`${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
+      onProgress: (p) => progress.update(() => `${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
     });
     progress.done();
     process.stdout.write(summaryText(result.report, result.outputUri));

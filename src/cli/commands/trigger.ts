@@ -41,7 +41,7 @@ export async function waitForRun(registry: RunRegistry, runId: string, attempt: 
     for (;;) {
       const rec = await registry.get(runId, attempt);
       if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped')) return rec;
-      if (rec) progress.update(`${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
+      if (rec) progress.update(() => `${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {

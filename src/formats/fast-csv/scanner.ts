@@ -64,6 +64,11 @@ export interface ScannedRecord {
   text(i: number): string;
   /** The record as it appeared in the file, without its line ending. */
   rawText(): string;
+  /**
+   * Writes field i's content bytes (unescaped) to out at `at`, which must have room for the
+   * field's raw length; returns where they end.
+   */
+  contentInto(i: number, out: Uint8Array, at: number): number;
 }
 
 export interface ScannerOptions {
@@ -131,6 +136,14 @@ class RecordSlot implements ScannedRecord {
 
   rawText(): string {
     return this.buf.toString('utf8', this.start, this.end);
+  }
+
+  contentInto(i: number, out: Uint8Array, at: number): number {
+    const s = this.starts[i] as number;
+    const e = this.ends[i] as number;
+    if (this.kinds[i] === FIELD_ESCAPED) return unescapeInto(this.buf, s, e, this.quote, out, at);
+    out.set(this.buf.subarray(s, e), at);
+    return at + e - s;
   }
 
   /** Doubles the field slots (records with many fields are rare; they keep the bigger slots). */
@@ -478,7 +491,12 @@ function asciiByte(char: string, what: string): number {
 /** The content bytes of a quoted raw field: quotes removed, doubled quotes halved. */
 function unescapeField(buf: Buffer, start: number, end: number, quote: number): Buffer {
   const out = Buffer.allocUnsafe(end - start);
-  let n = 0;
+  return out.subarray(0, unescapeInto(buf, start, end, quote, out, 0));
+}
+
+/** Writes the content of the quoted raw field [start, end) to out at `at`; returns where it ends. */
+function unescapeInto(buf: Buffer, start: number, end: number, quote: number, out: Uint8Array, at: number): number {
+  let n = at;
   let pos = start + 1;
   for (; pos < end; pos++) {
     const c = buf[pos] as number;
@@ -490,7 +508,7 @@ function unescapeField(buf: Buffer, start: number, end: number, quote: number): 
   }
   // After the closing quote: only the NUL-quirk bytes, kept as they are.
   for (pos++; pos < end; pos++) out[n++] = buf[pos] as number;
-  return out.subarray(0, n);
+  return n;
 }
 
 /**
