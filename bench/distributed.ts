@@ -226,7 +226,7 @@ function printTable(r: DistributedBenchResult): void {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, workers: { type: 'string' } } });
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, workers: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) {
     process.stderr.write(`--rows: expected a positive integer, found "${values.rows}"\n`);
@@ -234,6 +234,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   } else {
     // --workers 1,2,1:main
     const setups = values.workers?.split(',').map((w): WorkerSetup => ({ workers: Number(w.split(':')[0]), inference: w.endsWith(':main') ? 'main' : 'thread' }));
-    printTable(await runDistributedBench({ rows, ...(setups ? { workers: setups } : {}) }));
+    const result = await runDistributedBench({ rows, ...(setups ? { workers: setups } : {}) });
+    // --json: the result on stdout, for bench/run.ts (which runs this in a process of its own).
+    if (values.json) process.stdout.write(JSON.stringify(result));
+    else printTable(result);
   }
 }

@@ -23,7 +23,7 @@ import { buildMlp } from '../scripts/models/models.js';
 import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 import { measureParseCeiling, measureParseCeilingOn } from './parse-ceiling.js';
 import { measureFormat } from './format.js';
-import { runDistributedBench } from './distributed.js';
+import type { DistributedBenchResult } from './distributed.js';
 import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
 
     if (!skip.has('distributed')) {
       log('5. distributed run through Redis + loopback S3…');
-      const dist = await runDistributedBench({ rows: Number(values['dist-rows']), log });
+      const dist = await distributedInChild(Number(values['dist-rows']));
       for (const r of dist.runs) {
         const where = r.inference === 'main' ? ', inference on main thread' : '';
         figures.push({
@@ -184,6 +184,20 @@ async function measureNaive(model: Uint8Array, csv: string, limit: number): Prom
   const seconds = (performance.now() - t) / 1000;
   await session.release();
   return { stage: 'naive (csv-parse cast, run per row, csv-stringify)', rows: n, seconds, rowsPerSecond: n / seconds };
+}
+
+/**
+ * The distributed bench in a process of its own: s3rver runs in that process, and it must not
+ * share a heap (and onnxruntime's threads) with the figures measured before it, or the endpoint
+ * costs more CPU than it does alone and the workers get less of the two cores.
+ */
+async function distributedInChild(rows: number): Promise<DistributedBenchResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'distributed.ts'), '--rows', String(rows), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`distributed bench failed (${code})`);
+  return JSON.parse(text) as DistributedBenchResult;
 }
 
 /** Runs `nightshift score` in a fresh process (so its peak RSS is its own). */
