@@ -5,7 +5,7 @@
  * needs no quoting, float32 scores) are written byte by byte, everything else goes through the
  * text form.
  */
-import { csvText, digitsText, formatFloat32ByPrecision } from './cells.js';
+import { csvText, digitsText, formatFloat32ByPrecision, startsLikeFormula } from './cells.js';
 import { shortest, shortestFloat32Digits } from './float32-digits.js';
 
 /** Longer text is checked and copied natively rather than char by char. */
@@ -221,7 +221,3 @@ function writeDigits(buf: Buffer, last: number, n: number, count: number): void 
   }
 }
 
-/** = + - @ \t \r: neutraliseFormula has the last word (numbers like -3.5 stay as they are). */
-function startsLikeFormula(c: number): boolean {
-  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13;
-}

@@ -52,16 +52,20 @@ export function formatNumber(v: number, float32: boolean, decimals: number | und
   return float32 ? formatFloat32(v) : String(v);
 }
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A plain decimal number, as a cell: the grammar numeric cells are read with (parse-cell.ts). */
+export const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** = + - @ tab CR: a cell starting with one of these may run as a spreadsheet formula. */
+export function startsLikeFormula(code: number): boolean {
+  return code === 61 || code === 43 || code === 45 || code === 64 || code === 9 || code === 13;
+}
 
 /**
  * Spreadsheets run cells starting with = + - @ (and tab/CR) as formulas. Text that starts so is
  * prefixed with a quote; numbers (such as -3.5) are left alone, so numeric columns never change.
  */
 export function neutraliseFormula(text: string): string {
-  const c = text.charCodeAt(0);
-  // = + - @ \t \r
-  if (c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13) {
+  if (startsLikeFormula(text.charCodeAt(0))) {
     return DECIMAL.test(text) ? text : `'${text}`;
   }
   return text;

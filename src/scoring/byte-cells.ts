@@ -9,12 +9,9 @@
  * bytes are valid UTF-8 and decoding then encoding them gives the same bytes back.
  */
 import type { ByteCells, ColumnarBatch } from '../core/types.js';
-import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED } from '../formats/cells.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, startsLikeFormula } from '../formats/cells.js';
 import { FIELD_ESCAPED, FIELD_NUMBER, FIELD_PLAIN, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 
-/** Bytes that make neutraliseFormula look at a cell when they start it: = + - @ tab CR. */
-const FORMULA_START = new Uint8Array(256);
-for (const c of [0x3d, 0x2b, 0x2d, 0x40, 0x09, 0x0d]) FORMULA_START[c] = 1;
 /** Bytes that make csvQuote quote a cell: " , CR LF. */
 const NEEDS_QUOTES = new Uint8Array(256);
 for (const c of [0x22, 0x2c, 0x0d, 0x0a]) NEEDS_QUOTES[c] = 1;
@@ -61,7 +58,7 @@ export class ByteCellsBuilder {
     this.used = at + n;
     // A plain field of a comma-delimited file holds none of " , CR LF (the scanner stopped on
     // them): unless it starts like a formula, csvText leaves it as it is.
-    const plain = (kind === FIELD_PLAIN || kind === FIELD_NUMBER) && this.commaDelimited && (n === 0 || FORMULA_START[src[start] as number] === 0);
+    const plain = (kind === FIELD_PLAIN || kind === FIELD_NUMBER) && this.commaDelimited && (n === 0 || !startsLikeFormula(src[start] as number));
     this.finishCell(plain ? CSV_AS_IS : csvMode(out, at, at + n));
   }
 
@@ -106,13 +103,13 @@ function csvMode(b: Uint8Array, start: number, end: number): number {
       break;
     }
   }
-  const formula = end > start && FORMULA_START[b[start] as number] === 1 && !isDecimal(b, start, end);
+  const formula = end > start && startsLikeFormula(b[start] as number) && !isDecimal(b, start, end);
   return formula ? (quoted ? CSV_PREFIXED_QUOTED : CSV_PREFIXED) : quoted ? CSV_QUOTED : CSV_AS_IS;
 }
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 
-/** cells.ts DECIMAL, /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/, on bytes. */
+/** DECIMAL (formats/cells.ts) on bytes: /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/. */
 export function isDecimal(b: Uint8Array, start: number, end: number): boolean {
   let i = start;
   if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;

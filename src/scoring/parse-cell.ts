@@ -3,8 +3,8 @@
  * model ("" → 0, "0x1F" → 31, " 5 " → 5), so the text must look like a decimal number first.
  */
 import type { RejectReason } from '../core/types.js';
+import { DECIMAL } from '../formats/cells.js';
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 const NAN_TOKENS = new Set(['NaN', 'nan', 'NAN', 'NA', 'N/A', 'null', 'NULL']);
 const INT64_MIN = -(2n ** 63n);
