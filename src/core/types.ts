@@ -40,7 +40,7 @@ export interface ByteCells {
   readonly bytes: Buffer;
   readonly offsets: Int32Array;
   /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED, CSV_PREFIXED… (formats/cells.ts). */
-  readonly verbatim: Uint8Array;
+  readonly csvModes: Uint8Array;
 }
 
 /** One model output, flattened: rows × width values. */

@@ -118,10 +118,10 @@ function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): v
   const i = row * cell.stride + cell.offset;
   switch (cell.kind) {
     case TEXT_BYTES: {
-      const { bytes, offsets, verbatim } = cell.values as ByteCells;
+      const { bytes, offsets, csvModes } = cell.values as ByteCells;
       const start = offsets[i] as number;
       const end = offsets[i + 1] as number;
-      const mode = verbatim[i];
+      const mode = csvModes[i];
       if (mode === CSV_AS_IS) w.copy(bytes, start, end);
       else w.csvCell(bytes, start, end, mode === CSV_PREFIXED || mode === CSV_PREFIXED_QUOTED, mode === CSV_QUOTED || mode === CSV_PREFIXED_QUOTED);
       return;

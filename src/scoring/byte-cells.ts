@@ -22,7 +22,7 @@ const SHORT_CELL = 48;
 export class ByteCellsBuilder {
   private bytes: Buffer;
   private offsets: Int32Array;
-  private verbatim: Uint8Array;
+  private csvModes: Uint8Array;
   private rows = 0;
   private used = 0;
 
@@ -33,7 +33,7 @@ export class ByteCellsBuilder {
   ) {
     this.bytes = Buffer.allocUnsafe(Math.max(64, capacityRows * 16));
     this.offsets = new Int32Array(capacityRows + 1);
-    this.verbatim = new Uint8Array(capacityRows);
+    this.csvModes = new Uint8Array(capacityRows);
   }
 
   /** Appends field i of the record. */
@@ -63,12 +63,12 @@ export class ByteCellsBuilder {
   }
 
   finish(): ByteCells {
-    return { bytes: this.bytes.subarray(0, this.used), offsets: this.offsets.subarray(0, this.rows + 1), verbatim: this.verbatim.subarray(0, this.rows) };
+    return { bytes: this.bytes.subarray(0, this.used), offsets: this.offsets.subarray(0, this.rows + 1), csvModes: this.csvModes.subarray(0, this.rows) };
   }
 
   private finishCell(mode: number): void {
-    if (this.rows === this.verbatim.length) this.growRows();
-    this.verbatim[this.rows] = mode;
+    if (this.rows === this.csvModes.length) this.growRows();
+    this.csvModes[this.rows] = mode;
     this.offsets[++this.rows] = this.used;
   }
 
@@ -82,10 +82,10 @@ export class ByteCellsBuilder {
   private growRows(): void {
     const offsets = new Int32Array(this.offsets.length * 2);
     offsets.set(this.offsets);
-    const verbatim = new Uint8Array(this.verbatim.length * 2);
-    verbatim.set(this.verbatim);
+    const csvModes = new Uint8Array(this.csvModes.length * 2);
+    csvModes.set(this.csvModes);
     this.offsets = offsets;
-    this.verbatim = verbatim;
+    this.csvModes = csvModes;
   }
 }
 
