@@ -1,7 +1,7 @@
 /**
  * How fast can a shard turn CSV bytes into float32 batches, with no inference and no writes?
- * Three ways over the same in-memory CSV, fed in 64 KiB chunks like a file stream, into batches
- * of 8192 rows:
+ * Three ways over the same in-memory CSV, fed in 1 MiB chunks as the pipeline reads its input
+ * (open-input.ts), into batches of 8192 rows:
  *   fast      readBatchEvents: byte scanner + FastBatchBuilder (src/formats/fast-csv)
  *   cast      csv-parse with `cast: true` (it converts the numbers), copied into a Float32Array
  *   general   readCsvRecords + BatchBuilder, as scoreShard runs the general path
@@ -31,7 +31,7 @@ import { isMain } from '../scripts/is-main.js';
 import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 
 const BATCH_ROWS = 8192;
-const CHUNK_BYTES = 64 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 export interface ParseFigures {
   /** Wall-clock time. */
