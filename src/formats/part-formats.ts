@@ -6,7 +6,7 @@
 import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
-import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText } from './cells.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText, formatNumber } from './cells.js';
 
 export interface PartFormat {
   readonly extension: string;
@@ -134,12 +134,12 @@ function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): v
     }
     case FLOAT32: {
       const x = (cell.values as Float32Array)[i] as number;
-      if (!Number.isFinite(x) || plan.decimals !== undefined) writeFloat(w, x, plan);
+      if (!Number.isFinite(x) || plan.decimals !== undefined) writeFloat(w, x, true, plan);
       else w.float32(x);
       return;
     }
     case FLOAT64:
-      writeFloat(w, (cell.values as Float64Array)[i] as number, plan);
+      writeFloat(w, (cell.values as Float64Array)[i] as number, false, plan);
       return;
     case INT32:
       w.integer((cell.values as Int32Array)[i] as number);
@@ -157,11 +157,9 @@ function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): v
   }
 }
 
-/** The less common float cells, as formatNumber writes them (JSON has no NaN or Infinity). */
-function writeFloat(w: ByteWriter, x: number, plan: RowPlan): void {
-  if (!Number.isFinite(x)) w.ascii(plan.json ? 'null' : String(x));
-  else if (plan.decimals !== undefined) w.ascii(x.toFixed(plan.decimals));
-  else w.ascii(String(x));
+/** The less common float cells: formatNumber's text (JSON has no NaN or Infinity). */
+function writeFloat(w: ByteWriter, x: number, float32: boolean, plan: RowPlan): void {
+  w.ascii(plan.json && !Number.isFinite(x) ? 'null' : formatNumber(x, float32, plan.decimals));
 }
 
 /** Enough for most batches in one allocation: exact for ASCII text, typical widths for numbers. */

@@ -45,14 +45,9 @@ export class ScorerCache {
   /** The job's model as rendered for this run: its bytes are fetched once per run and process. */
   model(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<LoadedModel> {
     const runKey = `${job.baseDir}\0${job.spec.model.uri}\0${values.date}\0${expectSha256 ?? ''}`;
-    let model = this.models.get(runKey);
-    if (!model) {
-      model = fetchModel(job.spec, job.baseDir, this.stores, values, expectSha256);
-      this.models.set(runKey, model);
-      model.catch(() => this.models.delete(runKey));
-      // Only the run keys are bounded here; sessions and pools are few (one per distinct model).
-      if (this.models.size > 64) this.models.delete(this.models.keys().next().value as string);
-    }
+    const model = cached(this.models, runKey, () => fetchModel(job.spec, job.baseDir, this.stores, values, expectSha256));
+    // Only the run keys are bounded here; sessions and pools are few (one per distinct model).
+    if (this.models.size > 64) this.models.delete(this.models.keys().next().value as string);
     return model;
   }
 
@@ -66,14 +61,7 @@ export class ScorerCache {
 
   /** A session on this thread ('main' inference), keyed by sha256 so runs of an unchanged model share it. */
   private session(model: LoadedModel, threads: number): Promise<InferenceSession> {
-    const key = `${model.sha256}\0${threads}`;
-    let session = this.sessions.get(key);
-    if (!session) {
-      session = createSession(model, threads);
-      this.sessions.set(key, session);
-      session.catch(() => this.sessions.delete(key));
-    }
-    return session;
+    return cached(this.sessions, `${model.sha256}\0${threads}`, () => createSession(model, threads));
   }
 
   async scorer(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<Scorer> {
@@ -92,14 +80,7 @@ export class ScorerCache {
   }
 
   private pool(model: LoadedModel, threads: number): Promise<ThreadPool> {
-    const key = `${model.sha256}\0${threads}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = ThreadPool.start(model, this.inference.threads, threads, this.spares);
-      this.pools.set(key, pool);
-      pool.catch(() => this.pools.delete(key));
-    }
-    return pool;
+    return cached(this.pools, `${model.sha256}\0${threads}`, () => ThreadPool.start(model, this.inference.threads, threads, this.spares));
   }
 
   async close(): Promise<void> {
@@ -112,4 +93,15 @@ export class ScorerCache {
     this.sessions.clear();
     for (const s of sessions.reverse()) await (await s.catch(() => undefined))?.release();
   }
+}
+
+/** The promise under `key`, created once; a failure is forgotten so the next caller tries again. */
+function cached<T>(map: Map<string, Promise<T>>, key: string, create: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = create();
+    map.set(key, value);
+    value.catch(() => map.delete(key));
+  }
+  return value;
 }
