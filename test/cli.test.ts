@@ -121,6 +121,21 @@ describe('nightshift score', () => {
     assert.deepEqual(await listFiles(path.join(fx.dir, 'out')), []);
   });
 
+  it('refuses logical dates outside 1970-01-01..2199-12-31 in score, trigger and backfill (exit 2)', async (t) => {
+    const fx = await cliFixture(t);
+    const results = await Promise.all([
+      cli(['score', fx.job.file, '--date', '9999-12-31']),
+      cli(['trigger', fx.job.file, '--date', '0000-01-01']),
+      cli(['backfill', fx.job.file, '--from', '0000-01-01', '--to', '1970-01-02']),
+      cli(['backfill', fx.job.file, '--from', '2199-12-30', '--to', '9999-12-31']),
+    ]);
+    for (const r of results) {
+      expectExit(r, 2);
+      assert.match(r.stderr, /expected a date from 1970-01-01 to 2199-12-31/);
+    }
+    assert.deepEqual(await listFiles(path.join(fx.dir, 'out')), []);
+  });
+
   it('exits 3 on bad data: more rejected rows than limits.maxErrorRate allows, or a file-level error', async (t) => {
     const rows = mlpRows(20);
     for (const i of [2, 5, 11]) (rows[i] as string[])[4] = 'oops';

@@ -4,10 +4,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { openQueueClient, type QueueClient } from '../src/cli/queue-client.js';
 import { createApiServer, MAX_BODY_BYTES } from '../src/http/server.js';
+import { MAX_LOGICAL_DATE, MIN_LOGICAL_DATE } from '../src/run/run-identity.js';
 import { loadJobFile, type LoadedJob } from '../src/spec/load-spec.js';
 import { planJobId } from '../src/queue/names.js';
 
@@ -102,4 +104,115 @@ describe('HTTP trigger', () => {
     const res = await post('/jobs/fraud/runs', '{"date":"bad"}');
     assert.ok(!(await res.text()).includes(TOKEN));
   });
+
+  it('answers 400, not 500, for malformed percent-encoding in the path', async () => {
+    const r = await rawExchange(base, `GET /runs/%ZZ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+    assert.match(r.text, /^HTTP\/1\.1 400 /);
+    assert.match(r.text, /percent-encoding/);
+  });
+
+  it('answers 413 to a chunked body over 16 KiB (no Content-Length) and closes the connection', async () => {
+    const queued = await client.runs.count();
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+    const reply = collect(socket);
+    socket.write(`POST /jobs/fraud/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = 'x'.repeat(4096);
+    // More than the limit, and the body never ends: the server must answer anyway.
+    for (let i = 0; i < 6; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const r = await reply;
+    assert.match(r.text, /^HTTP\/1\.1 413 /);
+    assert.match(r.text, /connection: close/i);
+    assert.equal(await client.runs.count(), queued, 'nothing was enqueued');
+  });
+
+  it('answers 405 with Allow for other methods on known routes, 404 for unknown routes', async () => {
+    const cases: [string, string, string][] = [
+      ['PUT', '/jobs/fraud/runs', 'POST'],
+      ['DELETE', '/jobs/fraud/runs', 'POST'],
+      ['GET', '/jobs/fraud/runs', 'POST'],
+      ['TRACE', '/runs', 'GET, HEAD'],
+      ['DELETE', '/runs/fraud@2026-11-28', 'GET, HEAD'],
+      ['PUT', '/runs/fraud@2026-11-28', 'GET, HEAD'],
+      ['TRACE', '/runs/fraud@2026-11-28', 'GET, HEAD'],
+    ];
+    for (const [method, p, allow] of cases) {
+      const r = await request(method, p);
+      assert.equal(r.status, 405, `${method} ${p}`);
+      assert.equal(r.headers.allow, allow, `${method} ${p}`);
+    }
+    assert.equal((await request('DELETE', '/nowhere')).status, 404);
+    assert.equal((await request('HEAD', '/runs')).status, 200);
+    assert.equal((await request('PUT', '/runs', 'none')).status, 401, 'the token is checked before the route');
+  });
+
+  it(`rejects logical dates outside ${MIN_LOGICAL_DATE}..${MAX_LOGICAL_DATE}`, async () => {
+    const queued = await client.runs.count();
+    for (const date of ['9999-12-31', '0000-01-01', '1969-12-31', '2200-01-01']) {
+      const res = await post('/jobs/fraud/runs', JSON.stringify({ date }));
+      assert.equal(res.status, 400, date);
+      assert.match(JSON.stringify(await res.json()), /from 1970-01-01 to 2199-12-31/);
+    }
+    assert.equal(await client.runs.count(), queued, 'nothing was enqueued');
+  });
+
+  it('closes connections that stall: a partial body (408) and partial headers, within the configured timeouts', async () => {
+    const strict = createApiServer({ token: TOKEN, client, jobs: async () => new Map([[job.spec.name, job]]), timeouts: { headersMs: 1_000, bodyIdleMs: 1_000, requestMs: 3_000 } });
+    await new Promise<void>((r) => strict.listen(0, '127.0.0.1', r));
+    const queued = await client.runs.count();
+    const strictBase = `http://127.0.0.1:${(strict.address() as AddressInfo).port}`;
+    try {
+      const partialBody = await rawExchange(
+        strictBase,
+        `POST /jobs/fraud/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"date":`,
+      );
+      assert.match(partialBody.text, /^HTTP\/1\.1 408 /);
+      // 1 s idle, plus a generous margin for a busy machine; it stayed open over 70 s before.
+      assert.ok(partialBody.ms < 6_000, `closed after ${partialBody.ms} ms`);
+
+      const partialHeaders = await rawExchange(strictBase, `POST /jobs/fraud/runs HTTP/1.1\r\nHost: x\r\n`);
+      assert.ok(partialHeaders.ms < 7_000, `closed after ${partialHeaders.ms} ms`);
+      assert.equal(await client.runs.count(), queued, 'nothing was enqueued');
+    } finally {
+      strict.closeAllConnections();
+      await new Promise((r) => strict.close(r));
+    }
+  });
+
+  function request(method: string, p: string, token = TOKEN): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(base + p, { method, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
 });
+
+/** Everything the server sends on `socket` until it closes the connection, and how long that took. */
+function collect(socket: net.Socket): Promise<{ text: string; ms: number }> {
+  const started = Date.now();
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server kept the connection open for 20 s; received: ${text}`));
+    }, 20_000);
+    socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    // A reset after the answer is still a closed connection.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Sends `raw` on a new connection, sends nothing more, and collects the answer until close. */
+function rawExchange(base: string, raw: string): Promise<{ text: string; ms: number }> {
+  const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+  const reply = collect(socket);
+  socket.write(raw);
+  return reply;
+}

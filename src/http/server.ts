@@ -15,54 +15,101 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 const triggerBody = z.strictObject({ date: logicalDateSchema.optional(), rerun: z.boolean().optional() });
 
+export interface ServerTimeouts {
+  /** The request line and headers must arrive within this (Node's headersTimeout). */
+  readonly headersMs: number;
+  /** A request body that sends nothing for this long is answered 408 and its connection closed. */
+  readonly bodyIdleMs: number;
+  /** The whole request, headers and body, must arrive within this (Node's requestTimeout). */
+  readonly requestMs: number;
+}
+
+/** Short, because every request nightshift takes is small: a slow client only holds a socket. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 5_000, bodyIdleMs: 5_000, requestMs: 15_000 };
+
 export interface ServerOptions {
   readonly token: string;
   readonly client: QueueClient;
   /** Current job specs by name (reloaded by the caller if it wants). */
   readonly jobs: () => Promise<Map<string, LoadedJob>>;
+  readonly timeouts?: Partial<ServerTimeouts>;
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly details?: unknown) {
+  constructor(readonly status: number, message: string, readonly details?: unknown, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
 
 export function createApiServer(opts: ServerOptions): Server {
-  return createServer((req, res) => {
-    handle(opts, req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) send(res, err.status, { error: err.message, ...(err.details ? { details: err.details } : {}) });
-      else send(res, 500, { error: 'internal error' });
-    });
-  });
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const server = createServer(
+    // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (30 s by
+    // default): check each second so the timeouts mean what they say.
+    { headersTimeout: t.headersMs, requestTimeout: Math.max(t.requestMs, t.headersMs), connectionsCheckingInterval: 1_000 },
+    (req, res) => {
+      handle({ ...opts, bodyIdleMs: t.bodyIdleMs }, req, res).catch((err: unknown) => {
+        if (err instanceof HttpError) {
+          for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+          send(res, err.status, { error: err.message, ...(err.details ? { details: err.details } : {}) });
+        } else send(res, 500, { error: 'internal error' });
+      });
+    },
+  );
+  // Between requests on a kept-alive connection.
+  server.keepAliveTimeout = t.bodyIdleMs;
+  return server;
 }
 
-async function handle(opts: ServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+type Handler = (opts: HandlerOptions, req: IncomingMessage, res: ServerResponse, params: readonly string[], url: URL) => Promise<void>;
+type HandlerOptions = ServerOptions & { readonly bodyIdleMs: number };
+
+/** Routes by path shape; a known path with another method is a 405 with Allow, not a 404. */
+const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly methods: Readonly<Record<string, Handler>> }[] = [
+  { path: ['jobs', null, 'runs'], methods: { POST: (o, req, res, [name]) => triggerRoute(o, name as string, req, res) } },
+  { path: ['runs'], methods: { GET: listRoute } },
+  { path: ['runs', null], methods: { GET: (o, _req, res, [runId], url) => runRoute(o, runId as string, res, url) } },
+];
+
+async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!bearerMatches(req.headers.authorization, opts.token)) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     throw new HttpError(401, 'missing or wrong bearer token');
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (req.method === 'POST' && parts.length === 3 && parts[0] === 'jobs' && parts[2] === 'runs') {
-    return triggerRoute(opts, parts[1] as string, req, res);
+  let parts: string[];
+  try {
+    parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the path');
   }
-  if (req.method === 'GET' && parts.length === 1 && parts[0] === 'runs') {
-    const limit = Math.min(200, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
-    return send(res, 200, { runs: await opts.client.registry.list(limit, url.searchParams.get('job') ?? undefined) });
+  const route = ROUTES.find((r) => r.path.length === parts.length && r.path.every((p, i) => p === null || p === parts[i]));
+  if (!route) throw new HttpError(404, 'no such route');
+  // HEAD is GET without a body (Node drops the body of a HEAD response).
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+  const handler = route.methods[method];
+  if (!handler) {
+    const allow = Object.keys(route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+    throw new HttpError(405, `method ${req.method ?? '?'} not allowed here`, undefined, { Allow: allow.join(', ') });
   }
-  if (req.method === 'GET' && parts.length === 2 && parts[0] === 'runs') {
-    const runId = parts[1] as string;
-    if (!parseRunId(runId)) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
-    const rec = await opts.client.registry.get(runId, url.searchParams.get('attempt') ?? undefined);
-    if (!rec) throw new HttpError(404, `no run ${runId}`);
-    return send(res, 200, rec);
-  }
-  throw new HttpError(404, 'no such route');
+  const params = route.path.flatMap((p, i) => (p === null ? [parts[i] as string] : []));
+  return handler(opts, req, res, params, url);
 }
 
-async function triggerRoute(opts: ServerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const raw = await readBody(req);
+async function listRoute(opts: HandlerOptions, _req: IncomingMessage, res: ServerResponse, _params: readonly string[], url: URL): Promise<void> {
+  const limit = Math.min(200, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
+  return send(res, 200, { runs: await opts.client.registry.list(limit, url.searchParams.get('job') ?? undefined) });
+}
+
+async function runRoute(opts: HandlerOptions, runId: string, res: ServerResponse, url: URL): Promise<void> {
+  if (!parseRunId(runId)) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
+  const rec = await opts.client.registry.get(runId, url.searchParams.get('attempt') ?? undefined);
+  if (!rec) throw new HttpError(404, `no run ${runId}`);
+  return send(res, 200, rec);
+}
+
+async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await readBody(req, opts.bodyIdleMs);
   let json: unknown = {};
   if (raw.length > 0) {
     try {
@@ -88,24 +135,37 @@ async function triggerRoute(opts: ServerOptions, name: string, req: IncomingMess
   send(res, r.created ? 202 : 200, { runId: r.runId, attempt: r.attempt, created: r.created, status: r.record?.status ?? 'queued' });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The body, at most MAX_BODY_BYTES. Too large (declared or chunked): 413, and the connection is
+ * closed after the answer, since the rest of the body is not read. A body that stalls for
+ * `idleMs`: 408, connection closed.
+ */
+function readBody(req: IncomingMessage, idleMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const fail = (err: HttpError): void => {
+      req.removeAllListeners('data');
+      req.socket.setTimeout(0);
+      // Unread request bytes would be parsed as the next request: close after answering.
+      err.headers.Connection = 'close';
+      req.pause();
+      reject(err);
+    };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      req.resume();
-      reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-      return;
-    }
+    if (declared > MAX_BODY_BYTES) return fail(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
     const chunks: Buffer[] = [];
     let size = 0;
+    // On the request, not the socket: the server destroys a socket whose timeout nobody handles,
+    // before the 408 could be sent.
+    req.setTimeout(idleMs, () => fail(new HttpError(408, `request body stalled for ${idleMs} ms`)));
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        req.destroy();
-        reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-      } else chunks.push(c);
+      if (size > MAX_BODY_BYTES) fail(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
+      else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      req.socket.setTimeout(0);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }

@@ -1,10 +1,20 @@
 /** Run ids and logical dates: a run is one job for one logical date, so its id is derived from both. */
 import { z } from 'zod';
 
+/**
+ * The logical dates a run may have. Dates outside are typos or probes (9999-12-31, 0000-01-01),
+ * never real data days; bounding them keeps run ids, output paths and backfill loops sane.
+ */
+export const MIN_LOGICAL_DATE = '1970-01-01';
+export const MAX_LOGICAL_DATE = '2199-12-31';
+
+/** The one check of a logical date, wherever one enters (CLI, HTTP, backfill). */
 export const logicalDateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date');
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date')
+  // Plain string order is date order for YYYY-MM-DD.
+  .refine((d) => d >= MIN_LOGICAL_DATE && d <= MAX_LOGICAL_DATE, `expected a date from ${MIN_LOGICAL_DATE} to ${MAX_LOGICAL_DATE}`);
 
 /** "fraud-nightly@2026-11-28". BullMQ ids may not contain ":", so "@" separates. */
 export function runIdFor(job: string, logicalDate: string): string {

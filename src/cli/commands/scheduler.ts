@@ -82,7 +82,10 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, rerun: { type: 'boolean' } } });
   const [jobArg] = positionals;
   if (!jobArg || !values.from || !values.to) throw new UsageError(backfillHelp);
-  for (const d of [values.from, values.to]) if (!logicalDateSchema.safeParse(d).success) throw new UsageError(`"${d}" is not a date (YYYY-MM-DD)`);
+  for (const d of [values.from, values.to]) {
+    const checked = logicalDateSchema.safeParse(d);
+    if (!checked.success) throw new UsageError(`"${d}": ${checked.error.issues[0]?.message ?? 'not a date (YYYY-MM-DD)'}`);
+  }
   if (values.from > values.to) throw new UsageError(`--from ${values.from} is after --to ${values.to}`);
   const job = await loadJobArg(jobArg);
   const client = await openQueueClient();
