@@ -5,6 +5,7 @@
  *   the shard fails without retry. Row-level bad data never throws: it goes to the errors file.
  * - ModelError: the model cannot be loaded or does not fit the spec; never retried.
  * - TransientError: the network or a service hiccupped; retry with backoff.
+ * - PreconditionFailedError: a conditional write lost to another writer; the caller decides.
  * Mapping to BullMQ outcomes lives in one place (queue/outcomes.ts).
  */
 export class NightshiftError extends Error {
@@ -42,6 +43,18 @@ export class InputError extends NightshiftError {
 export class ModelError extends NightshiftError {}
 
 export class TransientError extends NightshiftError {}
+
+/**
+ * A conditional write lost: the object changed (If-Match) or already exists (If-None-Match)
+ * since the writer looked. The writer re-reads and decides; nothing was replaced.
+ */
+export class PreconditionFailedError extends NightshiftError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.key = key;
+  }
+}
 
 /** The run finished but rejected more rows than the job allows. */
 export class ErrorRateExceededError extends NightshiftError {}

@@ -6,11 +6,11 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore, WriteResult } from '../storage/object-store.js';
 
 export class ObjectSink {
   private readonly input: PassThrough;
-  private readonly upload: Promise<void>;
+  private readonly upload: Promise<WriteResult>;
   private uploadError: unknown;
   bytesIn = 0;
 
@@ -46,9 +46,9 @@ export class ObjectSink {
     if (!this.input.write(buf)) await once(this.input, 'drain');
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<WriteResult> {
     this.input.end();
-    await this.upload;
+    return this.upload;
   }
 
   /** Cancels the upload; nothing becomes visible. */

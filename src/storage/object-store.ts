@@ -22,6 +22,20 @@ export interface ReadOptions {
 export interface WriteOptions {
   readonly contentType?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Conditional writes, for what must not race another writer (`_SUCCESS`, aliases): replace
+   * the object only if its current ETag is this one (as `head()` or an earlier `write()` gave
+   * it), or create it only if no object has the key (`'*'`). A failed condition, including
+   * `ifMatch` on a missing object, throws PreconditionFailedError and leaves the object as it
+   * was. At most one of the two.
+   */
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: '*';
+}
+
+export interface WriteResult {
+  /** The ETag of the object just written (undefined if the service did not return one). */
+  readonly etag: string | undefined;
 }
 
 export interface ObjectStore {
@@ -29,11 +43,12 @@ export interface ObjectStore {
   readonly name: string;
   /** All objects whose key starts with `prefix`, in key order. */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  /** The object's size and ETag, or undefined when there is none. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** A stream of the object's bytes. The caller must consume or destroy it. */
   read(key: string, options?: ReadOptions): Promise<Readable>;
   /** Writes an object; it becomes visible only once complete (multipart upload / rename). */
-  write(key: string, body: Readable | Uint8Array | string, options?: WriteOptions): Promise<void>;
+  write(key: string, body: Readable | Uint8Array | string, options?: WriteOptions): Promise<WriteResult>;
   delete(key: string): Promise<void>;
   /**
    * Cancels writes under `prefix` that never completed (a worker killed mid-upload), for keys

@@ -4,8 +4,8 @@ import type * as LibStorage from '@aws-sdk/lib-storage';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 import { Readable, Transform } from 'node:stream';
 import { requireCommonJs } from '../core/commonjs.js';
-import { TransientError } from '../core/errors.js';
-import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
+import { PreconditionFailedError, TransientError } from '../core/errors.js';
+import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions, WriteResult } from './object-store.js';
 import { DEFAULT_S3_IDLE_TIMEOUT_MS, type S3Settings } from './s3-config.js';
 
 // The SDK is CommonJS: require() spares every worker ~0.1 s of start-up (see core/commonjs.ts).
@@ -86,10 +86,20 @@ export class S3Store implements ObjectStore {
     return guardBody(res.Body, res.ContentLength, `read ${this.name}/${key}`);
   }
 
-  async write(key: string, body: Readable | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+  async write(key: string, body: Readable | Uint8Array | string, options: WriteOptions = {}): Promise<WriteResult> {
+    if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) throw new Error(`write ${this.name}/${key}: ifMatch and ifNoneMatch together`);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ...(options.contentType ? { ContentType: options.contentType } : {}) },
+      // lib-storage passes the params on to PutObject and CompleteMultipartUpload: the condition
+      // is checked when the object would become visible, whichever way it was uploaded.
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+        ...(options.ifMatch !== undefined ? { IfMatch: options.ifMatch } : {}),
+        ...(options.ifNoneMatch !== undefined ? { IfNoneMatch: options.ifNoneMatch } : {}),
+      },
       partSize: this.partSizeBytes,
       queueSize: 2,
       // Abort the multipart upload on failure so no parts are left behind and nothing is visible.
@@ -97,8 +107,12 @@ export class S3Store implements ObjectStore {
     });
     const onAbort = (): void => void upload.abort().catch(() => undefined);
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    const what = `write ${this.name}/${key}`;
     try {
-      await this.call(`write ${this.name}/${key}`, () => upload.done());
+      const res = await upload.done();
+      return { etag: res.ETag };
+    } catch (err) {
+      throw preconditionFailure(err, key, what, options) ?? classifyS3Error(err, what);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -167,6 +181,22 @@ function guardBody(body: Readable, expected: number | undefined, what: string): 
   });
   body.pipe(out);
   return out;
+}
+
+/**
+ * A lost condition: 412 (ETag differs or the key exists), 409 ConditionalRequestConflict (a
+ * concurrent conditional write won) and, for If-Match, 404 (there is nothing to match). The SDK
+ * may also retry a PUT whose first try succeeded but whose answer was lost, and see its own write
+ * as a lost condition: callers re-read the object before they conclude they lost.
+ */
+function preconditionFailure(err: unknown, key: string, what: string, options: WriteOptions): PreconditionFailedError | undefined {
+  if (options.ifMatch === undefined && options.ifNoneMatch === undefined) return undefined;
+  const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+  const code = (err as { name?: string }).name ?? '';
+  const lost = status === 412 || code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || (options.ifMatch !== undefined && (status === 404 || code === 'NoSuchKey'));
+  if (!lost) return undefined;
+  const condition = options.ifMatch !== undefined ? `If-Match ${options.ifMatch}` : 'If-None-Match *';
+  return new PreconditionFailedError(key, `${what}: ${condition} failed (${code || status})`, { cause: err });
 }
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Location } from '../spec/uri.js';
 import { LocalStore } from './local-store.js';
-import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions } from './object-store.js';
+import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions, WriteResult } from './object-store.js';
 import { s3SettingsFromEnv, type S3Settings } from './s3-config.js';
 
 export interface StoreRef {
@@ -85,7 +85,7 @@ class LazyS3Store implements ObjectStore {
     return (await this.inner).read(key, options);
   }
 
-  async write(key: string, body: Readable | Uint8Array | string, options?: WriteOptions): Promise<void> {
+  async write(key: string, body: Readable | Uint8Array | string, options?: WriteOptions): Promise<WriteResult> {
     return (await this.inner).write(key, body, options);
   }
 

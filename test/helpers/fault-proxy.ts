@@ -8,9 +8,13 @@
  * and part of the body, then the socket is destroyed); a body that stalls half-way (then
  * nothing, socket left open). The proxy counts requests per operation and its open sockets, so a
  * test can see that a fault really happened and that no connection was leaked.
+ *
+ * It also gives s3rver the conditional writes S3 has (If-Match / If-None-Match on PutObject and
+ * CompleteMultipartUpload, see conditional-writes.ts), so code that relies on them is tested.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { conditionalWrites } from './conditional-writes.js';
 
 export type S3Operation =
   | 'ListObjectsV2'
@@ -89,6 +93,8 @@ export interface FaultProxy {
   openSockets(): number;
   /** Responses the proxy has started and not yet finished or had closed under it. */
   openResponses(operation?: S3Operation): number;
+  /** Conditional writes refused (412/404) and passed by the proxy's conditional-write layer. */
+  conditionalWrites(): { refused: number; passed: number };
   close(): Promise<void>;
 }
 
@@ -106,6 +112,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const counts = new Map<S3Operation, number>();
   const sockets = new Set<Socket>();
   const open = new Map<ServerResponse, S3Operation>();
+  const conditions = conditionalWrites(upstream, agent);
 
   const server = http.createServer((req, res) => {
     const op = s3Operation(req.method ?? 'GET', req.url ?? '/');
@@ -123,17 +130,28 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.once('end', () => answerError(res, fault.type === 'status' ? fault.status : 200, fault.code));
       return;
     }
-    forward(req, res, fault);
+    conditions.handle(
+      req,
+      op,
+      () => forward(req, res, fault),
+      (status, code) => answerError(res, status, code),
+    );
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, fault: Fault | undefined): void {
+  /** Resolves when the answer to the client is over (sent, cut or abandoned). */
+  function forward(req: IncomingMessage, res: ServerResponse, fault: Fault | undefined): Promise<void> {
+    // Upstream has applied the request once its answer is over, even if the client's stalls.
+    let finished = (): void => {};
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    res.once('close', finished);
     const up = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (upRes) => {
+        upRes.once('close', finished);
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         if (fault?.type !== 'cut-body' && fault?.type !== 'stall-body') {
           upRes.pipe(res);
@@ -164,12 +182,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
     );
     up.on('error', (err) => {
+      finished();
       if (!res.headersSent) res.writeHead(502);
       res.end(String(err));
     });
     // A client that gives up (idle timeout) must not leave the upstream request behind.
     res.once('close', () => up.destroy());
     req.pipe(up);
+    return done;
   }
 
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
@@ -195,6 +215,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     count: (op) => counts.get(op) ?? 0,
     openSockets: () => sockets.size,
     openResponses: (op) => [...open.values()].filter((o) => op === undefined || o === op).length,
+    conditionalWrites: () => ({ refused: conditions.refused, passed: conditions.passed }),
     async close() {
       for (const s of sockets) s.destroy();
       agent.destroy();
