@@ -5,9 +5,12 @@
  * so one bad row does not fail the file.
  */
 import { parse, CsvError, type InfoRecord, type Options } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { InputError } from '../core/errors.js';
 import type { CsvOptions } from '../spec/job-spec.js';
+import { holdsLoneSurrogate, InvalidBytesWatch } from './invalid-bytes.js';
 
 export interface CsvRecord {
   readonly fields: string[];
@@ -15,6 +18,8 @@ export interface CsvRecord {
   readonly line: number;
   /** The record as it appeared in the file (without its line ending). */
   readonly raw: string;
+  /** Indexes of the fields whose bytes are not valid in the input's encoding (none: undefined). */
+  readonly invalidFields?: readonly number[];
 }
 
 export async function* readCsvRecords(
@@ -28,7 +33,8 @@ export async function* readCsvRecords(
   // unclosed quote). So start lines are derived here, as records are parsed (on_record runs
   // inside the parser, ahead of the consumer), from the line breaks in the fields. on_record
   // gets the record's info as its context, so `info: true` (a second copy per record) is off.
-  const pos: ParsePosition = { crlfInQuotes: 0, lastEnd: 0, lastEmpty: 0 };
+  const pos: ParsePosition = { crlfInQuotes: 0, lastEnd: 0, lastEmpty: 0, lastByte: 0 };
+  const watch = csv.encoding === 'utf8' ? new InvalidBytesWatch() : undefined;
   const toRecord = (item: ParsedItem, info: InfoRecord): CsvRecord => {
     let breaks = 0;
     for (const f of item.record) {
@@ -38,13 +44,17 @@ export async function* readCsvRecords(
     const line = info.lines - pos.crlfInQuotes - breaks;
     pos.lastEnd = line + breaks;
     pos.lastEmpty = info.empty_lines;
-    return { fields: item.record, line, raw: item.raw.replace(/^[\r\n]+|[\r\n]+$/g, '') };
+    const raw = item.raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
+    const invalidFields = watch ? findInvalidFields(watch, pos.lastByte, info.bytes, item.record, csv) : undefined;
+    pos.lastByte = info.bytes;
+    return invalidFields ? { fields: item.record, line, raw, invalidFields } : { fields: item.record, line, raw };
   };
   const options: Options<CsvRecord, ParsedItem> = {
     bom: true,
     delimiter: csv.delimiter,
     quote: csv.quote,
     escape: csv.quote,
+    relax_quotes: csv.relaxQuotes,
     encoding: csv.encoding,
     // Mixed line endings are common in concatenated exports; accept all three.
     record_delimiter: ['\r\n', '\n', '\r'],
@@ -55,8 +65,11 @@ export async function* readCsvRecords(
     on_record: toRecord,
   };
   // parse()'s overloads only type string[] records when there is no `columns` option.
-  const parser = stream.pipe(parse(options as unknown as Options));
+  const parser = parse(options as unknown as Options);
+  const input = watch ? stream.pipe(watch.stream()) : stream;
+  input.pipe(parser);
   stream.on('error', (err) => parser.destroy(err));
+  if (input !== stream) input.on('error', (err) => parser.destroy(err));
   try {
     for await (const rec of parser as AsyncIterable<CsvRecord>) yield rec;
   } catch (err) {
@@ -72,7 +85,35 @@ interface ParsedItem {
   readonly raw: string;
 }
 
+/**
+ * UTF-8 input: the fields of a record whose bytes [start, end) hold an invalid sequence, found
+ * by splitting those bytes again undecoded; UTF-16 input (its BOM): fields with a lone surrogate.
+ */
+function findInvalidFields(watch: InvalidBytesWatch, start: number, end: number, fields: readonly string[], csv: CsvOptions): number[] | undefined {
+  if (watch.utf16) {
+    const bad = fields.flatMap((f, i) => (holdsLoneSurrogate(f) ? [i] : []));
+    return bad.length > 0 ? bad : undefined;
+  }
+  if (!watch.holdsInvalid(start, end)) return undefined;
+  const records = parseSync(watch.bytes(start, end), {
+    delimiter: csv.delimiter,
+    quote: csv.quote,
+    escape: csv.quote,
+    relax_quotes: csv.relaxQuotes,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    skip_empty_lines: true,
+    encoding: null,
+    bom: false,
+  }) as unknown as Buffer[][];
+  const bytes = records[0] ?? [];
+  const bad = bytes.flatMap((f, i) => (isUtf8(f) ? [] : [i]));
+  return bad.length > 0 ? bad : undefined;
+}
+
 interface ParsePosition {
+  /** Byte offset where the last record (its line ending included) ended. */
+  lastByte: number;
   /** CRLFs seen inside quoted fields: csv-parse counted each as two lines. */
   crlfInQuotes: number;
   /** Physical line where the last record ended (0 before the first). */
@@ -102,7 +143,8 @@ function toInputError(err: unknown, object: string, pos: ParsePosition): unknown
       CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
       CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
       CSV_MAX_RECORD_SIZE: 'a record is longer than limits.maxRecordBytes (often an unclosed quote, or the wrong delimiter)',
-      CSV_INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
+      // csv-parse's code has no CSV_ prefix here.
+      INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field (set input.csv.relaxQuotes: true to keep it as text)',
     };
     const reason = reasons[e.code] ?? e.message;
     const line = failedRecordLine(e, pos);

@@ -45,8 +45,9 @@ export class BatchBuilder {
     if (f.length !== this.fieldCount) {
       return { line: rec.line, column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${f.length}`, raw: rec.raw, ids };
     }
-    if (rec.raw.includes('\uFFFD')) {
-      const bad = invalidTextColumn(this.plan.used, (i) => f[i] as string);
+    const invalid = rec.invalidFields;
+    if (invalid) {
+      const bad = invalidTextColumn(this.plan.used, (i) => invalid.includes(i));
       if (bad) return { line: rec.line, column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding), raw: rec.raw, ids };
     }
     const b = this.batch;

@@ -117,8 +117,8 @@ async function* fastEvents(
   header: readonly string[] | undefined,
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
-  const { delimiter, quote } = spec.input.csv;
-  const scannerOptions = { object, delimiter, quote, maxRecordBytes: spec.limits.maxRecordBytes, firstLine: linesBefore + 1 };
+  const { delimiter, quote, relaxQuotes } = spec.input.csv;
+  const scannerOptions = { object, delimiter, quote, relaxQuotes, maxRecordBytes: spec.limits.maxRecordBytes, firstLine: linesBefore + 1 };
   const scanner: CsvScanner = new CsvScanner(scannerOptions, (rec) => sink.record(rec));
   const sink = new EventSink(spec, object, header, (builder) => scanner.parseNumbersIn(builder.numericColumns()));
   try {

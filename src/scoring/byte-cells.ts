@@ -10,7 +10,7 @@
  */
 import type { ByteCells, ColumnarBatch } from '../core/types.js';
 import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, startsLikeFormula } from '../formats/cells.js';
-import { FIELD_ESCAPED, FIELD_NUMBER, FIELD_PLAIN, type ScannedRecord } from '../formats/fast-csv/scanner.js';
+import { FIELD_NUMBER, FIELD_PLAIN, isEscapedKind, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 
 /** Bytes that make csvQuote quote a cell: " , CR LF. */
 const NEEDS_QUOTES = new Uint8Array(256);
@@ -26,7 +26,7 @@ export class ByteCellsBuilder {
   private rows = 0;
   private used = 0;
 
-  /** `commaDelimited`: the input's delimiter is the CSV part's (a comma). */
+  /** `commaDelimited`: the input splits on the CSV part's delimiter and quote (a comma and "). */
   constructor(
     capacityRows: number,
     private readonly commaDelimited: boolean,
@@ -44,7 +44,7 @@ export class ByteCellsBuilder {
     const end = rec.ends[i] as number;
     const n = end - start;
     this.reserve(n);
-    if (kind === FIELD_ESCAPED) {
+    if (isEscapedKind(kind)) {
       // Doubled quotes: the unescaped content, which the writer quotes again.
       const at = this.used;
       this.used = rec.contentInto(i, this.bytes, at);

@@ -72,11 +72,11 @@ export function trimBatch(b: ColumnarBatch, plan: ColumnPlan): ColumnarBatch {
  * Bytes that are not valid in the input's encoding decode to U+FFFD. Scoring or copying that
  * text would silently change features, ids and passthrough values, so such a row is rejected
  * (reason invalid_utf8), naming the first used column that holds one; unused columns do not
- * matter. A U+FFFD written in the file as such counts too: it is the mark of an earlier broken
- * conversion. The fast path applies the same rule (FastBatchBuilder).
+ * matter. The rule is on the bytes: a U+FFFD written in the file as such (EF BF BD) is valid
+ * text and passes. Both paths apply it (BatchBuilder, FastBatchBuilder).
  */
-export function invalidTextColumn(used: readonly UsedColumn[], text: (index: number) => string): UsedColumn | undefined {
-  for (const c of used) if (text(c.index).includes('\uFFFD')) return c;
+export function invalidTextColumn(used: readonly UsedColumn[], isInvalid: (index: number) => boolean): UsedColumn | undefined {
+  for (const c of used) if (isInvalid(c.index)) return c;
   return undefined;
 }
 

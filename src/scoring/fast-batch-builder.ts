@@ -4,9 +4,9 @@
  * straight into the batch; text is decoded only for the columns that need it (ids, passthrough,
  * int64 and string inputs) and, for a rejected row, for its ids and raw record.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../core/types.js';
-import { FIELD_ESCAPED, FIELD_NUMBER, type ScannedRecord } from '../formats/fast-csv/scanner.js';
+import { FIELD_NUMBER, isEscapedKind, type ScannedRecord } from '../formats/fast-csv/scanner.js';
 import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from './column-plan.js';
@@ -76,8 +76,8 @@ export class FastBatchBuilder {
       return this.reject(rec, { column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${rec.count}` });
     }
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
-    if (!rec.cleanUtf8 && mayHoldReplacement(rec.buf.subarray(rec.start, rec.end))) {
-      const bad = invalidTextColumn(this.plan.used, (i) => rec.text(i));
+    if (!rec.cleanUtf8 && !isUtf8(rec.buf.subarray(rec.start, rec.end))) {
+      const bad = invalidTextColumn(this.plan.used, (i) => !isUtf8(rec.buf.subarray(rec.starts[i], rec.ends[i])));
       if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
     }
     const row = this.batch.rows;
@@ -124,7 +124,10 @@ export class FastBatchBuilder {
     const rows = this.spec.limits.batchRows;
     const b = allocateBatch(this.plan, rows);
     this.arrays = this.inputs.map((input) => b.features.get(input.spec.name) as FeatureArray);
-    const comma = this.spec.input.csv.delimiter === ',';
+    // Plain fields hold none of the CSV part's special bytes only when the input splits on the
+    // same ones: a comma delimiter, a " quote, and no quote kept inside unquoted fields.
+    const { delimiter, quote, relaxQuotes } = this.spec.input.csv;
+    const comma = delimiter === ',' && quote === '"' && !relaxQuotes;
     this.idCells = this.idIndexes.map(() => new ByteCellsBuilder(rows, comma));
     this.passCells = this.passIndexes.map(() => new ByteCellsBuilder(rows, comma));
     return b;
@@ -148,7 +151,7 @@ function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Flo
       arr[base + j] = values[col] as number; // parsed by the scanner (parseNumbersIn)
       continue;
     }
-    if (kind !== FIELD_ESCAPED) {
+    if (!isEscapedKind(kind)) {
       const v = parseDecimalFast(buf, starts[col] as number, ends[col] as number);
       if (v === v) {
         arr[base + j] = v;
@@ -178,12 +181,3 @@ function fillDecoded(plan: InputPlan, rec: ScannedRecord, arr: BigInt64Array | s
   return undefined;
 }
 
-const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
-
-/**
- * Whether decoding these bytes can yield U+FFFD (invalid UTF-8, or the character itself): only
- * then are cells decoded one by one. Native checks, so valid non-ASCII text (é, ü…) stays cheap.
- */
-function mayHoldReplacement(bytes: Buffer): boolean {
-  return !isAscii(bytes) && (!isUtf8(bytes) || bytes.indexOf(REPLACEMENT_CHAR) !== -1);
-}

@@ -43,6 +43,12 @@ const csvSchema = z.strictObject({
   delimiter: z.string().length(1).default(','),
   quote: z.string().length(1).default('"'),
   encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+  /**
+   * Keep a quote inside an unquoted field as text (`37°36'37.8"N`), as csv-parse's relax_quotes
+   * and Python's csv module do, instead of failing the file. A field that opens with a quote is
+   * still a quoted field; text after its closing quote is kept as written (`"a"b` → `"a"b`).
+   */
+  relaxQuotes: z.boolean().default(false),
 });
 
 const inputSchema = z.strictObject({

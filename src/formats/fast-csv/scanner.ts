@@ -34,6 +34,17 @@ export const FIELD_ESCAPED = 2;
  * fast range: values[i] holds Number(text). [start, end) is the field, as for FIELD_PLAIN.
  */
 export const FIELD_NUMBER = 3;
+/**
+ * csv.relaxQuotes only: a quoted field whose closing quote is followed by more text. csv-parse
+ * (relax_quotes) keeps it as written, with the quoted part unescaped: `"a""b"c` → `"a"b"c`.
+ * [start, end) is the raw field.
+ */
+export const FIELD_RELAXED = 4;
+
+/** Whether a field of this kind must be unescaped (text(), contentInto()) rather than copied. */
+export function isEscapedKind(kind: number | undefined): boolean {
+  return kind === FIELD_ESCAPED || kind === FIELD_RELAXED;
+}
 
 /** One record, valid only during the callback (the scanner reuses it and its buffer moves on). */
 export interface ScannedRecord {
@@ -41,7 +52,7 @@ export interface ScannedRecord {
   readonly count: number;
   readonly starts: Int32Array;
   readonly ends: Int32Array;
-  /** FIELD_PLAIN, FIELD_QUOTED, FIELD_ESCAPED or FIELD_NUMBER per field. */
+  /** FIELD_PLAIN, FIELD_QUOTED, FIELD_ESCAPED, FIELD_NUMBER or FIELD_RELAXED per field. */
   readonly kinds: Uint8Array;
   /** Number(text) of each FIELD_NUMBER field; other slots hold stale values. */
   readonly values: Float64Array;
@@ -56,8 +67,8 @@ export interface ScannedRecord {
    */
   readonly ascii: boolean;
   /**
-   * True when the whole buffer decodes as UTF-8 without U+FFFD (always when ascii): then no
-   * record in it can hold an invalid cell, and per-record checks are skipped.
+   * True when the whole buffer is valid UTF-8 (always when ascii): then no record in it can
+   * hold an invalid cell, and per-record checks are skipped.
    */
   readonly cleanUtf8: boolean;
   /** Field i as text (UTF-8, unescaped). */
@@ -78,6 +89,11 @@ export interface ScannerOptions {
   readonly delimiter: string;
   readonly quote: string;
   readonly maxRecordBytes: number;
+  /**
+   * csv.relaxQuotes: a quote inside an unquoted field is text, and a closing quote followed by
+   * more text reopens nothing (FIELD_RELAXED), as csv-parse's relax_quotes.
+   */
+  readonly relaxQuotes?: boolean;
   /** Line number of the first byte: 1, or linesBefore + 1 for a byte-range shard. */
   readonly firstLine?: number;
 }
@@ -90,7 +106,6 @@ const ZERO = 0x30;
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 /** Below 10^15 the mantissa has at most 15 significant digits and is an exact double. */
 const MAX_EXACT_MANTISSA = 1e15;
-const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
 const CR = 0x0d;
 const NUL = 0x00;
 /** Returned by scanRecord when the record (or its lookahead byte) is not in the buffer yet. */
@@ -103,7 +118,7 @@ const MESSAGES = {
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
   CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
   CSV_MAX_RECORD_SIZE: 'a record is longer than limits.maxRecordBytes (often an unclosed quote, or the wrong delimiter)',
-  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
+  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field (set input.csv.relaxQuotes: true to keep it as text)',
 } as const;
 type CsvErrorCode = keyof typeof MESSAGES;
 
@@ -130,8 +145,9 @@ class RecordSlot implements ScannedRecord {
   text(i: number): string {
     const s = this.starts[i] as number;
     const e = this.ends[i] as number;
-    if (this.kinds[i] !== FIELD_ESCAPED) return this.buf.toString('utf8', s, e);
-    return unescapeField(this.buf, s, e, this.quote).toString('utf8');
+    const kind = this.kinds[i];
+    if (!isEscapedKind(kind)) return this.buf.toString('utf8', s, e);
+    return unescapeField(this.buf, s, e, this.quote, kind === FIELD_RELAXED).toString('utf8');
   }
 
   rawText(): string {
@@ -141,7 +157,8 @@ class RecordSlot implements ScannedRecord {
   contentInto(i: number, out: Uint8Array, at: number): number {
     const s = this.starts[i] as number;
     const e = this.ends[i] as number;
-    if (this.kinds[i] === FIELD_ESCAPED) return unescapeInto(this.buf, s, e, this.quote, out, at);
+    const kind = this.kinds[i];
+    if (isEscapedKind(kind)) return unescapeInto(this.buf, s, e, this.quote, kind === FIELD_RELAXED, out, at);
     out.set(this.buf.subarray(s, e), at);
     return at + e - s;
   }
@@ -168,7 +185,8 @@ class RecordSlot implements ScannedRecord {
 export class CsvScanner {
   private readonly delimiter: number;
   private readonly quote: number;
-  /** 1 for bytes that end an unquoted field (delimiter, quote, CR, LF), else 0. */
+  private readonly relaxQuotes: boolean;
+  /** 1 for bytes that end an unquoted field (delimiter, quote unless relaxQuotes, CR, LF), else 0. */
   private readonly stops = new Uint8Array(256);
   private readonly record: RecordSlot;
   /** 1 for the fields parsed as numbers while scanning (parseNumbersIn); empty: none. */
@@ -195,7 +213,10 @@ export class CsvScanner {
     this.delimiter = asciiByte(options.delimiter, 'delimiter');
     this.quote = asciiByte(options.quote, 'quote');
     if (this.quote === this.delimiter) throw new RangeError('CsvScanner: the quote and the delimiter must differ');
-    for (const b of [this.delimiter, this.quote, CR, LF]) this.stops[b] = 1;
+    this.relaxQuotes = options.relaxQuotes === true;
+    // relaxQuotes: a quote does not stop an unquoted field (a field only opens quoted at its start).
+    for (const b of [this.delimiter, CR, LF]) this.stops[b] = 1;
+    if (!this.relaxQuotes) this.stops[this.quote] = 1;
     this.record = new RecordSlot(this.quote);
     this.auditAt = options.maxRecordBytes + 1;
     this.line = options.firstLine ?? 1;
@@ -286,7 +307,7 @@ export class CsvScanner {
     // One native pass per buffer spares a per-record check in the (nearly always ASCII) common case.
     this.record.ascii = isAscii(buf);
     // A buffer cut inside a multi-byte character is not clean: its records are checked one by one.
-    this.record.cleanUtf8 = this.record.ascii || (isUtf8(buf) && buf.indexOf(REPLACEMENT_CHAR) === -1);
+    this.record.cleanUtf8 = this.record.ascii || isUtf8(buf);
     while (pos < end) {
       const c = buf[pos];
       if (c === LF || c === CR) {
@@ -396,15 +417,16 @@ export class CsvScanner {
       record.kinds[n] = this.quotedEscaped ? FIELD_ESCAPED : FIELD_QUOTED;
       return after;
     }
-    if (next !== NUL) this.fail('CSV_INVALID_CLOSING_QUOTE', buf, recStart, close);
+    if (next !== NUL && !this.relaxQuotes) this.fail('CSV_INVALID_CLOSING_QUOTE', buf, recStart, close);
     // csv-parse quirk: NUL after a closing quote counts as a valid end, then joins the field.
+    // relaxQuotes: other text after it joins the field too (FIELD_RELAXED).
     let pos = after;
     while (pos < end && this.stops[buf[pos] as number] === 0) pos++;
     if (pos < end && buf[pos] === this.quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
     if (pos >= end && !final) return NEED_MORE;
     record.starts[n] = open;
     record.ends[n] = pos;
-    record.kinds[n] = FIELD_ESCAPED;
+    record.kinds[n] = next === NUL ? FIELD_ESCAPED : FIELD_RELAXED;
     return pos;
   }
 
@@ -470,7 +492,7 @@ export class CsvScanner {
   }
 
   private auditRange(buf: Buffer, start: number, end: number, complete: boolean): void {
-    if (isOversize(buf, start, end, complete, this.delimiter, this.quote, this.options.maxRecordBytes)) {
+    if (isOversize(buf, start, end, complete, this.delimiter, this.quote, this.relaxQuotes, this.options.maxRecordBytes)) {
       throw csvError(this.options.object, 'CSV_MAX_RECORD_SIZE', this.line);
     }
   }
@@ -488,15 +510,19 @@ function asciiByte(char: string, what: string): number {
   return code;
 }
 
-/** The content bytes of a quoted raw field: quotes removed, doubled quotes halved. */
-function unescapeField(buf: Buffer, start: number, end: number, quote: number): Buffer {
+/**
+ * The content bytes of a quoted raw field: quotes removed, doubled quotes halved. `relaxed`
+ * (FIELD_RELAXED): the enclosing quotes are kept, as csv-parse keeps them.
+ */
+function unescapeField(buf: Buffer, start: number, end: number, quote: number, relaxed: boolean): Buffer {
   const out = Buffer.allocUnsafe(end - start);
-  return out.subarray(0, unescapeInto(buf, start, end, quote, out, 0));
+  return out.subarray(0, unescapeInto(buf, start, end, quote, relaxed, out, 0));
 }
 
 /** Writes the content of the quoted raw field [start, end) to out at `at`; returns where it ends. */
-function unescapeInto(buf: Buffer, start: number, end: number, quote: number, out: Uint8Array, at: number): number {
+function unescapeInto(buf: Buffer, start: number, end: number, quote: number, relaxed: boolean, out: Uint8Array, at: number): number {
   let n = at;
+  if (relaxed) out[n++] = quote;
   let pos = start + 1;
   for (; pos < end; pos++) {
     const c = buf[pos] as number;
@@ -506,7 +532,8 @@ function unescapeInto(buf: Buffer, start: number, end: number, quote: number, ou
     }
     out[n++] = c;
   }
-  // After the closing quote: only the NUL-quirk bytes, kept as they are.
+  if (relaxed && pos < end) out[n++] = quote;
+  // After the closing quote: the NUL-quirk (or relaxed) bytes, kept as they are.
   for (pos++; pos < end; pos++) out[n++] = buf[pos] as number;
   return n;
 }
@@ -525,6 +552,7 @@ function isOversize(
   complete: boolean,
   delimiter: number,
   quote: number,
+  relaxQuotes: boolean,
   max: number,
 ): boolean {
   const content = Buffer.allocUnsafe(end - start);
@@ -539,6 +567,13 @@ function isOversize(
         if (pos + 1 >= end && !complete) return false;
         if (buf[pos + 1] !== quote || pos + 1 >= end) {
           quoted = false; // closing quote: not content
+          const next = buf[pos + 1];
+          if (relaxQuotes && pos + 1 < end && next !== delimiter && next !== CR && next !== LF && next !== NUL) {
+            // FIELD_RELAXED: csv-parse keeps both quotes in the field.
+            if (units + n > max) return true;
+            content[n++] = quote;
+            content[n++] = quote;
+          }
           continue;
         }
         pos++; // the first of a doubled quote is not content; the second is
