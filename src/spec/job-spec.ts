@@ -91,6 +91,68 @@ const scheduleSchema = z.strictObject({
   overlap: z.enum(['skip', 'queue']).default('skip'),
 });
 
+/** A distance threshold, or `off` to compute the metric without judging it. */
+const distanceThreshold = z.union([z.number().min(0), z.literal('off')]);
+const psiThreshold = z.union([z.strictObject({ warn: z.number().min(0), alert: z.number().min(0) }), z.literal('off')]);
+
+const thresholdFields = {
+  psi: psiThreshold,
+  jensenShannon: distanceThreshold,
+  wasserstein: distanceThreshold,
+  ks: distanceThreshold,
+  lInfinity: distanceThreshold,
+  unseenShare: distanceThreshold,
+  missingShare: distanceThreshold,
+};
+
+const thresholdsSchema = z.strictObject({
+  /** Population stability index over the baseline's deciles: warn above 0.1, drift above 0.25. */
+  psi: thresholdFields.psi.default({ warn: 0.1, alert: 0.25 }),
+  /** Jensen–Shannon distance (base 2, 0…1); Evidently's default threshold. */
+  jensenShannon: thresholdFields.jensenShannon.default(0.1),
+  /** Wasserstein distance in baseline standard deviations (numeric columns). */
+  wasserstein: thresholdFields.wasserstein.default(0.1),
+  /** Two-sample Kolmogorov–Smirnov statistic (numeric columns). */
+  ks: thresholdFields.ks.default(0.1),
+  /** Largest change in one category's share (categorical columns). */
+  lInfinity: thresholdFields.lInfinity.default(0.1),
+  /** Share of values in categories the baseline never saw (categorical columns). */
+  unseenShare: thresholdFields.unseenShare.default(0.1),
+  /** Change in the share of rows with this column missing or rejected. */
+  missingShare: thresholdFields.missingShare.default(0.1),
+});
+
+const columnThresholdsSchema = z.strictObject({
+  ...Object.fromEntries(Object.entries(thresholdFields).map(([k, v]) => [k, v.optional()])),
+  /** Profile the column but never judge its drift. */
+  ignore: z.boolean().optional(),
+}) as z.ZodType<Partial<z.output<typeof thresholdsSchema>> & { ignore?: boolean | undefined }>;
+
+const baselineSchema = z.union([
+  /** The last successful run of this job. */
+  z.literal('previous'),
+  /** The baseline attached to the registry model version the job scores with. */
+  z.literal('model'),
+  /** A profile file written by `nightshift profile` (s3://, file:// or relative to the spec). */
+  z.strictObject({ uri: z.string().min(1) }),
+]);
+
+const monitorSchema = z.strictObject({
+  /** Profile every run (input and score columns); off only to measure its cost. */
+  profile: z.boolean().default(true),
+  /** What drift is measured against; without one, runs are profiled but not judged. */
+  baseline: baselineSchema.optional(),
+  /** On drift: only report it (warn), hold publication for approval (hold), or fail the run. */
+  onDrift: z.enum(['warn', 'hold', 'fail']).default('warn'),
+  /** Columns with fewer values than this (in the run or the baseline) are not judged. */
+  minRows: z.int().min(1).default(1000),
+  thresholds: thresholdsSchema.prefault({}),
+  /** Per-column thresholds (by column name), overriding `thresholds`. */
+  columns: z.record(columnName, columnThresholdsSchema).default({}),
+  /** Largest change in the run's rejection rate (rejected / read) before it counts as drift. */
+  rejectionRate: distanceThreshold.default(0.01),
+});
+
 export const jobSpecSchema = z.strictObject({
   name: z
     .string()
@@ -101,6 +163,7 @@ export const jobSpecSchema = z.strictObject({
   input: inputSchema,
   output: outputSchema,
   limits: limitsSchema.prefault({}),
+  monitor: monitorSchema.prefault({}),
 });
 
 /** A job spec as written in YAML (defaults not yet applied). */
@@ -111,3 +174,5 @@ export type ModelInputSpec = JobSpec['model']['inputs'][number];
 export type ModelOutputSpec = JobSpec['model']['outputs'][number];
 export type CsvOptions = JobSpec['input']['csv'];
 export type ScheduleSpec = NonNullable<JobSpec['schedule']>;
+export type MonitorSpec = JobSpec['monitor'];
+export type DriftThresholds = MonitorSpec['thresholds'];
