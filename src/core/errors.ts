@@ -1,12 +1,18 @@
 /**
- * The few error kinds nightshift raises. Each one says what happens next:
- * - JobSpecError: the user fixes the job spec (or the model it names); never retried.
+ * Every error nightshift raises, in one hierarchy. Each class says what happens next; what that
+ * means at each edge (exit code, BullMQ retry, HTTP status, report reason) is one row of the
+ * table in core/outcomes.ts.
+ * - UsageError: the command line or a setting is wrong; the user fixes it.
+ * - JobSpecError, UriError: the user fixes the job spec (or a location given for it).
+ * - ModelError: the model cannot be loaded or does not fit the spec.
  * - InputError: the data is bad at file level (unclosed quote, missing column, truncated gzip);
  *   the shard fails without retry. Row-level bad data never throws: it goes to the errors file.
- * - ModelError: the model cannot be loaded or does not fit the spec; never retried.
+ * - ErrorRateExceededError: the run finished but rejected more rows than the job allows.
  * - TransientError: the network or a service hiccupped; retry with backoff.
  * - PreconditionFailedError: a conditional write lost to another writer; the caller decides.
- * Mapping to BullMQ outcomes lives in one place (queue/outcomes.ts).
+ * - LockLostError: another worker owns the shard now; this one must not publish.
+ * - CancelledError: someone asked the work to stop (Ctrl-C, shutdown).
+ * - RedisPolicyError: Redis is set up so that it could lose queued runs; the operator fixes it.
  */
 export class NightshiftError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -14,6 +20,8 @@ export class NightshiftError extends Error {
     this.name = new.target.name;
   }
 }
+
+export class UsageError extends NightshiftError {}
 
 export class JobSpecError extends NightshiftError {
   /** File of the spec, when known, and a dotted field path. */
@@ -26,6 +34,9 @@ export class JobSpecError extends NightshiftError {
   }
 }
 
+/** A location someone wrote (in a spec or a flag) that cannot be used. */
+export class UriError extends NightshiftError {}
+
 export interface InputLocation {
   object: string;
   line?: number;
@@ -34,9 +45,18 @@ export interface InputLocation {
 
 export class InputError extends NightshiftError {
   readonly location: InputLocation;
+  /** What is wrong, without the location (the message is `location: reason`). */
+  readonly reason: string;
   constructor(location: InputLocation, reason: string, options?: { cause?: unknown }) {
     super(`${formatLocation(location)}: ${reason}`, options);
     this.location = location;
+    this.reason = reason;
+  }
+
+  /** The same problem, `lines` further down (a byte-range shard counts lines from its start). */
+  shifted(lines: number): InputError {
+    if (this.location.line === undefined || lines === 0) return this;
+    return new InputError({ ...this.location, line: this.location.line + lines }, this.reason, { cause: this.cause });
   }
 }
 
@@ -59,6 +79,15 @@ export class PreconditionFailedError extends NightshiftError {
 /** The run finished but rejected more rows than the job allows. */
 export class ErrorRateExceededError extends NightshiftError {}
 
+/** This worker no longer owns the shard: whatever it wrote must not become visible. */
+export class LockLostError extends NightshiftError {}
+
+/** The work was asked to stop (a signal, a shutdown); nothing it started may publish. */
+export class CancelledError extends NightshiftError {}
+
+/** Redis would evict keys (BullMQ loses jobs silently then): the operator must change its policy. */
+export class RedisPolicyError extends NightshiftError {}
+
 export function formatLocation(loc: InputLocation): string {
   let s = loc.object;
   if (loc.line !== undefined) s += `:${loc.line}`;
@@ -68,4 +97,52 @@ export function formatLocation(loc: InputLocation): string {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * An error as it crosses a thread boundary (structured clone keeps neither the class nor its
+ * fields): `reviveError` rebuilds the same class, so a ModelError in a thread still exits 2.
+ */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly location?: InputLocation;
+  readonly reason?: string;
+  readonly file?: string;
+  readonly issues?: readonly string[];
+  readonly key?: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const base = { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+  if (err instanceof InputError) return { ...base, location: err.location, reason: err.reason };
+  if (err instanceof PreconditionFailedError) return { ...base, key: err.key };
+  if (err instanceof JobSpecError) return { ...base, ...(err.file !== undefined ? { file: err.file } : {}), issues: err.issues };
+  return base;
+}
+
+const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
+  UsageError,
+  UriError,
+  ModelError,
+  TransientError,
+  ErrorRateExceededError,
+  LockLostError,
+  CancelledError,
+  RedisPolicyError,
+};
+
+export function reviveError(e: SerializedError): Error {
+  let err: Error;
+  if (e.name === 'InputError' && e.location && e.reason !== undefined) err = new InputError(e.location, e.reason);
+  else if (e.name === 'PreconditionFailedError' && e.key !== undefined) err = new PreconditionFailedError(e.key, e.message);
+  else if (e.name === 'JobSpecError' && e.issues) err = new JobSpecError(e.file, e.issues);
+  else {
+    const Class = SIMPLE[e.name];
+    err = Class ? new Class(e.message) : new Error(e.message);
+  }
+  if (e.stack) err.stack = e.stack;
+  return err;
 }

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { JobSpecError } from '../core/errors.js';
+import { httpMessage, outcomeOf } from '../core/outcomes.js';
 import type { QueueClient } from '../cli/queue-client.js';
 import { triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
@@ -52,7 +52,7 @@ export function createApiServer(opts: ServerOptions): Server {
         if (err instanceof HttpError) {
           for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
           send(res, err.status, { error: err.message, ...(err.details ? { details: err.details } : {}) });
-        } else send(res, 500, { error: 'internal error' });
+        } else send(res, outcomeOf(err).httpStatus, { error: httpMessage(err) });
       });
     },
   );
@@ -120,13 +120,7 @@ async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMes
   }
   const body = triggerBody.safeParse(json);
   if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
-  let jobs: Map<string, LoadedJob>;
-  try {
-    jobs = await opts.jobs();
-  } catch (err) {
-    if (err instanceof JobSpecError) throw new HttpError(500, 'job specs cannot be loaded');
-    throw err;
-  }
+  const jobs = await opts.jobs();
   const job = jobs.get(name);
   if (!job) throw new HttpError(404, `no job named "${name}"`);
   const s = job.spec.schedule;

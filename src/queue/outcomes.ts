@@ -1,16 +1,21 @@
 /**
- * The one place that maps nightshift's errors to BullMQ outcomes: user-fixable and data errors
- * fail the job at once (UnrecoverableError, no retry); everything else is retried with backoff.
+ * BullMQ's side of the error→outcome table (core/outcomes.ts): an error nobody can fix by
+ * retrying fails the job at once (UnrecoverableError, no retry); the rest are retried with backoff.
  */
 import { DelayedError, UnrecoverableError } from './bullmq.js';
-import { ErrorRateExceededError, InputError, JobSpecError, ModelError } from '../core/errors.js';
+import { isRetryable } from '../core/outcomes.js';
 
 export function toBullmqError(err: unknown): Error {
-  if (err instanceof DelayedError) return err;
-  if (err instanceof JobSpecError || err instanceof InputError || err instanceof ModelError || err instanceof ErrorRateExceededError) {
-    const e = new UnrecoverableError(`${err.name}: ${err.message}`);
+  if (err instanceof DelayedError || err instanceof UnrecoverableError) return err;
+  if (!isRetryable(err)) {
+    const e = new UnrecoverableError(`${(err as Error).name}: ${(err as Error).message}`);
     e.cause = err;
     return e;
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Whether a job that failed with `err` on its `attemptsMade + 1`-th try will not run again. */
+export function isFinalFailure(err: unknown, attemptsMade: number, attempts: number | undefined): boolean {
+  return err instanceof UnrecoverableError || !isRetryable(err) || attemptsMade + 1 >= (attempts ?? 1);
 }

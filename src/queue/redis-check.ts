@@ -3,8 +3,8 @@
  * start unless maxmemory-policy is noeviction (when the server lets us read it).
  */
 import type { Redis } from 'ioredis';
+import { RedisPolicyError } from '../core/errors.js';
 
-export class RedisPolicyError extends Error {}
 
 export async function checkEvictionPolicy(redis: Redis): Promise<'noeviction' | 'unknown'> {
   let reply: unknown;

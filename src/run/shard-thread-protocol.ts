@@ -1,4 +1,5 @@
 /** Messages between the threaded `score` (main thread) and its shard threads. */
+import type { SerializedError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import type { S3Settings } from '../storage/s3-config.js';
 import type { ShardUnit } from './plan-units.js';
@@ -27,5 +28,5 @@ export interface ShardTaskMessage {
 export type ShardThreadReply =
   | { kind: 'progress'; id: number; rows: number }
   | { kind: 'done'; id: number; result: ShardResult }
-  /** For an input error, `message` is the reason alone (the location travels in its fields). */
-  | { kind: 'failed'; id: number; input: boolean; message: string; object?: string; line?: number; column?: string };
+  /** The error keeps its class across the thread boundary (revived with reviveError). */
+  | { kind: 'failed'; id: number; error: SerializedError };

@@ -3,7 +3,7 @@
  * shards the main thread sends, one at a time, so `score` uses every core on one machine.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { formatLocation, InputError } from '../core/errors.js';
+import { serializeError } from '../core/errors.js';
 import { partFormat } from '../formats/part-formats.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
@@ -54,9 +54,6 @@ async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
     );
     return { kind: 'done', id: task.id, result };
   } catch (err) {
-    if (err instanceof InputError) {
-      return { kind: 'failed', id: task.id, input: true, message: err.message.slice(formatLocation(err.location).length + 2), object: err.location.object, ...(err.location.line !== undefined ? { line: err.location.line } : {}), ...(err.location.column !== undefined ? { column: err.location.column } : {}) };
-    }
-    return { kind: 'failed', id: task.id, input: false, message: err instanceof Error ? err.message : String(err) };
+    return { kind: 'failed', id: task.id, error: serializeError(err) };
   }
 }

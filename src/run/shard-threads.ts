@@ -3,7 +3,7 @@
  * per thread at a time; results come back in task order.
  */
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../core/errors.js';
+import { InputError, reviveError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import type { ShardTaskMessage, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
@@ -44,10 +44,10 @@ export async function runShardThreads(
                 rows[m.id] = m.result.rowsRead;
                 done++;
                 onProgress(rows, done);
-              } else if (m.input) {
-                inputError ??= new InputError({ object: m.object ?? '', ...(m.line !== undefined ? { line: m.line } : {}), ...(m.column !== undefined ? { column: m.column } : {}) }, m.message);
               } else {
-                failure ??= new Error(m.message);
+                const err = reviveError(m.error);
+                if (err instanceof InputError) inputError ??= err;
+                else failure ??= err;
               }
               feed();
             });

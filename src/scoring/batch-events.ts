@@ -28,7 +28,7 @@
  * input the fast path reads; test/fast-csv.test.ts compares them.
  */
 import { Readable } from 'node:stream';
-import { formatLocation, InputError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import type { ColumnarBatch, RejectedRow } from '../core/types.js';
 import { BatchBuilder } from './batch-builder.js';
 import { FastBatchBuilder } from './fast-batch-builder.js';
@@ -103,9 +103,7 @@ async function* shiftLines(records: AsyncGenerator<CsvRecord>, linesBefore: numb
   try {
     for await (const rec of records) yield { ...rec, line: rec.line + linesBefore };
   } catch (err) {
-    if (!(err instanceof InputError) || err.location.line === undefined) throw err;
-    const reason = err.message.slice(formatLocation(err.location).length + 2);
-    throw new InputError({ ...err.location, line: err.location.line + linesBefore }, reason, { cause: err.cause });
+    throw err instanceof InputError ? err.shifted(linesBefore) : err;
   }
 }
 

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import cron from 'node-cron';
-import { JobSpecError } from '../core/errors.js';
+import { JobSpecError, UriError } from '../core/errors.js';
 import { jobSpecSchema, type JobSpec } from './job-spec.js';
 import { unknownTemplates, renderTemplate } from './templates.js';
-import { isWithin, parseLocation, UriError, type Location } from './uri.js';
+import { isWithin, parseLocation, type Location } from './uri.js';
 
 export interface LoadedJob {
   readonly spec: JobSpec;

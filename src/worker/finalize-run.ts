@@ -4,7 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import type { ShardResult } from '../core/types.js';
-import { errorMessage, InputError, JobSpecError, ModelError } from '../core/errors.js';
+import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
 import { publishRun, updateLatest } from '../run/publish.js';
@@ -12,7 +12,7 @@ import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { renderTemplate } from '../spec/templates.js';
-import { UnrecoverableError } from '../queue/bullmq.js';
+import { isFinalFailure } from '../queue/outcomes.js';
 import type { WorkerContext } from './context.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
@@ -54,9 +54,8 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
  * failed report, so the output prefix says why.
  */
 export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload, err: unknown): Promise<void> {
-  const final = err instanceof UnrecoverableError || isUserError(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  if (!final) return;
-  const reason = errorMessage(err);
+  if (!isFinalFailure(err, job.attemptsMade, job.opts.attempts)) return;
+  const reason = reportReason(err);
   await ctx.registry.update(p.runId, p.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason });
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
@@ -67,10 +66,6 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
   } catch {
     // The spec itself may be what failed; the registry already says why.
   }
-}
-
-function isUserError(err: unknown): boolean {
-  return err instanceof JobSpecError || err instanceof InputError || err instanceof ModelError;
 }
 
 /** Uploads of this attempt that never completed (a worker killed mid-part) are cancelled. */

@@ -1,5 +1,6 @@
 /** Scores one shard of a run and returns its result to the run's finalize step. */
 import type { Job } from 'bullmq';
+import { LockLostError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/part-formats.js';
 import { shardPayloadSchema } from '../queue/payloads.js';
@@ -9,9 +10,6 @@ import { parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
 
 const PROGRESS_EVERY_MS = 1_000;
-
-/** This worker no longer owns the shard: whatever it wrote must not become visible. */
-export class LockLostError extends Error {}
 
 export async function processShard(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<ShardResult> {
   const p = shardPayloadSchema.parse(job.data);

@@ -1,12 +1,12 @@
 /** `nightshift score <job>`: run a job in this process, no Redis needed. */
 import { parseArgs } from 'node:util';
-import { ErrorRateExceededError } from '../../core/errors.js';
+import { ErrorRateExceededError, UriError } from '../../core/errors.js';
 import type { RunReport } from '../../report/run-report.js';
 import { runIdFor } from '../../run/run-identity.js';
 import { scoreRun } from '../../run/score-run.js';
 import { staticPrefix, type LoadedJob } from '../../spec/load-spec.js';
 import { renderTemplate } from '../../spec/templates.js';
-import { formatLocation, isWithin, parseLocation, UriError, type Location } from '../../spec/uri.js';
+import { formatLocation, isWithin, parseLocation, type Location } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
