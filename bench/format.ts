@@ -4,7 +4,7 @@
  *   old   the string formatting it replaced (test/helpers/reference-format.ts: one string per
  *         batch built with +=, toPrecision search per float32), plus the UTF-8 encoding the sink
  *         then did
- *   new   PartFormat.rows(): one Buffer per batch written by src/formats/byte-writer.ts
+ *   new   PartFormat.rows(): one Buffer per batch written by src/formats/parts/byte-writer.ts
  *
  * Cases: the benchmark workload (an id like r123456 and one float32 score from a sigmoid) as CSV
  * and as JSON Lines, and a 3-column CSV (id, a text passthrough, the score).
@@ -15,7 +15,7 @@
  * Figures are CPU time of the process (GC included), best of 3 runs each, in batches of 8192.
  */
 import type { ColumnarBatch, ScoreColumns } from '../src/core/types.js';
-import { partFormat } from '../src/formats/part-formats.js';
+import { partFormat } from '../src/formats/parts/part-formats.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
 import { isMain } from '../scripts/is-main.js';
 import { mulberry32 } from '../scripts/models/models.js';

@@ -1,6 +1,6 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { csvText, formatFloat32, formatNumber, neutraliseFormula } from '../src/formats/cells.js';
+import { csvText, formatFloat32, formatNumber, neutraliseFormula } from '../src/formats/parts/cells.js';
 import { float32Cases } from './helpers/float32-cases.js';
 import { referenceFormatFloat32 } from './helpers/reference-format.js';
 

@@ -14,12 +14,12 @@ import { createGunzip, gzipSync } from 'node:zlib';
 
 import { InputError } from '../src/core/errors.js';
 import type { FeatureArray, RejectedRow } from '../src/core/types.js';
-import { readCsvRecords } from '../src/formats/csv-reader.js';
-import { fastPathApplies, readBatchEvents, type BatchEvent, type BatchEventOptions } from '../src/scoring/batch-events.js';
-import { parseDecimalFast, parseFloatBytes } from '../src/formats/fast-csv/parse-float.js';
-import { CsvScanner, type ScannedRecord } from '../src/formats/fast-csv/scanner.js';
-import { BatchBuilder } from '../src/scoring/batch-builder.js';
-import { parseFloatCell } from '../src/scoring/parse-cell.js';
+import { readCsvRecords } from '../src/formats/csv/csv-reader.js';
+import { fastPathApplies, readBatchEvents, type BatchEvent, type BatchEventOptions } from '../src/formats/csv/csv-batches.js';
+import { parseDecimalFast, parseFloatBytes } from '../src/formats/csv/parse-float.js';
+import { CsvScanner, type ScannedRecord } from '../src/formats/csv/scanner.js';
+import { BatchBuilder } from '../src/formats/csv/batch-builder.js';
+import { parseFloatCell } from '../src/formats/rows/parse-cell.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
 import { mulberry32 } from '../scripts/models/models.js';
 

@@ -7,7 +7,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../scripts/models/models.js';
 import type { ColumnarBatch, ScoreColumns } from '../src/core/types.js';
-import { partFormat } from '../src/formats/part-formats.js';
+import { partFormat } from '../src/formats/parts/part-formats.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
 import { float32Cases } from './helpers/float32-cases.js';
 import { referenceCsvRows, referenceJsonlRows } from './helpers/reference-format.js';
@@ -168,7 +168,7 @@ function csvCell(rand: Rand, text: string, delimiter: string): string {
 for (const delimiter of [',', ';', '\t']) {
   it(`CSV parts from byte cells equal parts from strings (delimiter ${JSON.stringify(delimiter)})`, async () => {
     const { Readable } = await import('node:stream');
-    const { readBatchEvents } = await import('../src/scoring/batch-events.js');
+    const { readBatchEvents } = await import('../src/formats/csv/csv-batches.js');
     const rand = mulberry32(delimiter.charCodeAt(0));
     const spec = jobSpecSchema.parse({
       name: 'bytes',

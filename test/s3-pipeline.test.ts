@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { buildMlp } from '../scripts/models/models.js';
-import { ObjectSink } from '../src/formats/object-sink.js';
+import { ObjectSink } from '../src/formats/parts/object-sink.js';
 import type { RunReport } from '../src/report/run-report.js';
 import type { JobSpecInput } from '../src/spec/job-spec.js';
 import type { LoadedJob } from '../src/spec/load-spec.js';

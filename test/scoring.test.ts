@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import ort from 'onnxruntime-node';
 import { mlpWeights } from '../scripts/models/models.js';
-import { ObjectSink } from '../src/formats/object-sink.js';
+import { ObjectSink } from '../src/formats/parts/object-sink.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import {
   assertMlpPart,

@@ -34,12 +34,12 @@ export interface ColumnarBatch {
   readonly textBytes?: { readonly ids: readonly ByteCells[]; readonly passthrough: readonly ByteCells[] };
 }
 
-/** Text cells of one column as UTF-8 bytes (see scoring/byte-cells.ts). */
+/** Text cells of one column as UTF-8 bytes (see formats/csv/byte-cells.ts). */
 export interface ByteCells {
   /** Cell r is bytes[offsets[r], offsets[r + 1]). */
   readonly bytes: Buffer;
   readonly offsets: Int32Array;
-  /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED, CSV_PREFIXED… (formats/cells.ts). */
+  /** How each cell goes into a CSV part: CSV_AS_IS, CSV_QUOTED, CSV_PREFIXED… (formats/parts/cells.ts). */
   readonly csvModes: Uint8Array;
 }
 

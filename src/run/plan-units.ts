@@ -1,10 +1,10 @@
 /**
  * Cuts a run's inputs into shard units: one per object, or byte ranges of a large uncompressed
- * CSV (see split-object.ts). Shared by the distributed plan step and the threaded `score`.
+ * CSV (see formats/csv/split-csv.ts). Shared by the distributed plan step and the threaded `score`.
  */
 import type { JobSpec } from '../spec/job-spec.js';
 import type { InputObject } from './resolve-inputs.js';
-import { splitObject } from './split-object.js';
+import { splitObject } from '../formats/csv/split-csv.js';
 
 export interface ShardUnit {
   readonly input: InputObject;

@@ -4,7 +4,7 @@
  */
 import { InputError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
-import { partFormat } from '../formats/part-formats.js';
+import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';

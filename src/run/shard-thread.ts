@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../core/errors.js';
-import { partFormat } from '../formats/part-formats.js';
+import { partFormat } from '../formats/parts/part-formats.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { scoreShard } from '../scoring/score-shard.js';

@@ -5,14 +5,14 @@
 import type { Readable } from 'node:stream';
 import { failpoint } from '../core/failpoints.js';
 import type { ColumnarBatch, RejectReason, ShardResult, StageTimings } from '../core/types.js';
-import { ObjectSink } from '../formats/object-sink.js';
+import { ObjectSink } from '../formats/parts/object-sink.js';
 import { openInput } from '../formats/open-input.js';
-import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/part-formats.js';
+import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/parts/part-formats.js';
 import type { Scorer } from '../model/onnx-scorer.js';
 import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readBatchEvents } from './batch-events.js';
+import { readBatchEvents } from '../formats/csv/csv-batches.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */

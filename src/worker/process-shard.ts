@@ -2,7 +2,7 @@
 import type { Job } from 'bullmq';
 import { LockLostError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
-import { partFormat } from '../formats/part-formats.js';
+import { partFormat } from '../formats/parts/part-formats.js';
 import { shardPayloadSchema } from '../queue/payloads.js';
 import { errorsName, joinKey, partName } from '../run/output-layout.js';
 import { scoreShard } from '../scoring/score-shard.js';

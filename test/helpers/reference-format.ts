@@ -1,11 +1,11 @@
 /**
- * Output formatting as it was before the byte writer (src/formats/byte-writer.ts): plain string
+ * Output formatting as it was before the byte writer (src/formats/parts/byte-writer.ts): plain string
  * code, slow and obviously right. It is the definition the fast path must match byte for byte,
  * because parts must not change between versions; tests compare against it and bench/format.ts
  * measures against it. Do not "optimise" this file.
  */
 import type { ColumnarBatch, ScoreColumns } from '../../src/core/types.js';
-import { csvText } from '../../src/formats/cells.js';
+import { csvText } from '../../src/formats/parts/cells.js';
 import type { JobSpec } from '../../src/spec/job-spec.js';
 
 /** Shortest text that reads back as the same float32, searched with toPrecision (7, down or up). */

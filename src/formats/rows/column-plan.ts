@@ -2,9 +2,9 @@
  * What both batch builders (general and fast path) share: resolving the job's columns against a
  * file's header, allocating a batch, trimming a full one, and the invalid_utf8 rule.
  */
-import { InputError } from '../core/errors.js';
-import type { ColumnarBatch, FeatureArray } from '../core/types.js';
-import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
+import { InputError } from '../../core/errors.js';
+import type { ColumnarBatch, FeatureArray } from '../../core/types.js';
+import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
 
 /** A column the job reads: an id, a model input or a passthrough column. */
 export interface UsedColumn {

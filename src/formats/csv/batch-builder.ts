@@ -2,11 +2,11 @@
  * Validates records against the job's column mapping and packs accepted rows into a
  * ColumnarBatch. A row with any bad cell is rejected whole, with the first problem found.
  */
-import type { ColumnarBatch, FeatureArray, RejectedRow } from '../core/types.js';
-import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
-import type { CsvRecord } from '../formats/csv-reader.js';
-import { parseFloatCell, parseInt64Cell, type CellResult } from './parse-cell.js';
-import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan, type InputPlan } from './column-plan.js';
+import type { ColumnarBatch, FeatureArray, RejectedRow } from '../../core/types.js';
+import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
+import type { CsvRecord } from './csv-reader.js';
+import { parseFloatCell, parseInt64Cell, type CellResult } from '../rows/parse-cell.js';
+import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan, type InputPlan } from '../rows/column-plan.js';
 
 export class BatchBuilder {
   private readonly plan: ColumnPlan;

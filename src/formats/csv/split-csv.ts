@@ -5,9 +5,9 @@
  * bytes at storage speed; it is skipped for objects below the split size.
  */
 import { parse as parseSync } from 'csv-parse/sync';
-import { InputError } from '../core/errors.js';
-import type { CsvOptions } from '../spec/job-spec.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { InputError } from '../../core/errors.js';
+import type { CsvOptions } from '../../spec/job-spec.js';
+import type { ObjectStore } from '../../storage/object-store.js';
 
 export interface ByteRangeShard {
   readonly start: number;

@@ -5,12 +5,12 @@
  * int64 and string inputs) and, for a rejected row, for its ids and raw record.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../core/types.js';
-import { FIELD_NUMBER, isEscapedKind, type ScannedRecord } from '../formats/fast-csv/scanner.js';
-import { parseDecimalFast } from '../formats/fast-csv/parse-float.js';
-import type { JobSpec, ModelInputSpec } from '../spec/job-spec.js';
-import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from './column-plan.js';
-import { parseFloatCell, parseInt64Cell } from './parse-cell.js';
+import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../../core/types.js';
+import { FIELD_NUMBER, isEscapedKind, type ScannedRecord } from './scanner.js';
+import { parseDecimalFast } from './parse-float.js';
+import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
+import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from '../rows/column-plan.js';
+import { parseFloatCell, parseInt64Cell } from '../rows/parse-cell.js';
 import { ByteCellsBuilder, withByteText } from './byte-cells.js';
 
 interface InputPlan {

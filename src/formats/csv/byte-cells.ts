@@ -8,9 +8,9 @@
  * Exactness: a cell reaches a batch only after the invalid_utf8 rule accepted its row, so its
  * bytes are valid UTF-8 and decoding then encoding them gives the same bytes back.
  */
-import type { ByteCells, ColumnarBatch } from '../core/types.js';
-import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, startsLikeFormula } from '../formats/cells.js';
-import { FIELD_NUMBER, FIELD_PLAIN, isEscapedKind, type ScannedRecord } from '../formats/fast-csv/scanner.js';
+import type { ByteCells, ColumnarBatch } from '../../core/types.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, startsLikeFormula } from '../parts/cells.js';
+import { FIELD_NUMBER, FIELD_PLAIN, isEscapedKind, type ScannedRecord } from './scanner.js';
 
 /** Bytes that make csvQuote quote a cell: " , CR LF. */
 const NEEDS_QUOTES = new Uint8Array(256);
@@ -109,7 +109,7 @@ function csvMode(b: Uint8Array, start: number, end: number): number {
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 
-/** DECIMAL (formats/cells.ts) on bytes: /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/. */
+/** DECIMAL (formats/parts/cells.ts) on bytes: /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/. */
 export function isDecimal(b: Uint8Array, start: number, end: number): boolean {
   let i = start;
   if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;

@@ -2,8 +2,8 @@
  * Strict cell parsing for model features. Number() alone is too lenient for data that feeds a
  * model ("" → 0, "0x1F" → 31, " 5 " → 5), so the text must look like a decimal number first.
  */
-import type { RejectReason } from '../core/types.js';
-import { DECIMAL } from '../formats/cells.js';
+import type { RejectReason } from '../../core/types.js';
+import { DECIMAL } from '../parts/cells.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const NAN_TOKENS = new Set(['NaN', 'nan', 'NAN', 'NA', 'N/A', 'null', 'NULL']);

@@ -28,13 +28,13 @@
  * input the fast path reads; test/fast-csv.test.ts compares them.
  */
 import { Readable } from 'node:stream';
-import { InputError } from '../core/errors.js';
-import type { ColumnarBatch, RejectedRow } from '../core/types.js';
+import { InputError } from '../../core/errors.js';
+import type { ColumnarBatch, RejectedRow } from '../../core/types.js';
 import { BatchBuilder } from './batch-builder.js';
 import { FastBatchBuilder } from './fast-batch-builder.js';
-import type { JobSpec } from '../spec/job-spec.js';
-import { readCsvRecords, type CsvRecord } from '../formats/csv-reader.js';
-import { CsvScanner, needsGeneralPath, type ScannedRecord } from '../formats/fast-csv/scanner.js';
+import type { JobSpec } from '../../spec/job-spec.js';
+import { readCsvRecords, type CsvRecord } from './csv-reader.js';
+import { CsvScanner, needsGeneralPath, type ScannedRecord } from './scanner.js';
 
 export type BatchEvent = { readonly kind: 'batch'; readonly batch: ColumnarBatch } | { readonly kind: 'rejected'; readonly row: RejectedRow };
 

@@ -8,8 +8,8 @@ import { parse, CsvError, type InfoRecord, type Options } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
-import { InputError } from '../core/errors.js';
-import type { CsvOptions } from '../spec/job-spec.js';
+import { InputError } from '../../core/errors.js';
+import type { CsvOptions } from '../../spec/job-spec.js';
 import { holdsLoneSurrogate, InvalidBytesWatch } from './invalid-bytes.js';
 
 export interface CsvRecord {

@@ -88,7 +88,7 @@ export function csvText(text: string, delimiter = ','): string {
 }
 
 /**
- * How a text cell kept as bytes (ByteCells.csvModes, scoring/byte-cells.ts) goes into a CSV
+ * How a text cell kept as bytes (ByteCells.csvModes, formats/csv/byte-cells.ts) goes into a CSV
  * part: csvText's outcome, decided once when the cell is read so that writing it is a copy.
  */
 export const CSV_AS_IS = 0; // the bytes as they are

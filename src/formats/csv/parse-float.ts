@@ -20,7 +20,7 @@
  * Overflow: the fast case is below 10^15 × 10^22 = 10^37 < 3.4 × 10^38 (float32 max), so it never
  * produces an out-of-range value; out_of_range is always decided by parseFloatCell.
  */
-import { parseFloatCell, type CellResult } from '../../scoring/parse-cell.js';
+import { parseFloatCell, type CellResult } from '../rows/parse-cell.js';
 
 const PLUS = 0x2b;
 const MINUS = 0x2d;

@@ -3,8 +3,8 @@
  * Buffer, written cell by cell (byte-writer.ts), so writing costs one stream write per batch and
  * no per-row strings. The bytes are exactly those of the cell texts in cells.ts.
  */
-import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../core/types.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../../core/types.js';
+import type { JobSpec } from '../../spec/job-spec.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
 import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText, formatNumber } from './cells.js';
 

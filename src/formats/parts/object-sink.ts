@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { ObjectStore, WriteResult } from '../storage/object-store.js';
+import type { ObjectStore, WriteResult } from '../../storage/object-store.js';
 
 export class ObjectSink {
   private readonly input: PassThrough;
