@@ -76,6 +76,28 @@ export class PreconditionFailedError extends NightshiftError {
   }
 }
 
+/**
+ * The model registry cannot do what was asked: a bad model file, a corrupt record, a missing
+ * registry. The user fixes the command or the registry; nothing was changed.
+ */
+export class RegistryError extends NightshiftError {}
+
+/** A model name, alias or version (or the registry itself) that does not exist. */
+export class RegistryNotFoundError extends RegistryError {}
+
+/**
+ * An alias move lost a compare-and-swap: someone else moved the alias since it was read.
+ * Nothing was changed; `current` is the version the alias points to now.
+ */
+export class AliasConflictError extends RegistryError {
+  constructor(
+    message: string,
+    readonly current: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /** The run finished but rejected more rows than the job allows. */
 export class ErrorRateExceededError extends NightshiftError {}
 

@@ -32,13 +32,22 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
   } catch (err) {
     throw new ModelError(`model ${uri} cannot be read: ${(err as Error).message}`, { cause: err });
   }
+  const model = prepareModel(bytes, uri);
+  if (spec.model.sha256 && spec.model.sha256 !== model.sha256) {
+    throw new ModelError(`model ${uri} has sha256 ${model.sha256}, but the job pins model.sha256 ${spec.model.sha256}; refusing to score with a different model`);
+  }
+  if (expectSha256 && expectSha256 !== model.sha256) {
+    throw new ModelError(`model ${uri} changed while its run was in progress (sha256 ${model.sha256}, planned with ${expectSha256}); rerun the run`);
+  }
+  return model;
+}
+
+/**
+ * Checks model bytes without onnxruntime: they parse as ONNX and keep no tensor in external
+ * files; ZipMap outputs are rewritten. `uri` names the model in messages.
+ */
+export function prepareModel(bytes: Uint8Array, uri: string): LoadedModel {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (spec.model.sha256 && spec.model.sha256 !== sha256) {
-    throw new ModelError(`model ${uri} has sha256 ${sha256}, but the job pins model.sha256 ${spec.model.sha256}; refusing to score with a different model`);
-  }
-  if (expectSha256 && expectSha256 !== sha256) {
-    throw new ModelError(`model ${uri} changed while its run was in progress (sha256 ${sha256}, planned with ${expectSha256}); rerun the run`);
-  }
   let rewritten: { model: Uint8Array; rewritten: ZipMapRewrite[] };
   try {
     rewritten = rewriteZipMap(bytes);

@@ -1,0 +1,60 @@
+/**
+ * Registers a model file: onnxruntime must load it (so a file it cannot load, a truncated model
+ * or one with external data is refused before anything is written), then it becomes the next
+ * version, optionally with an alias pointed at it.
+ */
+import { createHash } from 'node:crypto';
+import { inspectModel } from '../model/model-signature.js';
+import type { ModelRegistry, Moved, Registered } from './model-registry.js';
+import { checkAliasName, checkModelName } from './model-ref.js';
+
+export interface RegisterRequest {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** The file it came from, for messages and the version record. */
+  readonly source: string;
+  readonly by: string;
+  readonly description?: string;
+  readonly alias?: string;
+  readonly files?: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface RegisterResult extends Registered {
+  readonly moved: Moved | undefined;
+}
+
+export async function registerModel(registry: ModelRegistry, req: RegisterRequest): Promise<RegisterResult> {
+  checkModelName(req.name);
+  if (req.alias !== undefined) checkAliasName(req.alias);
+  const inspected = await inspectModel(req.bytes, req.source);
+  const files = Object.fromEntries(Object.entries(req.files ?? {}).map(([name, bytes]) => [name, { bytes, sha256: sha256(bytes) }]));
+  const registered = await registry.register({
+    name: req.name,
+    bytes: req.bytes,
+    sha256: inspected.model.sha256,
+    signature: inspected.signature,
+    by: req.by,
+    source: req.source,
+    files,
+    ...(req.description !== undefined ? { description: req.description } : {}),
+  });
+  const moved = req.alias
+    ? await registry.promote(req.name, registered.record.version, req.alias, { by: req.by, reason: `registered version ${registered.record.version}` })
+    : undefined;
+  return { ...registered, moved };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Who did it, for created-by and moved-by: NIGHTSHIFT_USER, else the OS user and host. */
+export async function currentUser(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.NIGHTSHIFT_USER?.trim()) return env.NIGHTSHIFT_USER.trim();
+  const os = await import('node:os');
+  try {
+    return `${os.userInfo().username}@${os.hostname()}`;
+  } catch {
+    return `unknown@${os.hostname()}`;
+  }
+}
