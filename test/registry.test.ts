@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildLinearClassifier, buildMlp } from '../scripts/models/models.js';
+import { buildMlp } from '../scripts/models/models.js';
 import { encodeModel, makeNode, onnx, tensorInfo } from '../scripts/models/onnx-builder.js';
 import { AliasConflictError, ModelError, RegistryError, RegistryNotFoundError } from '../src/core/errors.js';
 import { parseModelRef } from '../src/registry/model-ref.js';
@@ -37,8 +37,8 @@ after(async () => {
 
 const V1 = buildMlp(MLP);
 const V2 = buildMlp({ ...MLP, seed: 8 });
-/** Another signature: 4 features and a label + probabilities output. */
-const OTHER = buildLinearClassifier({ features: 4, classes: 3, seed: 1 });
+/** Another signature: 4 features. */
+const OTHER = buildMlp({ features: 4, hidden: 8, seed: 1 });
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 const backends: RegistryBackend[] = [localBackend, s3Backend(() => s3, () => proxy.endpoint)];
