@@ -17,6 +17,7 @@ const commands: Record<string, Command> = {
   serve: { summary: 'HTTP trigger and run status API', load: () => import('./commands/serve.js').then((m) => ({ run: m.serveCommand, help: m.serveHelp })) },
   scheduler: { summary: 'fire job schedules (run one or more replicas)', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.schedulerCommand, help: m.schedulerHelp })) },
   schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
+  model: { summary: 'model registry: register, list, show, promote, rollback, history', load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })) },
   backfill: { summary: 'enqueue runs for a range of logical dates', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })) },
 };
 

@@ -5,6 +5,7 @@
  * class gets a row here; nothing else decides what an error means.
  */
 import {
+  AliasConflictError,
   CancelledError,
   ErrorRateExceededError,
   errorMessage,
@@ -14,6 +15,8 @@ import {
   ModelError,
   PreconditionFailedError,
   RedisPolicyError,
+  RegistryError,
+  RegistryNotFoundError,
   TransientError,
   UriError,
   UsageError,
@@ -66,6 +69,11 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [PreconditionFailedError, { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' }],
   // A shard cancelled by a worker's shutdown goes back to the queue for another worker.
   [CancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: true, httpStatus: 503, httpMessage: 'cancelled; try again' }],
+  // The model registry: messages name models, versions and the registry URI, nothing internal.
+  [RegistryNotFoundError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 404 }],
+  // Someone moved the alias first: the user looks at the current version and decides again.
+  [AliasConflictError, { kind: 'conflict', exitCode: EXIT.spec, retry: false, httpStatus: 409 }],
+  [RegistryError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 400 }],
   [RedisPolicyError, { kind: 'setup', exitCode: EXIT.internal, retry: false, httpStatus: 500, httpMessage: 'internal error' }],
 ];
 
