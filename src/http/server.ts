@@ -8,8 +8,10 @@ import { httpMessage, outcomeOf } from '../core/outcomes.js';
 import type { QueueClient } from '../cli/queue-client.js';
 import { triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { bearerMatches } from './auth.js';
+import { MAX_MODEL_BYTES, MODEL_ROUTES, modelErrorStatus, type ModelRoute } from './model-routes.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -33,6 +35,8 @@ export interface ServerOptions {
   /** Current job specs by name (reloaded by the caller if it wants). */
   readonly jobs: () => Promise<Map<string, LoadedJob>>;
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** The model registry for /models routes (opened once by the caller); without it they answer 404. */
+  readonly registry?: () => Promise<ModelRegistry>;
 }
 
 class HttpError extends Error {
@@ -69,7 +73,42 @@ const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly met
   { path: ['jobs', null, 'runs'], methods: { POST: (o, req, res, [name]) => triggerRoute(o, name as string, req, res) } },
   { path: ['runs'], methods: { GET: listRoute } },
   { path: ['runs', null], methods: { GET: (o, _req, res, [runId], url) => runRoute(o, runId as string, res, url) } },
+  ...modelRoutes(MODEL_ROUTES),
 ];
+
+/** The registry's routes, grouped by path, with their bodies read and their errors mapped here. */
+function modelRoutes(routes: readonly ModelRoute[]): { path: readonly (string | null)[]; methods: Record<string, Handler> }[] {
+  const byPath = new Map<string, { path: readonly (string | null)[]; methods: Record<string, Handler> }>();
+  for (const r of routes) {
+    const key = JSON.stringify(r.path);
+    const entry = byPath.get(key) ?? { path: r.path, methods: {} };
+    entry.methods[r.method] = async (o, req, res, params, url) => {
+      if (!o.registry) throw new HttpError(404, 'no model registry configured (start serve with --registry or NIGHTSHIFT_REGISTRY)');
+      try {
+        let body: unknown;
+        if (r.body === 'bytes') body = await readBytes(req, o.bodyIdleMs, MAX_MODEL_BYTES);
+        else if (r.body === 'json') body = parseJson((await readBytes(req, o.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8'));
+        const out = await r.run({ registry: await o.registry(), params, url, body });
+        send(res, out.status, out.body);
+      } catch (err) {
+        const status = modelErrorStatus(err);
+        if (status !== undefined) throw new HttpError(status, (err as Error).message);
+        throw err;
+      }
+    };
+    byPath.set(key, entry);
+  }
+  return [...byPath.values()];
+}
+
+function parseJson(raw: string): unknown {
+  if (raw.length === 0) return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+}
 
 async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!bearerMatches(req.headers.authorization, opts.token)) {
@@ -109,15 +148,7 @@ async function runRoute(opts: HandlerOptions, runId: string, res: ServerResponse
 }
 
 async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const raw = await readBody(req, opts.bodyIdleMs);
-  let json: unknown = {};
-  if (raw.length > 0) {
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new HttpError(400, 'body is not valid JSON');
-    }
-  }
+  const json = parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8'));
   const body = triggerBody.safeParse(json);
   if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
   const jobs = await opts.jobs();
@@ -130,11 +161,11 @@ async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMes
 }
 
 /**
- * The body, at most MAX_BODY_BYTES. Too large (declared or chunked): 413, and the connection is
+ * The body, at most `max` bytes. Too large (declared or chunked): 413, and the connection is
  * closed after the answer, since the rest of the body is not read. A body that stalls for
  * `idleMs`: 408, connection closed.
  */
-function readBody(req: IncomingMessage, idleMs: number): Promise<string> {
+function readBytes(req: IncomingMessage, idleMs: number, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const fail = (err: HttpError): void => {
       req.removeAllListeners('data');
@@ -145,7 +176,7 @@ function readBody(req: IncomingMessage, idleMs: number): Promise<string> {
       reject(err);
     };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) return fail(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
+    if (declared > max) return fail(new HttpError(413, `body larger than ${max} bytes`));
     const chunks: Buffer[] = [];
     let size = 0;
     // On the request, not the socket: the server destroys a socket whose timeout nobody handles,
@@ -153,12 +184,12 @@ function readBody(req: IncomingMessage, idleMs: number): Promise<string> {
     req.setTimeout(idleMs, () => fail(new HttpError(408, `request body stalled for ${idleMs} ms`)));
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) fail(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
+      if (size > max) fail(new HttpError(413, `body larger than ${max} bytes`));
       else chunks.push(c);
     });
     req.on('end', () => {
       req.socket.setTimeout(0);
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve(Buffer.concat(chunks));
     });
     req.on('error', reject);
   });
