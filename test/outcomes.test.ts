@@ -18,6 +18,9 @@ const samples: Error[] = [
   new errors.CancelledError('interrupted'),
   new errors.PreconditionFailedError('out/_SUCCESS', 'If-Match "abc" failed'),
   new errors.RedisPolicyError('maxmemory-policy is "allkeys-lru"'),
+  new errors.RegistryError('s3://models/fraud/versions/1/version.json is corrupt'),
+  new errors.RegistryNotFoundError('model fraud has no version 9'),
+  new errors.AliasConflictError('fraud@champion changed while you moved it', 3),
 ];
 
 describe('error → outcome table', () => {

@@ -9,10 +9,11 @@
  *   POST /models/:name/aliases/:alias         promote {"version": n, "reason"?, "by"?}
  *   POST /models/:name/aliases/:alias/rollback  {"reason"?, "by"?}
  *   GET  /models/:name/history                every alias move
- * Handlers return status and body; server.ts reads bodies, routes and maps errors to statuses.
+ * Handlers return status and body; server.ts reads bodies and routes; registry errors get their
+ * status from the error→outcome table (404 unknown, 409 alias moved meanwhile, 400 bad input).
  */
 import { z } from 'zod';
-import { AliasConflictError, ModelError, RegistryError, RegistryNotFoundError } from '../core/errors.js';
+import { RegistryError, RegistryNotFoundError } from '../core/errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { checkModelName } from '../registry/model-ref.js';
 import { registerModel } from '../registry/register-model.js';
@@ -102,14 +103,6 @@ export const MODEL_ROUTES: readonly ModelRoute[] = [
   },
   { path: ['models', null, 'history'], method: 'GET', run: async ({ registry, params: [name] }) => ok({ history: await registry.history(name as string) }) },
 ];
-
-/** The HTTP status of a registry or model error: 404 unknown, 409 lost a race, 400 bad input. */
-export function modelErrorStatus(err: unknown): number | undefined {
-  if (err instanceof RegistryNotFoundError) return 404;
-  if (err instanceof AliasConflictError) return 409;
-  if (err instanceof RegistryError || err instanceof ModelError) return 400;
-  return undefined;
-}
 
 function versionParam(n: string): number {
   if (!/^\d+$/.test(n) || Number(n) < 1) throw new RegistryError(`version "${n}": expected a version number (1, 2, …)`);

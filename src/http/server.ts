@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { ModelError } from '../core/errors.js';
 import { httpMessage, outcomeOf } from '../core/outcomes.js';
 import type { QueueClient } from '../cli/queue-client.js';
 import { triggerRun } from '../queue/trigger.js';
@@ -11,7 +12,7 @@ import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-id
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { bearerMatches } from './auth.js';
-import { MAX_MODEL_BYTES, MODEL_ROUTES, modelErrorStatus, type ModelRoute } from './model-routes.js';
+import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -91,8 +92,8 @@ function modelRoutes(routes: readonly ModelRoute[]): { path: readonly (string | 
         const out = await r.run({ registry: await o.registry(), params, url, body });
         send(res, out.status, out.body);
       } catch (err) {
-        const status = modelErrorStatus(err);
-        if (status !== undefined) throw new HttpError(status, (err as Error).message);
+        // Here a model that cannot be used is the uploaded file: the client's to fix.
+        if (err instanceof ModelError) throw new HttpError(400, err.message);
         throw err;
       }
     };

@@ -3,8 +3,8 @@
  * that it exists: a typo in a registry URI must fail, not create or read an empty registry.
  */
 import { stat } from 'node:fs/promises';
-import { RegistryError, RegistryNotFoundError } from '../core/errors.js';
-import { formatLocation, parseLocation, UriError } from '../spec/uri.js';
+import { RegistryError, RegistryNotFoundError, UriError } from '../core/errors.js';
+import { formatLocation, parseLocation } from '../spec/uri.js';
 import type { Stores } from '../storage/stores.js';
 import { ModelRegistry } from './model-registry.js';
 
