@@ -134,6 +134,7 @@ export interface SerializedError {
   readonly file?: string;
   readonly issues?: readonly string[];
   readonly key?: string;
+  readonly current?: number;
 }
 
 export function serializeError(err: unknown): SerializedError {
@@ -141,6 +142,7 @@ export function serializeError(err: unknown): SerializedError {
   const base = { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
   if (err instanceof InputError) return { ...base, location: err.location, reason: err.reason };
   if (err instanceof PreconditionFailedError) return { ...base, key: err.key };
+  if (err instanceof AliasConflictError) return { ...base, ...(err.current !== undefined ? { current: err.current } : {}) };
   if (err instanceof JobSpecError) return { ...base, ...(err.file !== undefined ? { file: err.file } : {}), issues: err.issues };
   return base;
 }
@@ -154,12 +156,15 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   LockLostError,
   CancelledError,
   RedisPolicyError,
+  RegistryError,
+  RegistryNotFoundError,
 };
 
 export function reviveError(e: SerializedError): Error {
   let err: Error;
   if (e.name === 'InputError' && e.location && e.reason !== undefined) err = new InputError(e.location, e.reason);
   else if (e.name === 'PreconditionFailedError' && e.key !== undefined) err = new PreconditionFailedError(e.key, e.message);
+  else if (e.name === 'AliasConflictError') err = new AliasConflictError(e.message, e.current);
   else if (e.name === 'JobSpecError' && e.issues) err = new JobSpecError(e.file, e.issues);
   else {
     const Class = SIMPLE[e.name];
