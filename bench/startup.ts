@@ -35,7 +35,6 @@ import { shardName } from '../src/run/output-layout.js';
 import { loadJobFile, type LoadedJob } from '../src/spec/load-spec.js';
 import { ChildHandle, openQueueHarness, REDIS_URL, REPO_ROOT, type QueueHarness } from '../test/helpers/workers.js';
 
-const DATE = '2026-11-28';
 const FEATURES = 32;
 /** Issue #5: spawn → first shard scored, warm model cache. */
 export const STARTUP_TARGET_MS = 1_000;

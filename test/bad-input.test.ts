@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeModel, makeNode, onnx, tensorInfo } from '../scripts/models/onnx-builder.js';
 import { scoreCommand } from '../src/cli/commands/score.js';
 import { EXIT, exitCodeFor } from '../src/cli/exit-codes.js';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import http, { type Server } from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { openQueueClient, type QueueClient } from '../src/cli/queue-client.js';
+import { openQueueClient, type QueueClient } from '../src/queue/queue-client.js';
 import { createApiServer, MAX_BODY_BYTES } from '../src/http/server.js';
 import { MAX_LOGICAL_DATE, MIN_LOGICAL_DATE } from '../src/run/run-identity.js';
 import { loadJobFile, type LoadedJob } from '../src/spec/load-spec.js';

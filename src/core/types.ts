@@ -74,7 +74,24 @@ export interface ShardResult {
   readonly partKey: string | undefined;
   readonly errorsKey: string | undefined;
   readonly timings: StageTimings;
-  readonly scoreStats: Record<string, import('../report/score-stats.js').ScoreStatsState>;
+  readonly scoreStats: Record<string, ScoreStatsState>;
+}
+
+/**
+ * A score column's running summary (report/score-stats.ts computes it). Plain JSON: shards send it
+ * to the run's finalize step, which merges them; it lives here because ShardResult carries it.
+ */
+export interface ScoreStatsState {
+  count: number;
+  /** Values that were NaN (a model can emit them); not in min/max/mean. */
+  nan: number;
+  /** null until a value is seen (JSON has no Infinity). */
+  min: number | null;
+  max: number | null;
+  sum: number;
+  sample: number[];
+  /** Deterministic PRNG state, so identical input gives identical reports. */
+  seed: number;
 }
 
 /** Milliseconds spent per stage. Read/parse includes fetching and decompressing. */

@@ -11,7 +11,7 @@ export interface OpenedInput {
   readonly stream: Readable;
   readonly gzip: boolean;
   /** Compressed bytes read so far (for the report and MB/s). */
-  bytesRead(): number;
+  readonly bytesRead: () => number;
 }
 
 export async function openInput(

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { z } from 'zod';
 import { ModelError } from '../core/errors.js';
 import { httpMessage, outcomeOf } from '../core/outcomes.js';
-import type { QueueClient } from '../cli/queue-client.js';
+import type { QueueClient } from '../queue/queue-client.js';
 import { triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
 import type { ModelRegistry } from '../registry/model-registry.js';

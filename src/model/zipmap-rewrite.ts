@@ -44,7 +44,7 @@ export function rewriteZipMap(model: Uint8Array): ZipMapRewriteResult {
   try {
     decoded = onnx.ModelProto.decode(model);
   } catch (err) {
-    throw new Error(`rewriteZipMap: cannot parse ONNX model: ${errorMessage(err)}`);
+    throw new Error(`rewriteZipMap: cannot parse ONNX model: ${errorMessage(err)}`, { cause: err });
   }
   const graph = decoded.graph;
   if (graph === null || graph === undefined) {

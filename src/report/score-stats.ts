@@ -4,20 +4,11 @@
  * States are plain JSON so shards can send them to the run's finalize step and be merged.
  */
 
-export const RESERVOIR = 4096;
+import type { ScoreStatsState } from '../core/types.js';
 
-export interface ScoreStatsState {
-  count: number;
-  /** Values that were NaN (a model can emit them); not in min/max/mean. */
-  nan: number;
-  /** null until a value is seen (JSON has no Infinity). */
-  min: number | null;
-  max: number | null;
-  sum: number;
-  sample: number[];
-  /** Deterministic PRNG state, so identical input gives identical reports. */
-  seed: number;
-}
+export type { ScoreStatsState };
+
+export const RESERVOIR = 4096;
 
 export interface ScoreSummary {
   count: number;

@@ -73,7 +73,7 @@ async function publishedParts(out: StoreRef): Promise<Set<string>> {
 /** The next attempt number for a run's output prefix, from the last report written there. */
 export async function nextAttemptFromReport(out: StoreRef): Promise<number> {
   const report = await readMarker(out, REPORT_NAME);
-  return report ? attemptNumber(String(report.attempt ?? '')) + 1 : 1;
+  return report ? attemptNumber(typeof report.attempt === 'string' ? report.attempt : '') + 1 : 1;
 }
 
 /**

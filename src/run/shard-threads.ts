@@ -15,7 +15,7 @@ export async function runShardThreads(
   threads: number,
   onProgress: (rowsByTask: readonly number[], done: number) => void,
 ): Promise<{ results: ShardResult[]; inputError: InputError | undefined }> {
-  const results: (ShardResult | undefined)[] = new Array(tasks.length);
+  const results = new Array<ShardResult | undefined>(tasks.length);
   const rows = new Array<number>(tasks.length).fill(0);
   let next = 0;
   let done = 0;

@@ -28,7 +28,7 @@ interface Fields {
 const DAY_MS = 86_400_000;
 
 export function parseCron(expr: string): Fields {
-  return cron.parse(expr) as Fields;
+  return cron.parse(expr);
 }
 
 /** Ticks with from < at <= to, in order. */

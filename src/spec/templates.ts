@@ -22,5 +22,6 @@ export function renderTemplate(text: string, values: TemplateValues): string {
 
 /** Values that could escape a prefix once substituted ("..", "/", control characters). */
 export function unsafeTemplateValue(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
   return value.includes('/') || value.includes('..') || value.includes('\\') || /[\u0000-\u001f]/.test(value);
 }

@@ -172,7 +172,7 @@ export interface CsvTable {
  * field count throughout; `ragged` allows other counts (for reading test inputs with bad rows).
  */
 export function parseCsv(text: string, options: { ragged?: boolean } = {}): CsvTable {
-  const records = parseCsvSync(text, { bom: true, relax_column_count: options.ragged ?? false }) as string[][];
+  const records: string[][] = parseCsvSync(text, { bom: true, relax_column_count: options.ragged ?? false });
   const [header, ...rows] = records;
   return { header: header ?? [], rows };
 }

@@ -191,7 +191,7 @@ export interface QueueHarness {
   /** The BullMQ jobs of every planned shard of an attempt, in shard order. */
   shardJobs(runId: string, attempt: string): Promise<Job[]>;
   /** Worker logs, for failure messages. */
-  logs(): string;
+  readonly logs: () => string;
   close(): Promise<void>;
 }
 

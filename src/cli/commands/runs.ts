@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseRunId } from '../../run/run-identity.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { openQueueClient } from '../queue-client.js';
+import { openQueueClient } from '../../queue/queue-client.js';
 import { describeRun } from './trigger.js';
 
 export const runsHelp = `nightshift runs [job] [--limit N] [--json]

@@ -11,7 +11,7 @@ import { loadJobsDir } from '../../spec/load-spec.js';
 import { errorMessage } from '../../core/errors.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir, loadJobArg } from '../job-arg.js';
-import { openQueueClient } from '../queue-client.js';
+import { openQueueClient } from '../../queue/queue-client.js';
 import { logicalDateForTick } from '../../scheduler/logical-date.js';
 
 export const schedulerHelp = `nightshift scheduler

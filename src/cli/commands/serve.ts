@@ -9,7 +9,7 @@ import { loadJobsDir, type LoadedJob } from '../../spec/load-spec.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir } from '../job-arg.js';
-import { openQueueClient } from '../queue-client.js';
+import { openQueueClient } from '../../queue/queue-client.js';
 
 export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI]
   HTTP API: POST /jobs/:name/runs {"date"?, "rerun"?, "model"?}, GET /runs, GET /runs/:id,

@@ -5,7 +5,7 @@ import type { RunRecord, RunRegistry } from '../../queue/run-registry.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
-import { openQueueClient } from '../queue-client.js';
+import { openQueueClient } from '../../queue/queue-client.js';
 
 export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait]
   Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is

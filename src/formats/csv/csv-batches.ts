@@ -99,7 +99,10 @@ async function* generalEvents(
 
 /** Records of a byte range, and the reader's errors, with lines counted from the object's start. */
 async function* shiftLines(records: AsyncGenerator<CsvRecord>, linesBefore: number): AsyncGenerator<CsvRecord> {
-  if (linesBefore === 0) return yield* records;
+  if (linesBefore === 0) {
+    yield* records;
+    return;
+  }
   try {
     for await (const rec of records) yield { ...rec, line: rec.line + linesBefore };
   } catch (err) {

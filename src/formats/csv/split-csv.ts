@@ -89,7 +89,7 @@ export async function splitObject(
 }
 
 function parseHeader(bytes: Buffer, csv: CsvOptions, display: string): string[] {
-  const rows = parseSync(bytes, { bom: true, delimiter: csv.delimiter, quote: csv.quote, encoding: csv.encoding, relax_column_count: true }) as string[][];
+  const rows: string[][] = parseSync(bytes, { bom: true, delimiter: csv.delimiter, quote: csv.quote, encoding: csv.encoding, relax_column_count: true });
   const header = rows[0];
   if (!header) throw new InputError({ object: display, line: 1 }, 'the header line is empty');
   return header;

@@ -11,7 +11,7 @@ import type { ObjectStore, WriteResult } from '../../storage/object-store.js';
 export class ObjectSink {
   private readonly input: PassThrough;
   private readonly upload: Promise<WriteResult>;
-  private uploadError: unknown;
+  private uploadError: Error | undefined;
   bytesIn = 0;
 
   constructor(store: ObjectStore, key: string, options: { gzip: boolean; contentType: string; signal?: AbortSignal }) {
@@ -32,8 +32,8 @@ export class ObjectSink {
     this.upload = store.write(key, body, { contentType: options.contentType, ...(options.signal ? { signal: options.signal } : {}) });
     // Keep the failure until someone awaits it, so it is never an unhandled rejection.
     this.upload.catch((err: unknown) => {
-      this.uploadError = err;
-      this.input.destroy(err instanceof Error ? err : new Error(String(err)));
+      this.uploadError = err instanceof Error ? err : new Error(String(err));
+      this.input.destroy(this.uploadError);
     });
   }
 

@@ -1,8 +1,8 @@
 /** The producer side of the queue for CLI and HTTP: fail-fast Redis, the runs queue, the registry. */
-import { Queue } from '../queue/bullmq.js';
-import { RUNS_QUEUE } from '../queue/names.js';
-import { createRedis, redactUrl, redisSettingsFromEnv } from '../queue/redis-config.js';
-import { RunRegistry } from '../queue/run-registry.js';
+import { Queue } from './bullmq.js';
+import { RUNS_QUEUE } from './names.js';
+import { createRedis, redactUrl, redisSettingsFromEnv } from './redis-config.js';
+import { RunRegistry } from './run-registry.js';
 import { TransientError } from '../core/errors.js';
 import type { Redis } from 'ioredis';
 
