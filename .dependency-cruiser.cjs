@@ -20,6 +20,9 @@
  *   scoring              one shard: reads input through formats, scores with model, summarises
  *                        for report, writes parts through formats.
  *   formats | model | report   the stages scoring drives; independent of each other.
+ *   monitor              per-shard profiles and per-run drift: scoring collects profiles, the
+ *                        report carries them, so monitor sits below both (it reads the job spec
+ *                        and baselines from storage; it does not know the report's shape).
  *   storage              the object-store port (S3, local filesystem).
  *   spec                 the job spec: every stage reads it, so it sits low.
  *   core                 errors, shared types, helpers: imports nothing else in src/.
@@ -35,6 +38,7 @@ const LAYERS = [
   ['run'],
   ['scoring'],
   ['formats', 'model', 'report'],
+  ['monitor'],
   ['storage'],
   ['spec'],
   ['core'],

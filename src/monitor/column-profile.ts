@@ -194,5 +194,5 @@ function addRejections(a: Rejections, b: Rejections): Rejections {
 
 /** Keys in a fixed order, so equal profiles serialise to equal bytes. */
 export function sortedRejections(r: Rejections): Rejections {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))) as Rejections;
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
