@@ -53,7 +53,7 @@ async function score(t: TestContext, content: string | Uint8Array, options: { na
 async function errorsOf(s: Scored): Promise<ErrorRow[]> {
   assert.equal(s.out.errors.length, 1, `expected one errors file; outputs: ${s.out.names.join(', ')}`);
   const [name] = s.out.errors as [string];
-  assert.match(name, /^errors-00000[-.].*csv$/);
+  assert.match(name, /^_errors\/errors-00000[-.].*csv$/);
   assert.deepEqual(s.out.report?.output.errors, [name], 'the report lists the errors file');
   return parseErrors(await s.out.text(name));
 }
@@ -358,7 +358,7 @@ describe('CSV output safety and error budget', () => {
     const s = await score(t, toCsv(MLP_HEADER, rows), { spec });
     assertFailed(s, /3 of 20 rows rejected \(15\.00%\), above limits\.maxErrorRate 10\.00%/);
     assert.equal(s.result.inputError, undefined);
-    assert.deepEqual(s.out.names, ['_report.json', ...s.out.errors]);
+    assert.deepEqual(s.out.names, [...s.out.errors, '_report.json']);
     assert.deepEqual(s.out.report?.rows.rejectedByReason, { not_a_number: 3 });
     assert.deepEqual((await errorsOf(s)).map((e) => e.id), ['r3', 'r9', 'r15']);
   });

@@ -362,7 +362,7 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.deepEqual(out.names.filter((n) => n.includes(a1)), [], 'a1 parts and errors files are gone');
     assert.deepEqual(out.success.parts, names(a2, 'part'));
     assert.deepEqual(partNames(out), out.success.parts);
-    assert.deepEqual(out.names.filter((n) => n.startsWith('errors-')), names(a2, 'errors'));
+    assert.deepEqual(out.names.filter((n) => n.startsWith('_errors/errors-')), names(a2, 'errors'));
     assert.deepEqual([out.success.attempt, out.report.attempt, out.report.runId], [a2, a2, runId]);
     const ids = (await readParts(out, out.success.parts)).flatMap((p) => p.rows.map((r) => r[0]));
     assert.deepEqual(ids, inputs.flat().filter((r) => r[F3] !== 'oops').map((r) => r[0]));

@@ -18,6 +18,7 @@ const commands: Record<string, Command> = {
   scheduler: { summary: 'fire job schedules (run one or more replicas)', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.schedulerCommand, help: m.schedulerHelp })) },
   schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
   model: { summary: 'model registry: register, list, show, promote, rollback, history', load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })) },
+  output: { summary: "a run's published parts (--list) or rows (--cat)", load: () => import('./commands/output.js').then((m) => ({ run: m.outputCommand, help: m.outputHelp })) },
   backfill: { summary: 'enqueue runs for a range of logical dates', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })) },
 };
 

@@ -13,6 +13,7 @@ import {
   JobSpecError,
   LockLostError,
   ModelError,
+  NotPublishedError,
   PreconditionFailedError,
   RedisPolicyError,
   RegistryError,
@@ -56,6 +57,8 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 /** Subclasses before their parents: the first row whose class matches wins. */
 const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [UsageError, { kind: 'usage', exitCode: EXIT.spec, retry: false, httpStatus: 400 }],
+  // A reader asked for output that has not been published: like asking for a run that does not exist.
+  [NotPublishedError, { kind: 'usage', exitCode: EXIT.spec, retry: false, httpStatus: 404 }],
   [JobSpecError, { kind: 'spec', exitCode: EXIT.spec, retry: false, httpStatus: 500, httpMessage: 'job specs cannot be loaded' }],
   // A location someone wrote (spec or flag) that cannot be used: fix it, never retry.
   [UriError, { kind: 'spec', exitCode: EXIT.spec, retry: false, httpStatus: 400 }],

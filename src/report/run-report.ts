@@ -34,6 +34,7 @@ export interface RunReport {
   model: RunFacts['model'] | null;
   input: { uri: string; objects: { object: string; bytes: number; rows: number }[] };
   /** Names relative to output.uri. */
+  /** parts: names under the output prefix; errors: names relative to it (`_errors/errors-….csv`). */
   output: { uri: string; parts: string[]; errors: string[] };
   rows: {
     read: number;
@@ -122,7 +123,7 @@ export function buildReport(facts: RunFacts, shards: readonly ShardResult[], fai
     output: {
       uri: facts.outputUri,
       parts: failure ? [] : shards.flatMap((s) => (s.partKey ? [baseName(s.partKey)] : [])),
-      errors: shards.flatMap((s) => (s.errorsKey ? [baseName(s.errorsKey)] : [])),
+      errors: shards.flatMap((s) => (s.errorsKey ? [errorsFileName(s.errorsKey)] : [])),
     },
     rows: {
       read: totals.read,
@@ -148,4 +149,11 @@ function roundTimings(t: StageTimings): StageTimings {
 
 function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/** An errors file's name relative to the run's output: `_errors/errors-….csv`. */
+function errorsFileName(key: string): string {
+  const name = baseName(key);
+  const dir = key.slice(0, key.length - name.length);
+  return dir.endsWith('_errors/') ? `_errors/${name}` : name;
 }

@@ -34,13 +34,33 @@ export function partName(spec: JobSpec, shard: string, attempt: string): string 
   return `part-${shard}-${attempt}.${spec.output.format === 'jsonl' ? 'jsonl' : 'csv'}${spec.output.gzip ? '.gz' : ''}`;
 }
 
+/**
+ * Errors files live under `_errors/` in the run's output, so a reader that globs `part-*` or
+ * `*.csv` (pandas, DuckDB, Spark) never mixes rejected rows into scored ones; the leading `_`
+ * makes Spark and Hive skip the folder too.
+ */
+export const ERRORS_DIR = '_errors/';
+
+/** An errors file's name relative to the run's output prefix. */
 export function errorsName(shard: string, attempt: string): string {
-  return `errors-${shard}-${attempt}.csv`;
+  return `${ERRORS_DIR}errors-${shard}-${attempt}.csv`;
 }
 
-/** Parts and errors files of any attempt: what a publish may replace or remove. */
+/** Parts and errors files of any attempt (names relative to the output prefix): what a publish may replace or remove. */
 export function runFileAttempt(name: string): string | undefined {
-  return /^(?:part|errors)-\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
+  return /^(?:part-|_errors\/errors-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
+}
+
+/**
+ * The job's output root, where `_latest.json` points at its newest published date: the output
+ * template with {{job}} filled in, up to the first template left ({{date}}, {{runId}}). So
+ * `out/{{job}}/{{date}}/` gives each job its own pointer at `out/<job>/`.
+ */
+export function outputRootTemplate(outputUriTemplate: string, job: string): string {
+  const withJob = outputUriTemplate.replace(/\{\{\s*job\s*\}\}/g, job);
+  const i = withJob.indexOf('{{');
+  if (i === -1) return withJob;
+  return withJob.slice(0, withJob.lastIndexOf('/', i) + 1);
 }
 
 export function joinKey(prefix: string, name: string): string {

@@ -11,8 +11,7 @@ import type { RunReport } from '../report/run-report.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
 import { readAll } from '../storage/object-store.js';
 import { parseLocation } from '../spec/uri.js';
-import { staticPrefix } from '../spec/load-spec.js';
-import { attemptNumber, joinKey, LATEST_NAME, REPORT_NAME, runFileAttempt, SUCCESS_NAME } from './output-layout.js';
+import { attemptNumber, joinKey, LATEST_NAME, outputRootTemplate, REPORT_NAME, runFileAttempt, SUCCESS_NAME } from './output-layout.js';
 
 export interface SuccessManifest {
   runId: string;
@@ -45,7 +44,8 @@ export async function publishRun(out: StoreRef, report: RunReport): Promise<void
   for await (const o of out.store.list(prefix)) {
     const name = o.key.slice(prefix.length);
     const attempt = runFileAttempt(name);
-    if (name.includes('/') || attempt === undefined || keep.has(name) || published.has(name)) continue;
+    // runFileAttempt matches only this run's own parts and _errors/ files, never nested prefixes.
+    if (attempt === undefined || keep.has(name) || published.has(name)) continue;
     if (report.status === 'succeeded' || attempt === report.attempt) await out.store.delete(o.key);
   }
 }
@@ -77,12 +77,12 @@ export async function nextAttemptFromReport(out: StoreRef): Promise<number> {
 }
 
 /**
- * Points <job output root>/_latest.json at the newest logical date that has published. A backfill
- * of an older date does not move it back.
+ * Points <job output root>/_latest.json (outputRootTemplate: one per job) at the newest logical
+ * date that has published. A backfill of an older date does not move it back.
  */
 export async function updateLatest(stores: Stores, outputUriTemplate: string, baseDir: string, report: RunReport): Promise<void> {
   if (report.status !== 'succeeded') return;
-  const root = stores.resolve(parseLocation(staticPrefix(outputUriTemplate.replace(/\{\{.*$/, '*')), baseDir));
+  const root = stores.resolve(parseLocation(outputRootTemplate(outputUriTemplate, report.job), baseDir));
   // A missing or unreadable pointer is (re)written.
   const prev = (await readMarker(root, LATEST_NAME))?.logicalDate;
   if (typeof prev === 'string' && prev > report.logicalDate) return;

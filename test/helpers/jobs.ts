@@ -151,7 +151,7 @@ export async function readOutput(dir: string): Promise<RunOutput> {
   return {
     names,
     parts,
-    errors: names.filter((n) => n.startsWith('errors-')),
+    errors: names.filter((n) => n.startsWith('_errors/errors-')),
     report: names.includes('_report.json') ? (JSON.parse(await read('_report.json')) as RunReport) : undefined,
     success: names.includes('_SUCCESS') ? (JSON.parse(await read('_SUCCESS')) as SuccessManifest) : undefined,
     text: read,
