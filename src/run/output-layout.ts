@@ -48,7 +48,8 @@ export function errorsName(shard: string, attempt: string): string {
 
 /** Parts and errors files of any attempt (names relative to the output prefix): what a publish may replace or remove. */
 export function runFileAttempt(name: string): string | undefined {
-  return /^(?:part-|_errors\/errors-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
+  // errors-… at the top: where errors files were before _errors/, so a rerun still removes them.
+  return /^(?:part-|_errors\/errors-|errors-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
 }
 
 /**
