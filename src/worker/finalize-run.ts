@@ -71,7 +71,8 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
 /** Uploads of this attempt that never completed (a worker killed mid-part) are cancelled. */
 async function abortLeftovers(out: StoreRef, attempt: string): Promise<void> {
   try {
-    await out.store.abortIncompleteWrites(joinKey(out.key, ''), (key) => runFileAttempt(key.slice(key.lastIndexOf('/') + 1)) === attempt);
+    const prefix = joinKey(out.key, '');
+    await out.store.abortIncompleteWrites(prefix, (key) => runFileAttempt(key.slice(prefix.length)) === attempt);
   } catch {
     // Some S3-compatible stores do not list multipart uploads; a lifecycle rule covers them.
   }
