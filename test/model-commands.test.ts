@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildMlp } from '../scripts/models/models.js';
-import { openQueueClient } from '../src/cli/queue-client.js';
+import { openQueueClient } from '../src/queue/queue-client.js';
 import { createApiServer } from '../src/http/server.js';
 import { openRegistry } from '../src/registry/open-registry.js';
 import { Stores } from '../src/storage/stores.js';
