@@ -83,3 +83,12 @@ async function firstChunk(stream: Readable): Promise<Buffer | undefined> {
     stream.on('error', onError);
   });
 }
+
+/** A gzip stream that breaks while it is read is bad input (not a retryable fault): one wording for every reader. */
+export function gzipInputError(err: unknown, object: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new InputError({ object }, `the gzip stream is truncated or corrupt (${code})`, { cause: err });
+  }
+  return err;
+}

@@ -12,7 +12,7 @@ import type { Scorer } from '../model/onnx-scorer.js';
 import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readBatchEvents } from '../formats/csv/csv-batches.js';
+import { readBatches } from '../formats/read-batches.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
@@ -80,7 +80,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     bytes = opened.bytesRead;
     input = opened.stream;
     await part.write(format.header());
-    const events = readBatchEvents(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
+    const events = readBatches(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
     for await (const ev of events) {
       ctx.signal?.throwIfAborted();
       if (ev.kind === 'rejected') {

@@ -11,6 +11,7 @@
 import type { ByteCells, ColumnarBatch } from '../../core/types.js';
 import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, startsLikeFormula } from '../parts/cells.js';
 import { FIELD_NUMBER, FIELD_PLAIN, isEscapedKind, type ScannedRecord } from './scanner.js';
+import { isDecimal } from '../rows/decimal.js';
 
 /** Bytes that make csvQuote quote a cell: " , CR LF. */
 const NEEDS_QUOTES = new Uint8Array(256);
@@ -105,31 +106,6 @@ function csvMode(b: Uint8Array, start: number, end: number): number {
   }
   const formula = end > start && startsLikeFormula(b[start] as number) && !isDecimal(b, start, end);
   return formula ? (quoted ? CSV_PREFIXED_QUOTED : CSV_PREFIXED) : quoted ? CSV_QUOTED : CSV_AS_IS;
-}
-
-const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
-
-/** DECIMAL (formats/parts/cells.ts) on bytes: /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/. */
-export function isDecimal(b: Uint8Array, start: number, end: number): boolean {
-  let i = start;
-  if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
-  const intStart = i;
-  while (i < end && isDigit(b[i])) i++;
-  let digits = i - intStart;
-  if (i < end && b[i] === 0x2e) {
-    const fracStart = ++i;
-    while (i < end && isDigit(b[i])) i++;
-    digits += i - fracStart;
-  }
-  if (digits === 0) return false;
-  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
-    i++;
-    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
-    const expStart = i;
-    while (i < end && isDigit(b[i])) i++;
-    if (i === expStart) return false;
-  }
-  return i === end;
 }
 
 /** The cells as strings. */

@@ -29,14 +29,15 @@
  */
 import { Readable } from 'node:stream';
 import { InputError } from '../../core/errors.js';
-import type { ColumnarBatch, RejectedRow } from '../../core/types.js';
+import { BatchQueue, type BatchEvent } from '../rows/batch-queue.js';
+import { gzipInputError } from '../open-input.js';
 import { BatchBuilder } from './batch-builder.js';
 import { FastBatchBuilder } from './fast-batch-builder.js';
 import type { JobSpec } from '../../spec/job-spec.js';
 import { readCsvRecords, type CsvRecord } from './csv-reader.js';
 import { CsvScanner, needsGeneralPath, type ScannedRecord } from './scanner.js';
 
-export type BatchEvent = { readonly kind: 'batch'; readonly batch: ColumnarBatch } | { readonly kind: 'rejected'; readonly row: RejectedRow };
+export type { BatchEvent };
 
 export interface BatchEventOptions {
   /** Column names when the input holds no header row (a byte-range shard). */
@@ -69,7 +70,7 @@ export async function* readBatchEvents(stream: Readable, object: string, spec: J
     return;
   }
   const input = await peekHead(stream, 3).catch((err: unknown) => {
-    throw streamInputError(err, object);
+    throw gzipInputError(err, object);
   });
   if (needsGeneralPath(input.head)) yield* generalEvents(Readable.from(input.chunks, { objectMode: false }), object, spec, header, linesBefore);
   else yield* fastEvents(input.chunks, object, spec, header, linesBefore);
@@ -84,17 +85,13 @@ async function* generalEvents(
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
   const records = shiftLines(readCsvRecords(stream, object, spec.input.csv, spec.limits.maxRecordBytes), linesBefore);
-  let builder = header ? new BatchBuilder(header, spec, object, 0) : undefined;
+  const queue = new BatchQueue<CsvRecord>((h, line) => new BatchBuilder(h, spec, object, line), (rec) => ({ names: rec.fields, line: rec.line }), header);
   for await (const rec of records) {
-    if (!builder) {
-      builder = new BatchBuilder(rec.fields, spec, object, rec.line);
-      continue;
-    }
-    const rejected = builder.add(rec);
-    if (rejected) yield { kind: 'rejected', row: rejected };
-    else if (builder.full) yield { kind: 'batch', batch: builder.take() };
+    queue.record(rec);
+    if (queue.pending) yield* queue.drain();
   }
-  if (builder && builder.rows > 0) yield { kind: 'batch', batch: builder.take() };
+  const last = queue.lastBatch();
+  if (last) yield last;
 }
 
 /** Records of a byte range, and the reader's errors, with lines counted from the object's start. */
@@ -120,66 +117,25 @@ async function* fastEvents(
 ): AsyncGenerator<BatchEvent> {
   const { delimiter, quote, relaxQuotes } = spec.input.csv;
   const scannerOptions = { object, delimiter, quote, relaxQuotes, maxRecordBytes: spec.limits.maxRecordBytes, firstLine: linesBefore + 1 };
-  const scanner: CsvScanner = new CsvScanner(scannerOptions, (rec) => sink.record(rec));
-  const sink = new EventSink(spec, object, header, (builder) => scanner.parseNumbersIn(builder.numericColumns()));
+  const scanner: CsvScanner = new CsvScanner(scannerOptions, (rec) => queue.record(rec));
+  const queue = new BatchQueue<ScannedRecord>(
+    (h, line) => {
+      const builder = new FastBatchBuilder(h, spec, object, line);
+      // Once the columns are known, the scanner parses the numeric ones as it scans.
+      scanner.parseNumbersIn(builder.numericColumns());
+      return builder;
+    },
+    (rec) => ({ names: Array.from({ length: rec.count }, (_, i) => rec.text(i)), line: rec.line }),
+    header,
+  );
   try {
-    for await (const chunk of chunks) yield* sink.settle(() => scanner.push(chunk));
-    yield* sink.settle(() => scanner.end());
+    for await (const chunk of chunks) yield* queue.settle(() => scanner.push(chunk));
+    yield* queue.settle(() => scanner.end());
   } catch (err) {
-    throw streamInputError(err, object);
+    throw gzipInputError(err, object);
   }
-  const last = sink.lastBatch();
+  const last = queue.lastBatch();
   if (last) yield last;
-}
-
-/** Turns scanned records into queued events; without given columns the first record is the header. */
-class EventSink {
-  private builder: FastBatchBuilder | undefined;
-  private queue: BatchEvent[] = [];
-
-  constructor(
-    private readonly spec: JobSpec,
-    private readonly object: string,
-    header: readonly string[] | undefined,
-    /** Called once the builder exists, i.e. once the columns are known. */
-    private readonly onBuilder: (builder: FastBatchBuilder) => void,
-  ) {
-    if (header) this.setBuilder(new FastBatchBuilder(header, spec, object, 0));
-  }
-
-  record(rec: ScannedRecord): void {
-    if (!this.builder) {
-      const header = Array.from({ length: rec.count }, (_, i) => rec.text(i));
-      this.setBuilder(new FastBatchBuilder(header, this.spec, this.object, rec.line));
-      return;
-    }
-    const rejected = this.builder.add(rec);
-    if (rejected) this.queue.push({ kind: 'rejected', row: rejected });
-    else if (this.builder.full) this.queue.push({ kind: 'batch', batch: this.builder.take() });
-  }
-
-  private setBuilder(builder: FastBatchBuilder): void {
-    this.builder = builder;
-    this.onBuilder(builder);
-  }
-
-  /** Runs one scanner step, then hands out its events, then rethrows what the step threw. */
-  *settle(step: () => void): Generator<BatchEvent> {
-    let failure: { error: unknown } | undefined;
-    try {
-      step();
-    } catch (error) {
-      failure = { error };
-    }
-    const events = this.queue;
-    this.queue = [];
-    yield* events;
-    if (failure) throw failure.error;
-  }
-
-  lastBatch(): BatchEvent | undefined {
-    return this.builder && this.builder.rows > 0 ? { kind: 'batch', batch: this.builder.take() } : undefined;
-  }
 }
 
 /** Reads at least `bytes` bytes (unless the stream is shorter) without losing them. */
@@ -205,13 +161,4 @@ async function peekHead(stream: Readable, bytes: number): Promise<{ head: Buffer
     }
   }
   return { head: Buffer.concat(first), chunks: replay() };
-}
-
-/** A broken gzip stream is bad input, worded like the general path (csv-reader.ts) words it. */
-function streamInputError(err: unknown, object: string): unknown {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return new InputError({ object }, `the gzip stream is truncated or corrupt (${code})`, { cause: err });
-  }
-  return err;
 }

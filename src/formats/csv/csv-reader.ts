@@ -10,6 +10,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { InputError } from '../../core/errors.js';
 import type { CsvOptions } from '../../spec/job-spec.js';
+import { gzipInputError } from '../open-input.js';
+import { csvReason } from './csv-messages.js';
 import { holdsLoneSurrogate, InvalidBytesWatch } from './invalid-bytes.js';
 
 export interface CsvRecord {
@@ -139,20 +141,8 @@ function failedRecordLine(e: { lines?: number; empty_lines?: number }, pos: Pars
 function toInputError(err: unknown, object: string, pos: ParsePosition): unknown {
   if (err instanceof CsvError) {
     const e = err as CsvError & { lines?: number; empty_lines?: number; column?: number };
-    const reasons: Record<string, string> = {
-      CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
-      CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
-      CSV_MAX_RECORD_SIZE: 'a record is longer than limits.maxRecordBytes (often an unclosed quote, or the wrong delimiter)',
-      // csv-parse's code has no CSV_ prefix here.
-      INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field (set input.csv.relaxQuotes: true to keep it as text)',
-    };
-    const reason = reasons[e.code] ?? e.message;
     const line = failedRecordLine(e, pos);
-    return new InputError({ object, ...(line !== undefined ? { line } : {}) }, `${reason} [${e.code}]`, { cause: err });
+    return new InputError({ object, ...(line !== undefined ? { line } : {}) }, csvReason(e.code, e.message), { cause: err });
   }
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return new InputError({ object }, `the gzip stream is truncated or corrupt (${code})`, { cause: err });
-  }
-  return err;
+  return gzipInputError(err, object);
 }

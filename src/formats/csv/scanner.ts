@@ -23,6 +23,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { InputError } from '../../core/errors.js';
+import { csvReason, type CsvErrorCode } from './csv-messages.js';
 
 export const FIELD_PLAIN = 0;
 /** Quoted field without escaped quotes: [start, end) is the content between the quotes. */
@@ -114,13 +115,6 @@ const NEED_MORE = -1;
 const MIN_JOIN = 4096;
 
 // The general path's wording (csv-reader.ts), so both paths fail a shard with the same message.
-const MESSAGES = {
-  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read',
-  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by other characters (malformed quoting)',
-  CSV_MAX_RECORD_SIZE: 'a record is longer than limits.maxRecordBytes (often an unclosed quote, or the wrong delimiter)',
-  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field (set input.csv.relaxQuotes: true to keep it as text)',
-} as const;
-type CsvErrorCode = keyof typeof MESSAGES;
 
 /** True when csv-parse would read the input as UTF-16LE (its BOM): only the general path can. */
 export function needsGeneralPath(head: Buffer): boolean {
@@ -499,7 +493,7 @@ export class CsvScanner {
 }
 
 function csvError(object: string, code: CsvErrorCode, line: number): InputError {
-  return new InputError({ object, line }, `${MESSAGES[code]} [${code}]`);
+  return new InputError({ object, line }, csvReason(code, code));
 }
 
 function asciiByte(char: string, what: string): number {

@@ -22,7 +22,8 @@ export interface SplitPlan {
   readonly ranges: ByteRangeShard[];
 }
 
-const NL = 0x0a;
+const LF = 0x0a;
+const CR = 0x0d;
 
 export async function splitObject(
   store: ObjectStore,
@@ -42,19 +43,33 @@ export async function splitObject(
   let headerBytes: Buffer[] = [];
   const cuts: { offset: number; linesBefore: number }[] = [];
   let nextCut = 0;
+  // A CR that ends a chunk: a line end unless the next chunk starts with LF (then CRLF ends it).
+  let pendingCR = -1;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     if (headerEnd === -1) headerBytes.push(chunk);
-    // Jump between quotes and newlines with native indexOf (no per-byte JS loop). Between two
+    if (pendingCR !== -1 && chunk.length > 0) {
+      if (chunk[0] !== LF) lineEnd(pendingCR);
+      pendingCR = -1;
+    }
+    // Jump between quotes and line ends with native indexOf (no per-byte JS loop). Between two
     // quotes the quote state is constant; a doubled quote toggles twice and changes nothing.
+    // Line ends are LF, CRLF and a bare CR, as both readers take them.
     let i = 0;
-    let nl = chunk.indexOf(NL);
+    let nl = chunk.indexOf(LF);
+    let cr = chunk.indexOf(CR);
     while (i < chunk.length) {
       const q = chunk.indexOf(quote, i);
       const stop = q === -1 ? chunk.length : q;
-      while (nl !== -1 && nl < stop) {
-        lines++;
-        if (!inQuote) onBoundary(pos + nl + 1);
-        nl = chunk.indexOf(NL, nl + 1);
+      for (;;) {
+        if (nl !== -1 && nl < stop && (cr === -1 || nl < cr)) {
+          lineEnd(pos + nl);
+          nl = chunk.indexOf(LF, nl + 1);
+        } else if (cr !== -1 && cr < stop) {
+          const at = cr;
+          cr = chunk.indexOf(CR, cr + 1);
+          if (at + 1 === chunk.length) pendingCR = pos + at;
+          else if (chunk[at + 1] !== LF) lineEnd(pos + at);
+        } else break;
       }
       if (q === -1) break;
       inQuote = !inQuote;
@@ -62,6 +77,7 @@ export async function splitObject(
     }
     pos += chunk.length;
   }
+  if (pendingCR !== -1) lineEnd(pendingCR);
   if (headerEnd === -1) throw new InputError({ object: display }, 'cannot split: no complete header line');
   const header = parseHeader(Buffer.concat(headerBytes).subarray(0, headerEnd), csv, display);
   headerBytes = [];
@@ -76,6 +92,12 @@ export async function splitObject(
   }
   if (start < size) ranges.push({ start, end: size - 1, linesBefore });
   return { header, ranges };
+
+  /** The line ending at byte `at` (its last byte); a record boundary unless inside quotes. */
+  function lineEnd(at: number): void {
+    lines++;
+    if (!inQuote) onBoundary(at + 1);
+  }
 
   function onBoundary(offset: number): void {
     if (headerEnd === -1) {

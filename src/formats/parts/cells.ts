@@ -1,4 +1,5 @@
 /** Turning values into output text: numbers that round-trip, and text that is safe to open. */
+import { DECIMAL } from '../rows/decimal.js';
 import { shortest, shortestFloat32Digits } from './float32-digits.js';
 
 /**
@@ -51,9 +52,6 @@ export function formatNumber(v: number, float32: boolean, decimals: number | und
   if (decimals !== undefined && Number.isFinite(v)) return v.toFixed(decimals);
   return float32 ? formatFloat32(v) : String(v);
 }
-
-/** A plain decimal number, as a cell: the grammar numeric cells are read with (parse-cell.ts). */
-export const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** = + - @ tab CR: a cell starting with one of these may run as a spreadsheet formula. */
 export function startsLikeFormula(code: number): boolean {

@@ -3,7 +3,7 @@
  * model ("" → 0, "0x1F" → 31, " 5 " → 5), so the text must look like a decimal number first.
  */
 import type { RejectReason } from '../../core/types.js';
-import { DECIMAL } from '../parts/cells.js';
+import { DECIMAL } from './decimal.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const NAN_TOKENS = new Set(['NaN', 'nan', 'NAN', 'NA', 'N/A', 'null', 'NULL']);
