@@ -38,8 +38,11 @@ export interface WorkerOptions {
 }
 
 export interface RunningWorker {
-  /** Resolves when the worker has shut down. */
-  readonly closed: Promise<void>;
+  /**
+   * Resolves when the worker has shut down: true when it closed cleanly, false when Redis could
+   * not be reached to close (the caller should then exit the process: connections may linger).
+   */
+  readonly closed: Promise<boolean>;
   shutdown(reason: string): Promise<void>;
   forceExit(): void;
 }
@@ -76,11 +79,15 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     maxStalledCount: 2,
     autorun: false,
   };
+  const active = new ActiveJobs();
   const wrap = <T>(fn: (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<T>) => async (job: Job, token?: string, signal?: AbortSignal): Promise<T> => {
+    active.begin();
     try {
       return await fn(job, token, signal);
     } catch (err) {
       throw toBullmqError(err);
+    } finally {
+      active.end();
     }
   };
   const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
@@ -98,27 +105,39 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix} (${marks})`);
 
   let closing: Promise<void> | undefined;
-  let resolveClosed: () => void = () => undefined;
-  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let resolveClosed: (clean: boolean) => void = () => undefined;
+  const closed = new Promise<boolean>((r) => (resolveClosed = r));
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
       opts.log(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
       const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
-      const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.graceMs).unref());
-      if (!(await Promise.race([graceful, timedOut]))) {
+      graceful.catch(() => undefined);
+      // Phase 1: active jobs finish, up to the grace period. An idle worker has nothing to wait
+      // for; its close only needs Redis, which phase 2 bounds.
+      await Promise.race([graceful, active.drained(), delay(opts.graceMs)]);
+      if (active.count > 0) {
         opts.log('grace period over: cancelling active shards; they go back to the queue to be retried');
         // close(true) would only return the graceful close already under way, which waits for
         // the shards to finish; aborting their signals makes them fail (and retry) now.
         shards.cancelAllJobs('worker shutdown: grace period over');
         runs.cancelAllJobs('worker shutdown: grace period over');
-        await graceful;
       }
-      await flow.close();
+      // Phase 2: closing needs Redis (hand-backs, the blocking connection); while Redis is down it
+      // would wait forever, so it gets a bounded time and then the connections are dropped.
+      const clean = await Promise.race([graceful, delay(CLOSE_TIMEOUT_MS).then(() => false)]);
+      if (!clean) {
+        opts.log(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
+        connection.disconnect();
+        // BullMQ's disconnect waits for an 'end' that a connection still retrying may never emit.
+        await Promise.race([Promise.allSettled([shards.disconnect(), runs.disconnect(), flow.disconnect()]), delay(500)]);
+      } else {
+        await flow.close();
+      }
       await scorers.close();
       stores.close();
-      await connection.quit().catch(() => connection.disconnect());
-      opts.log('worker stopped');
-      resolveClosed();
+      if (clean) await connection.quit().catch(() => connection.disconnect());
+      opts.log(clean ? 'worker stopped' : 'worker stopped (not cleanly)');
+      resolveClosed(clean);
     })();
     return closing;
   };
@@ -130,4 +149,31 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       process.exit(130);
     },
   };
+}
+
+/** How long closing may take once no job is active (it needs Redis; it is quick when Redis is up). */
+const CLOSE_TIMEOUT_MS = 3_000;
+
+function delay(ms: number): Promise<false> {
+  return new Promise((r) => setTimeout(() => r(false), ms).unref());
+}
+
+/** Jobs this process is running, so shutdown knows when nothing is left to wait for. */
+class ActiveJobs {
+  count = 0;
+  private waiters: (() => void)[] = [];
+
+  begin(): void {
+    this.count++;
+  }
+
+  end(): void {
+    this.count--;
+    if (this.count === 0) for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves once no job is active. */
+  drained(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
 }

@@ -9,14 +9,15 @@ export const workerHelp = `nightshift worker [--concurrency N]
   Start as many as you like, on as many machines as share the Redis and the object store.
   --concurrency  shards scored at once by this process (default: NIGHTSHIFT_CONCURRENCY or 1)
 Environment: NIGHTSHIFT_REDIS_URL, NIGHTSHIFT_REDIS_PREFIX, NIGHTSHIFT_LOCK_MS (30000),
-  NIGHTSHIFT_STALLED_MS (15000), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
+  NIGHTSHIFT_STALLED_MS (half the lock), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
   NIGHTSHIFT_INFERENCE (thread | main: where session.run executes; default thread),
   NIGHTSHIFT_S3_* (see README).`;
 
 const envSchema = z.object({
   NIGHTSHIFT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   NIGHTSHIFT_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
-  NIGHTSHIFT_STALLED_MS: z.coerce.number().int().min(500).default(15_000),
+  /** Default: half the lock (see stalledIntervalFor). */
+  NIGHTSHIFT_STALLED_MS: z.coerce.number().int().min(500).optional(),
   NIGHTSHIFT_SHARD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   NIGHTSHIFT_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   NIGHTSHIFT_INFERENCE: z.enum(['thread', 'main']).default('thread'),
@@ -26,6 +27,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { concurrency: { type: 'string' } } });
   const env = envSchema.safeParse(process.env);
   if (!env.success) throw new UsageError(`invalid worker settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const lockMs = env.data.NIGHTSHIFT_LOCK_MS;
+  const stalledMs = env.data.NIGHTSHIFT_STALLED_MS ?? stalledIntervalFor(lockMs);
+  if (stalledMs >= lockMs) throw new UsageError(`NIGHTSHIFT_STALLED_MS (${stalledMs}) must be below NIGHTSHIFT_LOCK_MS (${lockMs}): otherwise a killed worker's shard waits up to two stalled intervals past its lock (default: half the lock)`);
   const concurrency = values.concurrency ? Number(values.concurrency) : env.data.NIGHTSHIFT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a positive integer, found "${values.concurrency}"`);
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
@@ -38,8 +42,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const worker = await startWorker({
     redis: redisSettingsFromEnv(),
     concurrency,
-    lockDurationMs: env.data.NIGHTSHIFT_LOCK_MS,
-    stalledIntervalMs: env.data.NIGHTSHIFT_STALLED_MS,
+    lockDurationMs: lockMs,
+    stalledIntervalMs: stalledMs,
     shardAttempts: env.data.NIGHTSHIFT_SHARD_ATTEMPTS,
     graceMs: env.data.NIGHTSHIFT_GRACE_MS,
     inference: env.data.NIGHTSHIFT_INFERENCE,
@@ -55,6 +59,18 @@ export async function workerCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await worker.closed;
+  // Not closed cleanly (Redis unreachable): its connections would keep reconnecting, and the
+  // process alive, forever.
+  if (!(await worker.closed)) process.exit(EXIT.internal);
   return EXIT.ok;
+}
+
+/**
+ * BullMQ's stalled check, from the lock: a killed worker's lock lapses within the lock time, and
+ * the next check after that (every `stalled` ms) puts its shard back, so recovery takes at most
+ * lock + stalled. The check only moves jobs it saw active at the check before, so a check
+ * interval near or above the lock stretches that to lock + 2 × stalled or more.
+ */
+export function stalledIntervalFor(lockMs: number): number {
+  return Math.max(500, Math.floor(lockMs / 2));
 }

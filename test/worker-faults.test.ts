@@ -1,0 +1,91 @@
+/**
+ * A worker's own faults, with real worker processes on real Redis and s3rver: SIGTERM while Redis
+ * is down, and how fast a SIGKILLed worker's shard is taken up by another worker.
+ *
+ *   node --import tsx --test test/worker-faults.test.ts
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { buildMlp } from '../scripts/models/models.js';
+import { DATE, MLP, MLP_HEADER, mlpRows, mlpSpec, tempDir, toCsv, writeJob } from './helpers/jobs.js';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { createBucket, putObject, startS3, type S3Server } from './helpers/s3.js';
+import { queueHarness, randomPrefix, spawnWorker, startRedisServer, waitFor } from './helpers/workers.js';
+
+async function s3WithProxy(t: TestContext): Promise<{ s3: S3Server; proxy: FaultProxy }> {
+  const s3 = await startS3();
+  t.after(() => s3.stop());
+  const proxy = await startFaultProxy(s3.endpoint);
+  t.after(() => proxy.close());
+  return { s3, proxy };
+}
+
+function s3Env(endpoint: string, secret = 'S3RVER'): Record<string, string> {
+  return { NIGHTSHIFT_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: 'us-east-1' };
+}
+
+describe('worker faults', () => {
+  it('SIGTERM while Redis is down: an idle worker exits within its grace period', { timeout: 60_000 }, async (t) => {
+    const redis = await startRedisServer();
+    t.after(() => redis.stop());
+    const graceMs = 10_000;
+    const worker = await spawnWorker({ prefix: randomPrefix(), redisUrl: redis.url, env: { NIGHTSHIFT_GRACE_MS: String(graceMs) } });
+    t.after(() => worker.kill());
+    await redis.stop();
+    await worker.waitForOutput(/ECONNREFUSED/, 20_000);
+    const signalled = Date.now();
+    worker.signal('SIGTERM');
+    const exit = await worker.waitForExit(graceMs + 30_000);
+    const ms = Date.now() - signalled;
+    t.diagnostic(`exited ${ms} ms after SIGTERM (grace ${graceMs} ms)`);
+    assert.ok(ms < graceMs, `exited ${ms} ms after SIGTERM, grace ${graceMs} ms\n${worker.output}`);
+    assert.equal(exit.signal, null, 'exited by itself, not killed by a second signal');
+    assert.match(worker.output, /cannot close cleanly .*is Redis reachable/);
+  });
+
+  it('a SIGKILLed worker\'s shard is taken up within lock + stalled interval (NIGHTSHIFT_LOCK_MS=5000)', { timeout: 120_000 }, async (t) => {
+    const { s3, proxy } = await s3WithProxy(t);
+    const bucket = await createBucket(s3, 'recover');
+    const rows = mlpRows(2_000, { idPrefix: 'r', seed: 9 });
+    await putObject(s3, bucket, 'models/model.onnx', buildMlp(MLP));
+    await putObject(s3, bucket, `in/${DATE}/events.csv`, toCsv(MLP_HEADER, rows));
+    const spec = mlpSpec();
+    spec.model.uri = `s3://${bucket}/models/model.onnx`;
+    spec.input.uri = `s3://${bucket}/in/{{date}}/`;
+    spec.output.uri = `s3://${bucket}/out/{{date}}/`;
+    const job = await writeJob(await tempDir(t), spec);
+    // The first read of the input stalls half-way: the victim holds its shard, renewing its lock,
+    // until it is killed. The survivor's read passes.
+    const stall = proxy.addRule({ operation: 'GetObject', path: /\/in\//, fault: { type: 'stall-body', fraction: 0.5 } });
+
+    const lockMs = 5_000;
+    const stalledMs = lockMs / 2; // the default: half the lock
+    const env = { ...s3Env(proxy.endpoint), NIGHTSHIFT_LOCK_MS: String(lockMs) };
+    const h = await queueHarness(t);
+    const victim = await h.spawnWorker(env);
+    const run = await h.trigger(job, DATE);
+    await waitFor('the victim to hold the shard, stalled in its input', async () => (stall.hits === 1 && (await h.shards.getActiveCount()) === 1 ? true : undefined), { detail: h.logs });
+    await h.spawnWorker(env);
+    const [shard] = await h.shards.getActive();
+    assert.ok(shard?.id);
+    const killedAt = Date.now();
+    await victim.kill();
+
+    const pickedAt = await waitFor(
+      'another worker to take the shard',
+      async () => {
+        const j = await h.shards.getJob(shard.id as string);
+        return j?.processedOn !== undefined && j.processedOn > killedAt ? j.processedOn : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: h.logs },
+    );
+    const recoveryMs = pickedAt - killedAt;
+    t.diagnostic(`shard taken up ${recoveryMs} ms after SIGKILL (lock ${lockMs} ms, stalled check ${stalledMs} ms)`);
+    // At most lock + one stalled interval, plus a generous margin for a busy machine (before:
+    // ~26 s, as the default 15 s stalled check needed two rounds).
+    assert.ok(recoveryMs <= lockMs + stalledMs + 4_000, `recovered after ${recoveryMs} ms\n${h.logs()}`);
+    const rec = await h.waitForRun(run.runId, run.attempt, { timeoutMs: 60_000 });
+    assert.equal(rec.status, 'succeeded', `${rec.reason ?? ''}\n${h.logs()}`);
+    assert.equal(rec.rowsScored, rows.length);
+  });
+});
