@@ -10,7 +10,8 @@ import { buildMlp } from '../scripts/models/models.js';
 import { DATE, MLP, MLP_HEADER, mlpRows, mlpSpec, tempDir, toCsv, writeJob } from './helpers/jobs.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { createBucket, putObject, startS3, type S3Server } from './helpers/s3.js';
-import { queueHarness, randomPrefix, spawnWorker, startRedisServer, waitFor } from './helpers/workers.js';
+import { queueHarness, randomPrefix, spawnWorker, startRedisServer, waitFor, type QueueHarness } from './helpers/workers.js';
+import { workersKey } from '../src/worker/readiness.js';
 
 async function s3WithProxy(t: TestContext): Promise<{ s3: S3Server; proxy: FaultProxy }> {
   const s3 = await startS3();
@@ -24,7 +25,78 @@ function s3Env(endpoint: string, secret = 'S3RVER'): Record<string, string> {
   return { NIGHTSHIFT_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: 'us-east-1' };
 }
 
+/** Four input objects of the MLP job on S3 (model, inputs, outputs in one bucket); the rows by id. */
+async function s3Job(t: TestContext, s3: S3Server, label: string): Promise<{ job: Awaited<ReturnType<typeof writeJob>>; rows: string[][]; bucket: string }> {
+  const bucket = await createBucket(s3, label);
+  await putObject(s3, bucket, 'models/model.onnx', buildMlp(MLP));
+  const rows: string[][] = [];
+  for (let i = 0; i < 4; i++) {
+    const part = mlpRows(500, { idPrefix: `${label}${i}-`, seed: 30 + i });
+    rows.push(...part);
+    await putObject(s3, bucket, `in/${DATE}/part${i}.csv`, toCsv(MLP_HEADER, part));
+  }
+  const spec = mlpSpec();
+  spec.model.uri = `s3://${bucket}/models/model.onnx`;
+  spec.input.uri = `s3://${bucket}/in/{{date}}/`;
+  spec.output.uri = `s3://${bucket}/out/{{date}}/`;
+  return { job: await writeJob(await tempDir(t), spec), rows, bucket };
+}
+
+async function readinessOf(h: QueueHarness): Promise<{ ready: boolean; reason?: string }[]> {
+  return Object.values(await h.redis.hgetall(workersKey(h.prefix))).map((v) => JSON.parse(v) as { ready: boolean; reason?: string });
+}
+
 describe('worker faults', () => {
+  it('a worker with bad S3 credentials hands its job back, goes not ready, and the run succeeds on the healthy worker', { timeout: 120_000 }, async (t) => {
+    const s3 = await startS3();
+    t.after(() => s3.stop());
+    const { job, rows } = await s3Job(t, s3, 'creds');
+    const h = await queueHarness(t);
+    // s3rver refuses an unknown access key (403 InvalidAccessKeyId) but does not check SigV4
+    // signatures, so a wrong secret would pass: the bad worker has a wrong key id.
+    const healthy = await h.spawnWorker({ ...s3Env(s3.endpoint), NIGHTSHIFT_LOCK_MS: '5000' });
+    const bad = await h.spawnWorker({ ...s3Env(s3.endpoint), AWS_ACCESS_KEY_ID: 'NOT-A-KEY', NIGHTSHIFT_LOCK_MS: '5000', NIGHTSHIFT_SELF_CHECK_MS: '1000' });
+    const run = await h.trigger(job, DATE);
+    const rec = await h.waitForRun(run.runId, run.attempt, { timeoutMs: 90_000 });
+    assert.equal(rec.status, 'succeeded', `${rec.reason ?? ''}\n${h.logs()}`);
+    assert.equal(rec.rowsScored, rows.length);
+    // Both were idle when the run started, so the bad worker took a job (the plan or a shard).
+    assert.match(bad.output, /NOT READY: .*InvalidAccessKeyId/);
+    assert.match(bad.output, /failed \(attempt \d+\): handed back by a worker that cannot reach s3:\/\//);
+    assert.doesNotMatch(healthy.output, /NOT READY|handed back/);
+    assert.ok(bad.running, 'the misconfigured worker keeps running (not ready) instead of exiting');
+    // Still refused on every self-check: it stays not ready, and says why.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const states = await readinessOf(h);
+    assert.deepEqual(states.map((s) => s.ready).sort(), [false, true]);
+    assert.match(states.find((s) => !s.ready)?.reason ?? '', /InvalidAccessKeyId/);
+    assert.ok(!h.logs().includes('S3RVER'), 'no credential in any log');
+  });
+
+  it('a model that no worker can read fails the run with the reason; workers are ready again once it is readable', { timeout: 120_000 }, async (t) => {
+    const { s3, proxy } = await s3WithProxy(t);
+    const { job, rows } = await s3Job(t, s3, 'denied');
+    const denied = { type: 'status', status: 403, code: 'AccessDenied' } as const;
+    proxy.addRule({ operation: 'GetObject', path: /\/models\//, fault: denied, times: Infinity });
+    proxy.addRule({ operation: 'HeadObject', path: /\/models\//, fault: denied, times: Infinity });
+    const h = await queueHarness(t);
+    const env = { ...s3Env(proxy.endpoint), NIGHTSHIFT_SELF_CHECK_MS: '1000' };
+    const workers = [await h.spawnWorker(env), await h.spawnWorker(env)];
+    const run = await h.trigger(job, DATE);
+    const rec = await h.waitForRun(run.runId, run.attempt, { timeoutMs: 90_000 });
+    assert.equal(rec.status, 'failed', h.logs());
+    assert.match(rec.reason ?? '', /model s3:\/\/\S+\/models\/model\.onnx cannot be read: .*AccessDenied/);
+    assert.match(rec.reason ?? '', /no other worker is ready to take it|no worker could/);
+    for (const w of workers) await w.waitForOutput(/NOT READY: .*AccessDenied/);
+
+    proxy.clearRules();
+    for (const w of workers) await w.waitForOutput(/ready again: s3:\/\/\S+\/models\/model\.onnx is reachable/, 20_000);
+    const rerun = await h.trigger(job, DATE, { rerun: true });
+    const again = await h.waitForRun(rerun.runId, rerun.attempt, { timeoutMs: 90_000 });
+    assert.equal(again.status, 'succeeded', `${again.reason ?? ''}\n${h.logs()}`);
+    assert.equal(again.rowsScored, rows.length);
+  });
+
   it('SIGTERM while Redis is down: an idle worker exits within its grace period', { timeout: 60_000 }, async (t) => {
     const redis = await startRedisServer();
     t.after(() => redis.stop());

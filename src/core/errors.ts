@@ -13,6 +13,9 @@
  * - LockLostError: another worker owns the shard now; this one must not publish.
  * - CancelledError: someone asked the work to stop (Ctrl-C, shutdown).
  * - RedisPolicyError: Redis is set up so that it could lose queued runs; the operator fixes it.
+ * - AccessError: this process cannot reach an object with its own configuration (credentials
+ *   refused, access denied, a local path missing on this machine); another worker may succeed.
+ *   A worker hands the job back and stops taking work until its configuration works.
  */
 export class NightshiftError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -63,6 +66,20 @@ export class InputError extends NightshiftError {
 export class ModelError extends NightshiftError {}
 
 export class TransientError extends NightshiftError {}
+
+/**
+ * This process's configuration cannot reach `uri` (S3 InvalidAccessKeyId, AccessDenied,
+ * SignatureDoesNotMatch, ExpiredToken, no credentials at all; a local path this machine lacks).
+ * It says nothing about the run, so a worker hands the job to another worker (a bounded number
+ * of times) and marks itself not ready; `uri` is what its self-check probes.
+ */
+export class AccessError extends NightshiftError {
+  readonly uri: string;
+  constructor(uri: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.uri = uri;
+  }
+}
 
 /**
  * A conditional write lost: the object changed (If-Match) or already exists (If-None-Match)

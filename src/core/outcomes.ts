@@ -5,6 +5,7 @@
  * class gets a row here; nothing else decides what an error means.
  */
 import {
+  AccessError,
   AliasConflictError,
   CancelledError,
   ErrorRateExceededError,
@@ -72,6 +73,9 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [PreconditionFailedError, { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' }],
   // A shard cancelled by a worker's shutdown goes back to the queue for another worker.
   [CancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: true, httpStatus: 503, httpMessage: 'cancelled; try again' }],
+  // This process's credentials or paths: a worker hands the job to another (worker/hand-back.ts);
+  // a command run by hand exits 2, as for any configuration to fix.
+  [AccessError, { kind: 'setup', exitCode: EXIT.spec, retry: true, httpStatus: 500, httpMessage: 'storage cannot be reached with this process\'s configuration' }],
   // The model registry: messages name models, versions and the registry URI, nothing internal.
   [RegistryNotFoundError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 404 }],
   // Someone moved the alias first: the user looks at the current version and decides again.

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
-import { ModelError } from '../core/errors.js';
+import { AccessError, ModelError } from '../core/errors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
@@ -30,6 +30,8 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
   try {
     bytes = await readAll(await store.read(key));
   } catch (err) {
+    // This process's credentials or filesystem, not the model: keep the class (workers hand on).
+    if (err instanceof AccessError) throw new AccessError(err.uri, `model ${uri} cannot be read: ${err.message}`, { cause: err });
     throw new ModelError(`model ${uri} cannot be read: ${(err as Error).message}`, { cause: err });
   }
   const model = prepareModel(bytes, uri);

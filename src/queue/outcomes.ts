@@ -1,6 +1,8 @@
 /**
  * BullMQ's side of the error→outcome table (core/outcomes.ts): an error nobody can fix by
  * retrying fails the job at once (UnrecoverableError, no retry); the rest are retried with backoff.
+ * An AccessError is retried (handed to another worker): the worker's hand-back step
+ * (worker/hand-back.ts) has already made it final when nobody else could take it.
  */
 import { DelayedError, UnrecoverableError } from './bullmq.js';
 import { isRetryable } from '../core/outcomes.js';

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PreconditionFailedError } from '../core/errors.js';
+import { AccessError, PreconditionFailedError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions, WriteResult } from './object-store.js';
 
 const TEMP_MARK = '.nightshift-tmp-';
+const LOCAL_ACCESS_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM']);
 /** Lock files for If-Match writes: `<TEMP_MARK>lock-<name>` (hidden from list, never aborted). */
 const LOCK_MARK = `${TEMP_MARK}lock-`;
 /** A lock older than this was left by a killed process: a conditional write takes far less. */
@@ -86,7 +87,12 @@ export class LocalStore implements ObjectStore {
 
   async read(key: string, options: ReadOptions = {}): Promise<Readable> {
     const file = this.abs(key);
-    await stat(file); // fail here, with ENOENT, rather than later in the stream
+    await stat(file).catch((err: NodeJS.ErrnoException) => {
+      // Fail here rather than later in the stream. A local path is this machine's: a missing one
+      // may be a mount another worker has (an AccessError lets a worker hand the job on).
+      if (err.code && LOCAL_ACCESS_CODES.has(err.code)) throw new AccessError(file, `${file}: ${err.code === 'ENOENT' ? 'no such file on this machine' : 'permission denied'} (${err.code})`, { cause: err });
+      throw err;
+    });
     const r = options.range;
     return createReadStream(file, {
       ...(r ? { start: r.start, end: r.end } : {}),

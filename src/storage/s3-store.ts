@@ -4,7 +4,7 @@ import type * as LibStorage from '@aws-sdk/lib-storage';
 import type * as SmithyHttp from '@smithy/node-http-handler';
 import { Readable, Transform } from 'node:stream';
 import { requireCommonJs } from '../core/commonjs.js';
-import { PreconditionFailedError, TransientError } from '../core/errors.js';
+import { AccessError, PreconditionFailedError, TransientError } from '../core/errors.js';
 import type { ObjectInfo, ObjectStore, ReadOptions, WriteOptions, WriteResult } from './object-store.js';
 import { DEFAULT_S3_IDLE_TIMEOUT_MS, type S3Settings } from './s3-config.js';
 
@@ -58,6 +58,7 @@ export class S3Store implements ObjectStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
           signal ? { abortSignal: signal } : {},
         ),
+        prefix,
       );
       for (const o of res.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag };
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -70,7 +71,7 @@ export class S3Store implements ObjectStore {
       return { key, size: r.ContentLength ?? 0, etag: r.ETag };
     } catch (err) {
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return undefined;
-      throw classifyS3Error(err, `head ${this.name}/${key}`);
+      throw classifyS3Error(err, `head ${this.name}/${key}`, `${this.name}/${key}`);
     }
   }
 
@@ -81,6 +82,7 @@ export class S3Store implements ObjectStore {
         new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(r ? { Range: `bytes=${r.start}-${r.end}` } : {}) }),
         options.signal ? { abortSignal: options.signal } : {},
       ),
+      key,
     );
     if (!(res.Body instanceof Readable)) throw new Error(`read ${this.name}/${key}: the S3 client returned no Node stream`);
     return guardBody(res.Body, res.ContentLength, `read ${this.name}/${key}`);
@@ -112,14 +114,14 @@ export class S3Store implements ObjectStore {
       const res = await upload.done();
       return { etag: res.ETag };
     } catch (err) {
-      throw preconditionFailure(err, key, what, options) ?? classifyS3Error(err, what);
+      throw preconditionFailure(err, key, what, options) ?? classifyS3Error(err, what, `${this.name}/${key}`);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.call(`delete ${this.name}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    await this.call(`delete ${this.name}/${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), key);
   }
 
   async abortIncompleteWrites(prefix: string, owned: (key: string) => boolean): Promise<number> {
@@ -147,11 +149,12 @@ export class S3Store implements ObjectStore {
     if (this.ownsClient) this.client.destroy();
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** `key`: the object or prefix concerned, named by an AccessError (a worker's self-check heads it). */
+  private async call<T>(what: string, fn: () => Promise<T>, key = ''): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw classifyS3Error(err, what);
+      throw classifyS3Error(err, what, `${this.name}/${key}`);
     }
   }
 }
@@ -199,13 +202,36 @@ function preconditionFailure(err: unknown, key: string, what: string, options: W
   return new PreconditionFailedError(key, `${what}: ${condition} failed (${code || status})`, { cause: err });
 }
 
+/** Refusals of this process's credentials or permissions: another worker may have working ones. */
+const ACCESS_CODES = new Set([
+  'InvalidAccessKeyId',
+  'AccessDenied',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+  'AllAccessDisabled',
+  'AccountProblem',
+  // The SDK's credential chain found nothing (no env, profile or role on this machine).
+  'CredentialsProviderError',
+]);
+
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);
 
-/** One place that decides which S3 failures are worth retrying. */
-export function classifyS3Error(err: unknown, what: string): Error {
+/**
+ * One place that decides which S3 failures are worth retrying, and which are this process's
+ * access problem (`uri`: the object concerned, for the AccessError).
+ */
+export function classifyS3Error(err: unknown, what: string, uri = what): Error {
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
   const code = (err as { code?: string; name?: string }).code ?? (err as { name?: string }).name ?? '';
   const message = err instanceof Error ? err.message : String(err);
+  // A 403 without a body (HEAD) has no code: its status says enough.
+  if (status === 403 || ACCESS_CODES.has(code)) {
+    return new AccessError(uri, `${what}: ${code && code !== 'Unknown' ? code : `HTTP ${status ?? '?'}`}: ${message}`, { cause: err });
+  }
   if ((status !== undefined && (status >= 500 || status === 429)) || TRANSIENT_CODES.has(code)) {
     return new TransientError(`${what}: ${code || status} ${message}`, { cause: err });
   }

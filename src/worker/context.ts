@@ -1,5 +1,5 @@
 /** What the processors of one worker process share. */
-import type { FlowProducer } from 'bullmq';
+import type { FlowProducer, Job } from 'bullmq';
 import type { RunRegistry } from '../queue/run-registry.js';
 import type { Stores } from '../storage/stores.js';
 import type { ScorerCache } from './scorer-cache.js';
@@ -13,4 +13,9 @@ export interface WorkerContext {
   readonly prefix: string;
   readonly shardAttempts: number;
   readonly lockDurationMs: number;
+  /**
+   * The error to fail a job with: an AccessError becomes a hand-back (or, when no other worker
+   * could take the job, a final failure); anything else is returned as is (worker/hand-back.ts).
+   */
+  readonly handBack: (job: Job, err: unknown) => Promise<unknown>;
 }

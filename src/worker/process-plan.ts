@@ -59,7 +59,8 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     });
     await ctx.registry.update(p.runId, p.attempt, { status: 'running', shards: shards.length, output: outputUri });
     return { shards: shards.length };
-  } catch (err) {
+  } catch (caught) {
+    const err = await ctx.handBack(job, caught);
     await failRunEarly(ctx, job, p, err);
     throw err;
   }

@@ -18,6 +18,11 @@ import { processFinalize } from './finalize-run.js';
 import { processPlan } from './process-plan.js';
 import { processShard } from './process-shard.js';
 import { ScorerCache } from './scorer-cache.js';
+import { handBackOrFail } from './hand-back.js';
+import { type ReadinessState, WorkerReadiness } from './readiness.js';
+import { parseLocation } from '../spec/uri.js';
+import { errorMessage } from '../core/errors.js';
+import { randomBytes } from 'node:crypto';
 
 export interface WorkerOptions {
   readonly redis: RedisSettings;
@@ -28,6 +33,8 @@ export interface WorkerOptions {
   readonly stalledIntervalMs: number;
   readonly shardAttempts: number;
   readonly graceMs: number;
+  /** How often a worker that is not ready (an AccessError) checks whether its configuration works again. */
+  readonly selfCheckMs: number;
   /** Where session.run executes: worker threads (default) or the main thread. */
   readonly inference: 'main' | 'thread';
   /** Inference threads already started, taken by the first model's pool (the CLI starts them before it loads the worker; others can leave this out). */
@@ -45,6 +52,8 @@ export interface RunningWorker {
   readonly closed: Promise<boolean>;
   shutdown(reason: string): Promise<void>;
   forceExit(): void;
+  /** Whether this worker takes jobs, and why not (for health endpoints and metrics). */
+  readiness(): ReadinessState;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
@@ -62,6 +71,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
+  // Assigned below, once the BullMQ workers it pauses and resumes exist.
+  let readiness: WorkerReadiness | undefined;
   const ctx: WorkerContext = {
     stores,
     registry: new RunRegistry(connection, opts.redis.prefix),
@@ -70,6 +81,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     prefix: opts.redis.prefix,
     shardAttempts: opts.shardAttempts,
     lockDurationMs: opts.lockDurationMs,
+    handBack: (job, err) => (readiness ? handBackOrFail(job, err, readiness) : Promise.resolve(err)),
   };
   const common = {
     connection,
@@ -85,7 +97,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     try {
       return await fn(job, token, signal);
     } catch (err) {
-      throw toBullmqError(err);
+      throw toBullmqError(await ctx.handBack(job, err));
     } finally {
       active.end();
     }
@@ -97,6 +109,30 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     w.on('error', (err) => opts.log(`worker error: ${err.message}`));
   }
   shards.on('completed', (job) => opts.log(`shard ${job.id ?? '?'} done`));
+  const workerId = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  readiness = new WorkerReadiness({
+    redis: connection,
+    prefix: opts.redis.prefix,
+    id: workerId,
+    selfCheckMs: opts.selfCheckMs,
+    log: opts.log,
+    probe: async (uri) => {
+      try {
+        const loc = parseLocation(uri, '/');
+        const { store, key } = stores.resolve(loc);
+        // A 404 from S3 still proves the credentials work; a local path must exist.
+        if (!(await store.head(key)) && loc.kind === 'file') return `${uri} does not exist on this machine`;
+        return undefined;
+      } catch (err) {
+        return errorMessage(err);
+      }
+    },
+    onChange: async (ready) => {
+      if (ready) await Promise.all([shards.resume(), runs.resume()]);
+      else await Promise.all([shards.pause(true), runs.pause(true)]);
+    },
+  });
+  await readiness.start();
   void runs.run();
   void shards.run();
   await Promise.all([runs.waitUntilReady(), shards.waitUntilReady()]);
@@ -110,6 +146,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
       opts.log(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
+      // Bounded: with Redis down the hash field simply expires.
+      await Promise.race([readiness?.stop().catch(() => undefined), delay(500)]);
       const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
       graceful.catch(() => undefined);
       // Phase 1: active jobs finish, up to the grace period. An idle worker has nothing to wait
@@ -144,6 +182,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   return {
     closed,
     shutdown,
+    readiness: () => readiness?.state ?? { ready: false, reason: 'starting', since: new Date().toISOString() },
     forceExit: () => {
       opts.log('second signal: exiting now');
       process.exit(130);

@@ -11,6 +11,7 @@ export const workerHelp = `nightshift worker [--concurrency N]
 Environment: NIGHTSHIFT_REDIS_URL, NIGHTSHIFT_REDIS_PREFIX, NIGHTSHIFT_LOCK_MS (30000),
   NIGHTSHIFT_STALLED_MS (half the lock), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
   NIGHTSHIFT_INFERENCE (thread | main: where session.run executes; default thread),
+  NIGHTSHIFT_SELF_CHECK_MS (30000: how often a worker that cannot reach the store re-checks),
   NIGHTSHIFT_S3_* (see README).`;
 
 const envSchema = z.object({
@@ -21,6 +22,7 @@ const envSchema = z.object({
   NIGHTSHIFT_SHARD_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   NIGHTSHIFT_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   NIGHTSHIFT_INFERENCE: z.enum(['thread', 'main']).default('thread'),
+  NIGHTSHIFT_SELF_CHECK_MS: z.coerce.number().int().min(100).default(30_000),
 });
 
 export async function workerCommand(argv: string[]): Promise<number> {
@@ -46,6 +48,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     stalledIntervalMs: stalledMs,
     shardAttempts: env.data.NIGHTSHIFT_SHARD_ATTEMPTS,
     graceMs: env.data.NIGHTSHIFT_GRACE_MS,
+    selfCheckMs: env.data.NIGHTSHIFT_SELF_CHECK_MS,
     inference: env.data.NIGHTSHIFT_INFERENCE,
     inferenceThreads: threads,
     log,
