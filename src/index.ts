@@ -2,7 +2,7 @@
  * nightshift's public API, for embedding it in another program (the CLI uses the same pieces).
  * Anything not exported here is internal and may change.
  */
-export { JobSpecError, InputError, ModelError, TransientError, ErrorRateExceededError, NightshiftError, UsageError, UriError, LockLostError, CancelledError, NotPublishedError } from './core/errors.js';
+export { JobSpecError, InputError, ModelError, TransientError, ErrorRateExceededError, NightshiftError, UsageError, UriError, LockLostError, CancelledError, NotPublishedError, AccessError } from './core/errors.js';
 export { outcomeOf, EXIT, type Outcome, type FailureKind } from './core/outcomes.js';
 export type { ShardResult, RejectedRow, RejectReason } from './core/types.js';
 export { jobSpecSchema, type JobSpec, type JobSpecInput } from './spec/job-spec.js';

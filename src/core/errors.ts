@@ -155,6 +155,7 @@ export interface SerializedError {
   readonly issues?: readonly string[];
   readonly key?: string;
   readonly current?: number;
+  readonly uri?: string;
 }
 
 export function serializeError(err: unknown): SerializedError {
@@ -163,6 +164,7 @@ export function serializeError(err: unknown): SerializedError {
   if (err instanceof InputError) return { ...base, location: err.location, reason: err.reason };
   if (err instanceof PreconditionFailedError) return { ...base, key: err.key };
   if (err instanceof AliasConflictError) return { ...base, ...(err.current !== undefined ? { current: err.current } : {}) };
+  if (err instanceof AccessError) return { ...base, uri: err.uri };
   if (err instanceof JobSpecError) return { ...base, ...(err.file !== undefined ? { file: err.file } : {}), issues: err.issues };
   return base;
 }
@@ -185,6 +187,7 @@ export function reviveError(e: SerializedError): Error {
   if (e.name === 'InputError' && e.location && e.reason !== undefined) err = new InputError(e.location, e.reason);
   else if (e.name === 'PreconditionFailedError' && e.key !== undefined) err = new PreconditionFailedError(e.key, e.message);
   else if (e.name === 'AliasConflictError') err = new AliasConflictError(e.message, e.current);
+  else if (e.name === 'AccessError' && e.uri !== undefined) err = new AccessError(e.uri, e.message);
   else if (e.name === 'JobSpecError' && e.issues) err = new JobSpecError(e.file, e.issues);
   else {
     const Class = SIMPLE[e.name];
