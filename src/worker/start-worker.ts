@@ -71,8 +71,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
-  // Assigned below, once the BullMQ workers it pauses and resumes exist.
-  let readiness: WorkerReadiness | undefined;
   const ctx: WorkerContext = {
     stores,
     registry: new RunRegistry(connection, opts.redis.prefix),
@@ -81,7 +79,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     prefix: opts.redis.prefix,
     shardAttempts: opts.shardAttempts,
     lockDurationMs: opts.lockDurationMs,
-    handBack: (job, err) => (readiness ? handBackOrFail(job, err, readiness) : Promise.resolve(err)),
+    // `readiness` is created below, with the BullMQ workers it pauses; no job runs before that.
+    handBack: (job, err) => handBackOrFail(job, err, readiness),
   };
   const common = {
     connection,
@@ -110,7 +109,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   shards.on('completed', (job) => opts.log(`shard ${job.id ?? '?'} done`));
   const workerId = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  readiness = new WorkerReadiness({
+  const readiness = new WorkerReadiness({
     redis: connection,
     prefix: opts.redis.prefix,
     id: workerId,
@@ -147,7 +146,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     closing ??= (async () => {
       opts.log(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
       // Bounded: with Redis down the hash field simply expires.
-      await Promise.race([readiness?.stop().catch(() => undefined), delay(500)]);
+      await Promise.race([readiness.stop().catch(() => undefined), delay(500)]);
       const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
       graceful.catch(() => undefined);
       // Phase 1: active jobs finish, up to the grace period. An idle worker has nothing to wait
@@ -182,7 +181,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   return {
     closed,
     shutdown,
-    readiness: () => readiness?.state ?? { ready: false, reason: 'starting', since: new Date().toISOString() },
+    readiness: () => readiness.state,
     forceExit: () => {
       opts.log('second signal: exiting now');
       process.exit(130);
