@@ -12,6 +12,11 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { createBucket, putObject, startS3, type S3Server } from './helpers/s3.js';
 import { queueHarness, randomPrefix, spawnWorker, startRedisServer, waitFor, type QueueHarness } from './helpers/workers.js';
 import { workersKey } from '../src/worker/readiness.js';
+import { AccessError } from '../src/core/errors.js';
+import { exitCodeFor, isRetryable } from '../src/core/outcomes.js';
+import { LocalStore } from '../src/storage/local-store.js';
+import { classifyS3Error } from '../src/storage/s3-store.js';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 
 async function s3WithProxy(t: TestContext): Promise<{ s3: S3Server; proxy: FaultProxy }> {
   const s3 = await startS3();
@@ -45,6 +50,32 @@ async function s3Job(t: TestContext, s3: S3Server, label: string): Promise<{ job
 async function readinessOf(h: QueueHarness): Promise<{ ready: boolean; reason?: string }[]> {
   return Object.values(await h.redis.hgetall(workersKey(h.prefix))).map((v) => JSON.parse(v) as { ready: boolean; reason?: string });
 }
+
+describe('access errors: what is a worker\'s own problem', () => {
+  it('S3 refusals of credentials or permissions, and a missing local path, are AccessErrors naming the object', async (t) => {
+    const refused = (name: string, status: number): S3ServiceException =>
+      new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: `${name} from the server` });
+    for (const code of ['InvalidAccessKeyId', 'AccessDenied', 'SignatureDoesNotMatch', 'ExpiredToken']) {
+      const err = classifyS3Error(refused(code, 403), 'read s3://b/k', 's3://b/k');
+      assert.ok(err instanceof AccessError, code);
+      assert.equal(err.uri, 's3://b/k');
+      assert.match(err.message, new RegExp(code));
+    }
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    assert.ok(classifyS3Error(noCredentials, 'read s3://b/k') instanceof AccessError);
+    assert.match(classifyS3Error(refused('Unknown', 403), 'head s3://b/k').message, /HTTP 403/, 'a HEAD 403 has no code');
+    assert.ok(!(classifyS3Error(refused('NoSuchKey', 404), 'read s3://b/k') instanceof AccessError), 'a missing object is not an access problem');
+
+    const dir = await tempDir(t, 'local');
+    const err = await new LocalStore('/').read(`${dir.slice(1)}/not-mounted-here.onnx`).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof AccessError);
+    assert.equal(err.uri, `${dir}/not-mounted-here.onnx`);
+    assert.match(err.message, /no such file on this machine \(ENOENT\)/);
+    // In the one error→outcome table: handed on (retried) by workers; exit 2 for a command.
+    assert.equal(isRetryable(err), true);
+    assert.equal(exitCodeFor(err), 2);
+  });
+});
 
 describe('worker faults', () => {
   it('a worker with bad S3 credentials hands its job back, goes not ready, and the run succeeds on the healthy worker', { timeout: 120_000 }, async (t) => {

@@ -1,6 +1,6 @@
 /** `nightshift validate [paths]`: checks job specs and the models they name. */
 import { stat } from 'node:fs/promises';
-import { JobSpecError, ModelError } from '../../core/errors.js';
+import { AccessError, JobSpecError, ModelError } from '../../core/errors.js';
 import { checkModelMapping } from '../../model/check-mapping.js';
 import { createSession, fetchModel } from '../../model/load-model.js';
 import { defaultLogicalDate } from '../../run/run-identity.js';
@@ -45,8 +45,9 @@ export async function validateCommand(argv: string[]): Promise<number> {
         }
         process.stdout.write(`ok   ${job.file} (job ${job.spec.name}, model sha256 ${model.sha256.slice(0, 12)}…)\n`);
       } catch (err) {
-        if (!(err instanceof JobSpecError || err instanceof ModelError)) throw err;
-        errors.push(err instanceof ModelError ? new JobSpecError(job.file, [err.message]) : err);
+        // An AccessError (credentials refused, a model path missing here) is this check's failure too.
+        if (!(err instanceof JobSpecError || err instanceof ModelError || err instanceof AccessError)) throw err;
+        errors.push(err instanceof JobSpecError ? err : new JobSpecError(job.file, [err.message]));
       }
     }
   } finally {
