@@ -17,8 +17,11 @@
  *                        (scheduler, cli, http) and consumers (worker).
  *   run                  one run's stages (plan, shard, finalize, publish) and the in-process
  *                        executor `score`; the queue carries what run/ defines.
- *   scoring              one shard: reads input through formats, scores with model, summarises
+ *   scoring | registry   scoring: one shard: reads input through formats, scores with model, summarises
  *                        for report, writes parts through formats.
+ *                        registry: model versions and aliases on the bucket; the plan resolves
+ *                        a job's model.ref through it, cli/http manage it; it reads models
+ *                        through model/ and keeps them in storage/.
  *   formats | model | report   the stages scoring drives; independent of each other.
  *   monitor              per-shard profiles and per-run drift: scoring collects profiles, the
  *                        report carries them, so monitor sits below both (it reads the job spec
@@ -36,7 +39,7 @@ const LAYERS = [
   ['scheduler', 'worker'],
   ['queue'],
   ['run'],
-  ['scoring'],
+  ['scoring', 'registry'],
   ['formats', 'model', 'report'],
   ['monitor'],
   ['storage'],

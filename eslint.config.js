@@ -9,7 +9,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'out/', 'tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'out/', 'tmp/', '.scratch*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -146,7 +146,7 @@ for (const backend of backends) {
       const refuse = async (what: string, fn: () => Promise<unknown>, kind: new (...a: never[]) => Error, message: RegExp): Promise<void> => {
         await assert.rejects(fn(), (err: unknown) => {
           assert.ok(err instanceof kind, `${what}: expected ${kind.name}, got ${String(err)}`);
-          assert.match((err as Error).message, message, what);
+          assert.match(err.message, message, what);
           return true;
         });
         assert.deepEqual(await snapshot(registry), before, `${what}: the registry is unchanged`);

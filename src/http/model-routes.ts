@@ -47,7 +47,7 @@ export const MODEL_ROUTES: readonly ModelRoute[] = [
     path: ['models', null],
     method: 'GET',
     run: async ({ registry, params: [name] }) => {
-      const [summary] = await registry.list(name as string);
+      const [summary] = await registry.list(name);
       return ok({ ...summary, aliasRecords: await registry.aliases(name as string) });
     },
   },

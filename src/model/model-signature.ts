@@ -4,7 +4,7 @@
  * registered.
  */
 import { ModelError } from '../core/errors.js';
-import type { ModelSignature } from '../registry/registry-records.js';
+import type { ModelSignature } from './signature.js';
 import type { ModelMetadata } from './check-mapping.js';
 import { createSession, prepareModel, type LoadedModel } from './load-model.js';
 

@@ -5,20 +5,9 @@
  */
 import { z } from 'zod';
 import { RegistryError } from '../core/errors.js';
+import { signatureSchema, type ModelSignature } from '../model/signature.js';
 
-const tensorSignature = z.strictObject({
-  name: z.string(),
-  /** onnxruntime's element type (float32, int64, string…), or "non-tensor". */
-  type: z.string(),
-  /** Dimensions; symbolic ones (the batch dimension) as their name or "?". */
-  shape: z.array(z.union([z.number(), z.string()])),
-});
-
-export const signatureSchema = z.strictObject({
-  inputs: z.array(tensorSignature),
-  outputs: z.array(tensorSignature),
-});
-export type ModelSignature = z.infer<typeof signatureSchema>;
+export { signatureSchema, type ModelSignature };
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 

@@ -77,7 +77,7 @@ async function readPublished(stores: Stores, job: string, prefix: Location, date
   const manifest = await readJson(stores, childLocation(prefix, SUCCESS_NAME));
   if (!manifest) {
     const report = await readJson(stores, childLocation(prefix, REPORT_NAME));
-    const last = report ? ` (its last attempt ${String(report.attempt)} ${String(report.status)}${report.reason ? `: ${String(report.reason)}` : ''})` : ' (no report either: it has not run, or ran elsewhere)';
+    const last = report ? ` (its last attempt ${String(report.attempt)} ${String(report.status)}${typeof report.reason === 'string' && report.reason ? `: ${report.reason}` : ''})` : ' (no report either: it has not run, or ran elsewhere)';
     throw new NotPublishedError(`${date !== undefined ? runIdFor(job, date) : job} has not published: no ${SUCCESS_NAME} at ${outputUri}${last}`);
   }
   const names = Array.isArray(manifest.parts) ? manifest.parts.filter((p): p is string => typeof p === 'string') : [];
