@@ -32,6 +32,8 @@ export const EXIT = {
   spec: 2,
   /** The data is bad: a file-level input error, or more rejected rows than the job allows. */
   data: 3,
+  /** The run is complete but held for approval (monitor.onDrift: hold): nothing published yet. */
+  held: 4,
   /** Interrupted (Ctrl-C): 128 + SIGINT, as shells report it. */
   cancelled: 130,
 } as const;

@@ -75,6 +75,16 @@ export interface ShardResult {
   readonly errorsKey: string | undefined;
   readonly timings: StageTimings;
   readonly scoreStats: Record<string, ScoreStatsState>;
+  /** Profile of the shard's input and score columns (monitor/run-profile.ts), merged at finalize. */
+  readonly profile?: ShardProfile | undefined;
+}
+
+/**
+ * A shard's profile as it travels (plain JSON; the shape is monitor/run-profile.ts's RunProfile,
+ * which core cannot name: it sits below monitor/).
+ */
+export interface ShardProfile {
+  readonly format: string;
 }
 
 /**

@@ -36,6 +36,8 @@ export interface ProfileRows {
 export interface RunProfile {
   format: typeof PROFILE_FORMAT;
   signature: ProfileSignature;
+  /** The run this profile is of (absent for reference data). */
+  run?: { runId: string; attempt: string; logicalDate: string };
   rows: ProfileRows;
   inputs: Record<string, ColumnJson>;
   scores: Record<string, ColumnJson>;

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped';
+/** held: scored and reported, waiting for `nightshift approve` / `reject` (monitor.onDrift: hold). */
+export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped' | 'held';
 
 export interface RunRecord {
   runId: string;

@@ -4,9 +4,13 @@
  * checked here, not just printed: a run whose counts do not reconcile cannot succeed.
  */
 import type { RejectReason, ShardResult, StageTimings } from '../core/types.js';
+import type { MonitoringReport } from '../monitor/monitor-run.js';
+import type { ProfileSummary } from '../monitor/profile-summary.js';
+import type { Approval } from '../monitor/approval.js';
 import { mergeStats, summarize, type ScoreStatsState, type ScoreSummary } from './score-stats.js';
 
-export type RunStatus = 'succeeded' | 'failed';
+/** held: complete, but waiting for `nightshift approve` before it publishes (monitor.onDrift: hold). */
+export type RunStatus = 'succeeded' | 'failed' | 'held';
 
 export interface RunFacts {
   readonly runId: string;
@@ -48,7 +52,13 @@ export interface RunReport {
   timings: StageTimings;
   rowsPerSecond: number;
   scores: Record<string, ScoreSummary>;
-  shards: Omit<ShardResult, 'scoreStats'>[];
+  /** Per-column statistics of the run (monitor/); the mergeable state is in _profile.json. */
+  profile?: ProfileSummary;
+  /** Drift against the baseline, per column and metric, with verdicts (monitor/). */
+  monitoring?: MonitoringReport;
+  /** Who approved or rejected a held run, when and why. */
+  approval?: Approval;
+  shards: Omit<ShardResult, 'scoreStats' | 'profile'>[];
 }
 
 export interface RowTotals {
@@ -137,7 +147,7 @@ export function buildReport(facts: RunFacts, shards: readonly ShardResult[], fai
     timings: roundTimings(timings),
     rowsPerSecond: durationMs > 0 ? Math.round((totals.read / durationMs) * 1000) : 0,
     scores: Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, summarize(v)])),
-    shards: shards.map(({ scoreStats: _s, ...rest }) => ({ ...rest, timings: roundTimings(rest.timings) })),
+    shards: shards.map(({ scoreStats: _s, profile: _p, ...rest }) => ({ ...rest, timings: roundTimings(rest.timings) })),
   };
   if (failure) report.reason = failure;
   return report;

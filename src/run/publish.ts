@@ -25,6 +25,8 @@ export interface SuccessManifest {
 export async function publishRun(out: StoreRef, report: RunReport): Promise<void> {
   const prefix = joinKey(out.key, '');
   await out.store.write(prefix + REPORT_NAME, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+  // A held run keeps its parts and publishes nothing until it is approved (or rejected).
+  if (report.status === 'held') return;
   const keep = new Set([...report.output.parts, ...report.output.errors]);
   if (report.status === 'succeeded') {
     failpoint('before-success');

@@ -6,6 +6,8 @@ import { InputError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
+import { loadBaseline } from '../monitor/baseline.js';
+import { monitorRun } from '../monitor/monitor-run.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { buildReport, failureReason, totalRows, type RunReport } from '../report/run-report.js';
@@ -51,6 +53,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const scorer = new OnnxScorer(session, spec);
   try {
     checkModelMapping(spec, session, job.file, model.uri);
+    await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
     const inputUri = renderTemplate(opts.inputUri ?? spec.input.uri, values);
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
     const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
@@ -112,6 +115,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       shards,
       failure,
     );
+    await monitorRun({ spec, specFile: job.file, baseDir, stores, out }, report, shards);
     await publishRun(out, report);
     if (!opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
     return { report, outputUri, inputError };

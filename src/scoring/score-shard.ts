@@ -10,6 +10,7 @@ import { openInput } from '../formats/open-input.js';
 import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/parts/part-formats.js';
 import type { Scorer } from '../model/onnx-scorer.js';
 import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
+import { ProfileCollector, profileSignature } from '../monitor/run-profile.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBatches } from '../formats/read-batches.js';
@@ -51,6 +52,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   const counts = { read: 0, scored: 0, rejected: 0 };
   const byReason: Partial<Record<RejectReason, number>> = {};
   const stats: Record<string, ScoreStatsState> = {};
+  const profile = spec.monitor.profile ? new ProfileCollector(profileSignature(spec)) : undefined;
   let bytes = () => 0;
   let input: Readable | undefined;
 
@@ -63,12 +65,15 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   const flush = async (batch: ColumnarBatch): Promise<void> => {
     if (batch.rows === 0) return;
     let scores: Awaited<ReturnType<Scorer['score']>> = [];
+    // Before scoring: a thread scorer transfers the feature arrays away.
+    profile?.addBatch(batch);
     await timed('inferenceMs', async () => {
       scores = await ctx.scorer.score(batch);
     });
     // An abort destroys the sinks, and a write to a destroyed sink would wait for 'drain' forever.
     ctx.signal?.throwIfAborted();
     collectStats(spec, scores, stats);
+    profile?.addScores(scores, batch.rows);
     await timed('writeMs', () => part.write(format.rows(batch, scores)));
     counts.scored += batch.rows;
     ctx.onProgress?.(counts.read);
@@ -87,6 +92,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
         counts.read++;
         counts.rejected++;
         byReason[ev.row.reason] = (byReason[ev.row.reason] ?? 0) + 1;
+        profile?.addRejected(ev.row);
         errors ??= await openErrors(task);
         await errors.write(errorLine(task.input.display, ev.row));
       } else {
@@ -123,6 +129,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     errorsKey: errors ? task.output.errorsKey : undefined,
     timings,
     scoreStats: stats,
+    profile: profile?.toJson(),
   };
 
   async function openErrors(t: ShardTask): Promise<ObjectSink> {

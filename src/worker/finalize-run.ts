@@ -7,6 +7,7 @@ import type { ShardResult } from '../core/types.js';
 import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
+import { monitorRun } from '../monitor/monitor-run.js';
 import { publishRun, updateLatest } from '../run/publish.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
@@ -35,6 +36,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   const report = buildReport(runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), shards, failure);
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   await abortLeftovers(out, p.attempt);
+  await monitorRun({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out }, report, shards);
   await publishRun(out, report);
   await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
   await ctx.registry.update(p.runId, p.attempt, {

@@ -6,6 +6,7 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from '../queue/bullmq.js';
 import { checkModelMapping } from '../model/check-mapping.js';
+import { loadBaseline } from '../monitor/baseline.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
@@ -26,6 +27,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
     const model = await ctx.scorers.model(loaded, values);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, model.uri);
+    await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, ...(signal ? { signal } : {}) });
     const inputUri = renderTemplate(loaded.spec.input.uri, values);
     const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);

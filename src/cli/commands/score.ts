@@ -9,6 +9,7 @@ import { renderTemplate } from '../../spec/templates.js';
 import { formatLocation, isWithin, parseLocation, type Location } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { monitoringLines } from '../../monitor/monitor-run.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 
@@ -42,6 +43,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     progress.done();
     process.stdout.write(summaryText(result.report, result.outputUri));
     if (result.report.status === 'succeeded') return EXIT.ok;
+    if (result.report.status === 'held') return EXIT.held;
     if (result.inputError) throw result.inputError;
     throw new ErrorRateExceededError(result.report.reason ?? 'run failed');
   } finally {
@@ -78,10 +80,11 @@ export function summaryText(r: RunReport, outputUri: string): string {
     `run ${r.runId} ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
     `  rows: ${r.rows.read} read = ${r.rows.scored} scored + ${r.rows.rejected} rejected${r.rows.rejected ? ` ${JSON.stringify(r.rows.rejectedByReason)}` : ''}`,
     `  time: ${(r.durationMs / 1000).toFixed(2)} s, ${r.rowsPerSecond.toLocaleString('en-US')} rows/s (read+parse ${r.timings.readParseMs} ms, inference ${r.timings.inferenceMs} ms, write ${r.timings.writeMs} ms)`,
+    ...monitoringLines(r),
     `  output: ${outputUri}`,
     ...r.output.parts.map((p) => `    ${p}`),
     ...r.output.errors.map((p) => `    ${p} (rejected rows)`),
-    `    _report.json${r.status === 'succeeded' ? ', _SUCCESS' : ' (no _SUCCESS: not published)'}`,
+    `    _report.json${r.status === 'succeeded' ? ', _SUCCESS' : r.status === 'held' ? ' (held: not published until approved)' : ' (no _SUCCESS: not published)'}`,
   ];
   return `${lines.join('\n')}\n`;
 }
