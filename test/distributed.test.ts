@@ -303,7 +303,7 @@ describe('distributed runs (Redis + worker processes)', () => {
     const { report, success } = out;
     assert.ok(success && report);
     const parts = partNames(out);
-    assert.deepEqual(out.names, ['_SUCCESS', '_report.json', ...parts].sort());
+    assert.deepEqual(out.names, ['_SUCCESS', '_profile.json', '_report.json', ...parts].sort());
     assert.deepEqual(success.parts, parts);
     assert.equal(parts.length, jobs.length);
     const partRows = await readParts(out, parts);

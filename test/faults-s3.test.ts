@@ -87,7 +87,7 @@ async function assertComplete(j: BucketJob, name: string, result: ScoreRunResult
   assert.deepEqual({ read: result.report.rows.read, scored: result.report.rows.scored }, { read: rows.length, scored: rows.length });
   const [part, ...more] = result.report.output.parts;
   assert.ok(part !== undefined && more.length === 0 && /^part-00000-/.test(part), `parts: ${result.report.output.parts.join(', ')}`);
-  assert.deepEqual(await outputs(j, name), ['_SUCCESS', '_report.json', part]);
+  assert.deepEqual(await outputs(j, name), ['_SUCCESS', '_profile.json', '_report.json', part]);
   const manifest = JSON.parse(await getText(s3, j.bucket, `out-${name}/_SUCCESS`)) as { parts: string[] };
   assert.deepEqual(manifest.parts, [part]);
   await assertMlpPart(MODEL, await getText(s3, j.bucket, `out-${name}/${part}`), rows);

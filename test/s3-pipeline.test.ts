@@ -88,7 +88,7 @@ describe('a run with model, input and output in S3', () => {
     const errors = names.filter((n) => n.startsWith('_errors/errors-'));
     assert.equal(parts.length, 2);
     assert.equal(errors.length, 1);
-    assert.deepEqual(names, ['_SUCCESS', ...errors, '_report.json', ...parts]);
+    assert.deepEqual(names, ['_SUCCESS', ...errors, '_profile.json', '_report.json', ...parts]);
     assert.deepEqual((await listKeys(s3, j.bucket, 'in/')).length, 2, 'inputs are untouched');
 
     const stored = JSON.parse(await getText(s3, j.bucket, `${j.outPrefix}_report.json`)) as RunReport;

@@ -154,7 +154,7 @@ describe('reruns', () => {
     assert.equal(after.success?.attempt, second.report.attempt);
     assert.equal(after.report?.attempt, second.report.attempt);
     for (const old of [...before.parts, ...before.errors]) assert.ok(!after.names.includes(old), `${old} of the first attempt is gone`);
-    assert.deepEqual(after.names.filter((n) => !n.startsWith('part-')), ['_SUCCESS', '_report.json']);
+    assert.deepEqual(after.names.filter((n) => !n.startsWith('part-')), ['_SUCCESS', '_profile.json', '_report.json']);
     assert.deepEqual({ read: second.report.rows.read, scored: second.report.rows.scored }, { read: 420, scored: 420 });
     await assertMlpPart(fx.model, await after.text(after.parts[0] as string), newA);
   });

@@ -40,10 +40,14 @@ export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shar
   if (!ctx.spec.monitor.profile) return;
   const profile = mergeProfiles(shards.flatMap((s) => (s.profile ? [s.profile] : []))) ?? emptyProfile(ctx.spec);
   profile.run = { runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate };
-  await ctx.out.store.write(joinKey(ctx.out.key, PROFILE_NAME), `${JSON.stringify(profile)}\n`, { contentType: 'application/json' });
   report.profile = summarizeProfile(profile);
   report.monitoring = await judge(ctx, profile, report.logicalDate);
   applyGate(report, ctx.spec);
+  // Only a run that publishes (or may, once approved) leaves its profile: a failed attempt must
+  // not replace the profile of the attempt that is published there.
+  if (report.status !== 'failed') {
+    await ctx.out.store.write(joinKey(ctx.out.key, PROFILE_NAME), `${JSON.stringify(profile)}\n`, { contentType: 'application/json' });
+  }
 }
 
 async function judge(ctx: MonitorRunContext, profile: RunProfile, logicalDate: string): Promise<MonitoringReport> {
