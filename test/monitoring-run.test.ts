@@ -8,25 +8,11 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { mulberry32 } from '../scripts/models/models.js';
 import { JobSpecError } from '../src/core/errors.js';
 import type { MonitoringSection } from '../src/monitor/drift-report.js';
 import type { RunProfile } from '../src/monitor/run-profile.js';
 import { DATE, FEATURES, fixture, mlpSpec, runJob, writeIn, writeJob } from './helpers/jobs.js';
-
-/** CSV rows id,note,f0..f7 with features ~ N(shift, 1). */
-export function normalCsv(rows: number, seed: number, shift = 0): string {
-  const rnd = mulberry32(seed);
-  const lines = [['id', 'note', ...FEATURES].join(',')];
-  for (let i = 0; i < rows; i++) {
-    const f = FEATURES.map(() => {
-      const u = Math.max(1e-12, rnd());
-      return (shift + Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd())).toFixed(4);
-    });
-    lines.push([`r${i}`, 'n', ...f].join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
+import { normalCsv } from './helpers/monitoring.js';
 
 /** A baseline file made the way a user makes one: a run's _profile.json on reference data. */
 async function makeBaseline(t: Parameters<typeof fixture>[0]): Promise<{ text: string; profile: RunProfile }> {

@@ -19,12 +19,14 @@ const commands: Record<string, Command> = {
   schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
   model: { summary: 'model registry: register, list, show, promote, rollback, history', load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })) },
   output: { summary: "a run's published parts (--list) or rows (--cat)", load: () => import('./commands/output.js').then((m) => ({ run: m.outputCommand, help: m.outputHelp })) },
+  approve: { summary: 'publish a run held for approval (monitor.onDrift: hold)', load: () => import('./commands/decide.js').then((m) => ({ run: m.approveCommand, help: m.approveHelp })) },
+  reject: { summary: 'fail a held run and remove its parts', load: () => import('./commands/decide.js').then((m) => ({ run: m.rejectCommand, help: m.rejectHelp })) },
   backfill: { summary: 'enqueue runs for a range of logical dates', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })) },
 };
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `nightshift: batch scoring for ONNX models\n\nUsage: nightshift <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun "nightshift <command> --help" for a command's options.\nExit codes: 0 ok, 1 internal failure, 2 spec/model/usage error, 3 bad data.\n`;
+  return `nightshift: batch scoring for ONNX models\n\nUsage: nightshift <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun "nightshift <command> --help" for a command's options.\nExit codes: 0 ok, 1 internal failure, 2 spec/model/usage error, 3 bad data, 4 run held for approval.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -142,6 +142,12 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
+ * A command does not fit the run's state: approving a run that is not held, or one another
+ * person decided on at the same moment. The user looks at the run again; never retried.
+ */
+export class RunStateError extends NightshiftError {}
+
+/**
  * An error as it crosses a thread boundary (structured clone keeps neither the class nor its
  * fields): `reviveError` rebuilds the same class, so a ModelError in a thread still exits 2.
  */
@@ -180,6 +186,7 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   RedisPolicyError,
   RegistryError,
   RegistryNotFoundError,
+  RunStateError,
 };
 
 export function reviveError(e: SerializedError): Error {

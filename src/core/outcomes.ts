@@ -19,6 +19,7 @@ import {
   RedisPolicyError,
   RegistryError,
   RegistryNotFoundError,
+  RunStateError,
   TransientError,
   UriError,
   UsageError,
@@ -83,6 +84,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   // Someone moved the alias first: the user looks at the current version and decides again.
   [AliasConflictError, { kind: 'conflict', exitCode: EXIT.spec, retry: false, httpStatus: 409 }],
   [RegistryError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 400 }],
+  // approve/reject of a run that is not held (any more): the user looks at the run again.
+  [RunStateError, { kind: 'conflict', exitCode: EXIT.spec, retry: false, httpStatus: 409 }],
   [RedisPolicyError, { kind: 'setup', exitCode: EXIT.internal, retry: false, httpStatus: 500, httpMessage: 'internal error' }],
 ];
 

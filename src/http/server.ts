@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { ModelError } from '../core/errors.js';
 import { httpMessage, outcomeOf } from '../core/outcomes.js';
 import type { QueueClient } from '../queue/queue-client.js';
+import { recordDecision } from '../queue/run-registry.js';
+import { approveRun, rejectRun } from '../monitor/held-runs.js';
+import { Stores } from '../storage/stores.js';
 import { triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -17,6 +20,7 @@ import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.j
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const triggerBody = z.strictObject({ date: logicalDateSchema.optional(), rerun: z.boolean().optional() });
+const decisionBody = z.strictObject({ reason: z.string().max(2000).optional(), by: z.string().min(1).max(200).optional() });
 
 export interface ServerTimeouts {
   /** The request line and headers must arrive within this (Node's headersTimeout). */
@@ -38,6 +42,8 @@ export interface ServerOptions {
   readonly timeouts?: Partial<ServerTimeouts>;
   /** The model registry for /models routes (opened once by the caller); without it they answer 404. */
   readonly registry?: () => Promise<ModelRegistry>;
+  /** Where held runs are approved or rejected (default: one Stores from the environment). */
+  readonly stores?: Stores;
 }
 
 class HttpError extends Error {
@@ -74,6 +80,8 @@ const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly met
   { path: ['jobs', null, 'runs'], methods: { POST: (o, req, res, [name]) => triggerRoute(o, name as string, req, res) } },
   { path: ['runs'], methods: { GET: listRoute } },
   { path: ['runs', null], methods: { GET: (o, _req, res, [runId], url) => runRoute(o, runId as string, res, url) } },
+  { path: ['runs', null, 'approve'], methods: { POST: (o, req, res, [runId]) => decisionRoute(o, runId as string, 'approve', req, res) } },
+  { path: ['runs', null, 'reject'], methods: { POST: (o, req, res, [runId]) => decisionRoute(o, runId as string, 'reject', req, res) } },
   ...modelRoutes(MODEL_ROUTES),
 ];
 
@@ -146,6 +154,27 @@ async function runRoute(opts: HandlerOptions, runId: string, res: ServerResponse
   const rec = await opts.client.registry.get(runId, url.searchParams.get('attempt') ?? undefined);
   if (!rec) throw new HttpError(404, `no run ${runId}`);
   return send(res, 200, rec);
+}
+
+/** POST /runs/:id/approve|reject: the CLI's approve/reject, recorded as "<by> (HTTP)". */
+async function decisionRoute(opts: HandlerOptions, runId: string, what: 'approve' | 'reject', req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const id = parseRunId(runId);
+  if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
+  const body = decisionBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
+  if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  const job = (await opts.jobs()).get(id.job);
+  if (!job) throw new HttpError(404, `no job named "${id.job}"`);
+  const ref = { spec: job.spec, baseDir: job.baseDir, stores: opts.stores ?? defaultStores(), logicalDate: id.logicalDate };
+  const d = { by: `${body.data.by ?? 'anonymous'} (HTTP)`, reason: body.data.reason };
+  // A run that is not held answers 409 (RunStateError in the outcome table).
+  const report = what === 'approve' ? await approveRun(ref, d) : await rejectRun(ref, d);
+  await recordDecision(opts.client.registry, report);
+  send(res, 200, { runId: report.runId, attempt: report.attempt, status: report.status, approval: report.approval });
+}
+
+let sharedStores: Stores | undefined;
+function defaultStores(): Stores {
+  return (sharedStores ??= new Stores());
 }
 
 async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

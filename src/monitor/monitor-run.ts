@@ -38,7 +38,8 @@ export type MonitoringReport = MonitoringSection | NoBaseline;
 /** Mutates the report: adds profile and monitoring, and may set status held or failed. */
 export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shards: readonly ShardResult[]): Promise<void> {
   if (!ctx.spec.monitor.profile) return;
-  const profile = mergeProfiles(shards.flatMap((s) => (s.profile ? [s.profile] : []))) ?? emptyProfile(ctx.spec);
+  // scoreShard put a monitor/ RunProfile there (core only knows it as a ShardProfile).
+  const profile = mergeProfiles(shards.flatMap((s) => (s.profile ? [s.profile as RunProfile] : []))) ?? emptyProfile(ctx.spec);
   profile.run = { runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate };
   report.profile = summarizeProfile(profile);
   report.monitoring = await judge(ctx, profile, report.logicalDate);

@@ -21,7 +21,7 @@ import type { LoadedJob } from '../../src/spec/load-spec.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The shared Redis the suite runs against (one random key prefix per test). */
 export const REDIS_URL = process.env.NIGHTSHIFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const TERMINAL: readonly RunState[] = ['succeeded', 'failed', 'skipped'];
+export const TERMINAL: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'held'];
 
 export function randomPrefix(label = 'nst'): string {
   return `${label}-${randomBytes(6).toString('hex')}`;

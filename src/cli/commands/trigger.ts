@@ -10,7 +10,7 @@ import { openQueueClient } from '../../queue/queue-client.js';
 export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait]
   Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is
   job@date); --rerun starts a new attempt that replaces the published outputs when it succeeds.
-  --wait  show progress, then the result; exit 0 succeeded, 3 failed.`;
+  --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval.`;
 
 export async function triggerCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,7 +29,7 @@ export async function triggerCommand(argv: string[]): Promise<number> {
     if (!values.wait) return EXIT.ok;
     const final = await waitForRun(client.registry, res.runId, res.attempt);
     process.stdout.write(`${describeRun(final)}\n`);
-    return final.status === 'succeeded' ? EXIT.ok : EXIT.data;
+    return final.status === 'succeeded' ? EXIT.ok : final.status === 'held' ? EXIT.held : EXIT.data;
   } finally {
     await client.close();
   }
@@ -40,7 +40,7 @@ export async function waitForRun(registry: RunRegistry, runId: string, attempt: 
   try {
     for (;;) {
       const rec = await registry.get(runId, attempt);
-      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped')) return rec;
+      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held')) return rec;
       if (rec) progress.update(() => `${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
