@@ -16,7 +16,7 @@ import { main } from '../src/cli/main.js';
 import { openQueueClient } from '../src/queue/queue-client.js';
 import { RunStateError } from '../src/core/errors.js';
 import { createApiServer } from '../src/http/server.js';
-import { approveRun, rejectRun } from '../src/monitor/held-runs.js';
+import { approveRun, rejectRun } from '../src/run/held-runs.js';
 import type { RunReport } from '../src/report/run-report.js';
 import type { LoadedJob } from '../src/spec/load-spec.js';
 import { Stores } from '../src/storage/stores.js';

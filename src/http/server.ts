@@ -8,7 +8,7 @@ import { ModelError } from '../core/errors.js';
 import { httpMessage, outcomeOf } from '../core/outcomes.js';
 import type { QueueClient } from '../queue/queue-client.js';
 import { recordDecision } from '../queue/run-registry.js';
-import { approveRun, rejectRun } from '../monitor/held-runs.js';
+import { approveRun, rejectRun } from '../run/held-runs.js';
 import { Stores } from '../storage/stores.js';
 import { triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';

@@ -64,6 +64,15 @@ export interface MonitoringSection {
   columns: ColumnDrift[];
 }
 
+/** The report's `monitoring` when there is nothing to compare with. */
+export interface NoBaseline {
+  baseline: null;
+  verdict: 'not_judged' | 'error';
+  note: string;
+}
+
+export type MonitoringReport = MonitoringSection | NoBaseline;
+
 export function compareProfiles(current: RunProfile, baseline: RunProfile, ref: BaselineRef, m: MonitorSpec): MonitoringSection {
   const columns: ColumnDrift[] = [];
   for (const [role, cur, base] of [

@@ -50,7 +50,7 @@ export function parseProfileText(text: string): RunProfile {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message})`);
+    throw new Error(`not JSON (${(err as Error).message})`, { cause: err });
   }
   if (value !== null && typeof value === 'object' && (value as { format?: unknown }).format !== PROFILE_FORMAT) {
     throw new Error(`not a nightshift profile (format is ${JSON.stringify((value as { format?: unknown }).format)}, expected "${PROFILE_FORMAT}"; write one with \`nightshift profile\`)`);

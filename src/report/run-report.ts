@@ -4,7 +4,7 @@
  * checked here, not just printed: a run whose counts do not reconcile cannot succeed.
  */
 import type { RejectReason, ShardResult, StageTimings } from '../core/types.js';
-import type { MonitoringReport } from '../monitor/monitor-run.js';
+import type { MonitoringReport } from '../monitor/drift-report.js';
 import type { ProfileSummary } from '../monitor/profile-summary.js';
 import type { Approval } from '../monitor/approval.js';
 import { mergeStats, summarize, type ScoreStatsState, type ScoreSummary } from './score-stats.js';

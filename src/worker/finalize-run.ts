@@ -7,7 +7,7 @@ import type { ShardResult } from '../core/types.js';
 import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
-import { monitorRun } from '../monitor/monitor-run.js';
+import { monitorRun } from '../run/monitor-run.js';
 import { publishRun, updateLatest } from '../run/publish.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';

@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from '../queue/bullmq.js';
 import { checkModelMapping } from '../model/check-mapping.js';
-import { loadBaseline } from '../monitor/baseline.js';
+import { loadBaseline } from '../run/baseline.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';

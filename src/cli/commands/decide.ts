@@ -1,7 +1,7 @@
 /** `nightshift approve|reject <job@date>`: decide on a run held for approval (monitor.onDrift: hold). */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { approveRun, rejectRun, type Decision } from '../../monitor/held-runs.js';
+import { approveRun, rejectRun, type Decision } from '../../run/held-runs.js';
 import type { RunReport } from '../../report/run-report.js';
 import { parseRunId } from '../../run/run-identity.js';
 import { recordDecision } from '../../queue/run-registry.js';

@@ -9,7 +9,7 @@ import { renderTemplate } from '../../spec/templates.js';
 import { formatLocation, isWithin, parseLocation, type Location } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { monitoringLines } from '../../monitor/monitor-run.js';
+import { monitoringLines } from '../../run/monitor-run.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 

@@ -9,12 +9,12 @@ import type { ShardResult } from '../core/types.js';
 import type { RunReport } from '../report/run-report.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
-import { joinKey } from '../run/output-layout.js';
+import { joinKey } from './output-layout.js';
 import { loadBaseline, type ModelBaseline } from './baseline.js';
-import { compareProfiles, type MonitoringSection } from './drift-report.js';
-import { summarizeProfile } from './profile-summary.js';
+import { compareProfiles, type MonitoringReport, type NoBaseline } from '../monitor/drift-report.js';
+import { summarizeProfile } from '../monitor/profile-summary.js';
 import { PROFILE_NAME } from './run-listing.js';
-import { mergeProfiles, profileSignature, type RunProfile } from './run-profile.js';
+import { mergeProfiles, profileSignature, type RunProfile } from '../monitor/run-profile.js';
 
 export interface MonitorRunContext {
   readonly spec: JobSpec;
@@ -25,15 +25,6 @@ export interface MonitorRunContext {
   readonly out: StoreRef;
   readonly modelBaseline?: ModelBaseline;
 }
-
-/** The report's `monitoring` when there is nothing to compare with. */
-export interface NoBaseline {
-  baseline: null;
-  verdict: 'not_judged' | 'error';
-  note: string;
-}
-
-export type MonitoringReport = MonitoringSection | NoBaseline;
 
 /** Mutates the report: adds profile and monitoring, and may set status held or failed. */
 export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shards: readonly ShardResult[]): Promise<void> {
@@ -70,7 +61,7 @@ function applyGate(report: RunReport, spec: JobSpec): void {
   const drifted = m.verdict === 'drift';
   const unjudged = m.verdict === 'error' && gate !== 'warn';
   if (!drifted && !unjudged) return;
-  const what = drifted ? `drift in ${(m as MonitoringSection).drifted.slice(0, 5).join(', ')}${(m as MonitoringSection).drifted.length > 5 ? ', …' : ''}` : `drift could not be judged (${(m as NoBaseline).note})`;
+  const what = drifted ? `drift in ${m.drifted.slice(0, 5).join(', ')}${m.drifted.length > 5 ? ', …' : ''}` : `drift could not be judged (${(m as NoBaseline).note})`;
   if (gate === 'fail') {
     report.status = 'failed';
     report.reason = `${what} (monitor.onDrift: fail)`;

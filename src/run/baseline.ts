@@ -12,10 +12,10 @@ import type { JobSpec } from '../spec/job-spec.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
-import type { BaselineRef } from './drift-report.js';
-import { parseProfileText } from './profile-schema.js';
+import type { BaselineRef } from '../monitor/drift-report.js';
+import { parseProfileText } from '../monitor/profile-schema.js';
 import { listRuns, PROFILE_NAME, readRunJson } from './run-listing.js';
-import { profileSignature, type RunProfile } from './run-profile.js';
+import { profileSignature, type RunProfile } from '../monitor/run-profile.js';
 
 export interface Baseline {
   readonly profile: RunProfile;

@@ -7,7 +7,7 @@ import { readAll } from '../storage/object-store.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { renderTemplate } from '../spec/templates.js';
-import { joinKey, REPORT_NAME, SUCCESS_NAME } from '../run/output-layout.js';
+import { joinKey, REPORT_NAME, SUCCESS_NAME } from './output-layout.js';
 
 export const PROFILE_NAME = '_profile.json';
 

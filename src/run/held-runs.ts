@@ -7,15 +7,15 @@
  */
 import { PreconditionFailedError, RunStateError } from '../core/errors.js';
 import type { RunReport } from '../report/run-report.js';
-import { joinKey, REPORT_NAME } from '../run/output-layout.js';
-import { publishRun, updateLatest } from '../run/publish.js';
-import { runIdFor } from '../run/run-identity.js';
+import { joinKey, REPORT_NAME } from './output-layout.js';
+import { publishRun, updateLatest } from './publish.js';
+import { runIdFor } from './run-identity.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import { renderTemplate } from '../spec/templates.js';
 import { parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
-import type { Approval } from './approval.js';
+import type { Approval } from '../monitor/approval.js';
 
 export interface HeldRunRef {
   readonly spec: JobSpec;
