@@ -60,7 +60,17 @@ export interface RejectedRow {
   readonly ids: readonly string[];
 }
 
-export type RejectReason = 'field_count' | 'invalid_utf8' | 'missing_value' | 'not_a_number' | 'non_finite' | 'out_of_range' | 'not_an_integer';
+export type RejectReason =
+  | 'field_count'
+  | 'invalid_utf8'
+  | 'missing_value'
+  | 'not_a_number'
+  | 'non_finite'
+  | 'out_of_range'
+  | 'not_an_integer'
+  /** JSON Lines: a line that is not JSON, or a JSON value that is not an object. */
+  | 'invalid_json'
+  | 'not_an_object';
 
 /** What a shard reports when it is done. */
 export interface ShardResult {

@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 import type { JobSpec } from '../spec/job-spec.js';
 import { readBatchEvents } from './csv/csv-batches.js';
+import { readJsonlBatchEvents } from './jsonl/jsonl-rows.js';
 import type { BatchEvent } from './rows/batch-queue.js';
 
 export type { BatchEvent };
@@ -25,5 +26,10 @@ export function readBatches(stream: Readable, object: string, spec: JobSpec, opt
   switch (spec.input.format) {
     case 'csv':
       return readBatchEvents(stream, object, spec, options);
+    case 'jsonl':
+      return readJsonlBatchEvents(stream, object, spec);
+    case 'parquet':
+      // Parquet needs random access (footer first): scoreShard reads it with readParquetBatchEvents.
+      throw new Error('Parquet input is read by ranges (formats/parquet/parquet-input.ts), not as a stream');
   }
 }

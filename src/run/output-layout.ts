@@ -31,7 +31,7 @@ export function attemptNumber(name: string): number {
 }
 
 export function partName(spec: JobSpec, shard: string, attempt: string): string {
-  return `part-${shard}-${attempt}.${spec.output.format === 'jsonl' ? 'jsonl' : 'csv'}${spec.output.gzip ? '.gz' : ''}`;
+  return `part-${shard}-${attempt}.${spec.output.format}${spec.output.gzip ? '.gz' : ''}`;
 }
 
 /**

@@ -20,8 +20,9 @@ import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
 import { LATEST_NAME, outputRootTemplate, REPORT_NAME, SUCCESS_NAME } from './output-layout.js';
 import { runIdFor } from './run-identity.js';
+import { readParquetObjects } from '../formats/parquet/parquet-input.js';
 
-export type PartFormat = 'csv' | 'jsonl';
+export type PartFormat = 'csv' | 'jsonl' | 'parquet';
 
 export interface PublishedPart {
   /** Name under the run's output prefix, e.g. `part-00000-a1-3f9c.csv`. */
@@ -48,7 +49,7 @@ export interface PublishedRun {
   readonly parts: readonly PublishedPart[];
 }
 
-/** A row of a part: CSV cells are text; JSON Lines values keep their JSON types. */
+/** A row of a part: CSV cells are text; JSON Lines and Parquet values keep their types (Parquet INT64 as bigint). */
 export type PublishedRow = Record<string, unknown>;
 
 /**
@@ -106,7 +107,7 @@ async function readPublished(stores: Stores, job: string, prefix: Location, date
 export function partFormatOf(name: string): { format: PartFormat; gzip: boolean } {
   const gzip = name.endsWith('.gz');
   const base = gzip ? name.slice(0, -3) : name;
-  const format: PartFormat = base.endsWith('.jsonl') ? 'jsonl' : 'csv';
+  const format: PartFormat = base.endsWith('.parquet') ? 'parquet' : base.endsWith('.jsonl') ? 'jsonl' : 'csv';
   return { format, gzip };
 }
 
@@ -126,6 +127,11 @@ export async function* readPublishedRows(run: PublishedRun, stores: Stores, opti
 }
 
 async function* readPartRows(stores: Stores, part: PublishedPart, signal: AbortSignal | undefined): AsyncGenerator<PublishedRow> {
+  if (part.format === 'parquet') {
+    const ref = stores.resolve(parseLocation(part.uri, '/'));
+    yield* readParquetObjects({ store: ref.store, key: ref.key, display: part.uri, size: part.bytes });
+    return;
+  }
   const stream = await openPublishedPart(stores, part, signal);
   try {
     if (part.format === 'csv') {

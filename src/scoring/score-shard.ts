@@ -13,7 +13,8 @@ import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.
 import { ProfileCollector, profileSignature } from '../monitor/run-profile.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readBatches } from '../formats/read-batches.js';
+import { readBatches, type BatchEvent } from '../formats/read-batches.js';
+import { readParquetBatchEvents } from '../formats/parquet/parquet-input.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
@@ -48,6 +49,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   const timings: StageTimings = { readParseMs: 0, inferenceMs: 0, writeMs: 0 };
   const sigOpt = ctx.signal ? { signal: ctx.signal } : {};
   const part = new ObjectSink(task.output.store, task.output.partKey, { gzip: spec.output.gzip, contentType: format.contentType, ...sigOpt });
+  const encoder = format.newPart();
   let errors: ObjectSink | undefined;
   const counts = { read: 0, scored: 0, rejected: 0 };
   const byReason: Partial<Record<RejectReason, number>> = {};
@@ -74,18 +76,18 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     ctx.signal?.throwIfAborted();
     collectStats(spec, scores, stats);
     profile?.addScores(scores, batch.rows);
-    await timed('writeMs', () => part.write(format.rows(batch, scores)));
+    await timed('writeMs', async () => {
+      const bytes = encoder.rows(batch, scores);
+      if (bytes.length > 0) await part.write(bytes);
+    });
     counts.scored += batch.rows;
     ctx.onProgress?.(counts.read);
   };
 
   try {
-    const range = task.range;
-    const opened = await openInput(task.input.store, task.input.key, task.input.display, { ...sigOpt, ...(range ? { range } : {}) });
-    bytes = opened.bytesRead;
-    input = opened.stream;
-    await part.write(format.header());
-    const events = readBatches(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
+    const header = encoder.header();
+    if (header !== '') await part.write(header);
+    const events = await openEvents();
     for await (const ev of events) {
       ctx.signal?.throwIfAborted();
       if (ev.kind === 'rejected') {
@@ -102,6 +104,8 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
       }
     }
     await timed('writeMs', async () => {
+      const end = encoder.end();
+      if (end.length > 0) await part.write(end);
       await ctx.beforePublish?.();
       await part.close();
       await errors?.close();
@@ -131,6 +135,23 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     scoreStats: stats,
     profile: profile?.toJson(),
   };
+
+  /** The shard's rows as batch events, by input format. */
+  async function openEvents(): Promise<AsyncGenerator<BatchEvent>> {
+    const range = task.range;
+    // Parquet is read by ranges (footer, column chunks), not as a stream.
+    if (spec.input.format === 'parquet') {
+      // For Parquet, range holds row groups [start, end) and the rows before them (plan-units.ts).
+      const groups = range ? { start: range.start, end: range.end, rowsBefore: range.linesBefore } : undefined;
+      const read = readParquetBatchEvents(task.input, spec, groups, ctx.signal);
+      bytes = () => read.bytesRead();
+      return read.events;
+    }
+    const opened = await openInput(task.input.store, task.input.key, task.input.display, { ...sigOpt, ...(range ? { range } : {}) });
+    bytes = opened.bytesRead;
+    input = opened.stream;
+    return readBatches(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
+  }
 
   async function openErrors(t: ShardTask): Promise<ObjectSink> {
     const sink = new ObjectSink(t.output.store, t.output.errorsKey, { gzip: false, contentType: 'text/csv', ...sigOpt });

@@ -54,7 +54,11 @@ const csvSchema = z.strictObject({
 const inputSchema = z.strictObject({
   /** A prefix (ending in /), a single object, or a glob (* and ? in the last segment). Templated. */
   uri: z.string().min(1),
-  format: z.literal('csv').default('csv'),
+  /**
+   * csv; jsonl (one JSON object per line, columns by key; .gz too); parquet (columns by name,
+   * row groups as shards). Missing keys and nulls count as missing values.
+   */
+  format: z.enum(['csv', 'jsonl', 'parquet']).default('csv'),
   csv: csvSchema.prefault({}),
   /** Column(s) identifying a row; copied to every output and error row. */
   id: z.array(columnName).default([]),
@@ -66,8 +70,11 @@ const inputSchema = z.strictObject({
 const outputSchema = z.strictObject({
   /** Output prefix for the run. Templated ({{date}}, {{runId}}, {{job}}). */
   uri: z.string().min(1),
-  format: z.enum(['csv', 'jsonl']).default('csv'),
+  /** csv | jsonl | parquet (score columns keep their type; snappy-compressed row groups). */
+  format: z.enum(['csv', 'jsonl', 'parquet']).default('csv'),
   gzip: z.boolean().default(false),
+  /** Rows per Parquet row group (parquet output only). */
+  rowGroupRows: z.int().min(1024).max(10_000_000).default(131072),
   /** Fixed decimals for float scores; default: shortest text that round-trips. */
   decimals: z.int().min(0).max(17).optional(),
 });

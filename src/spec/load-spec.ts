@@ -120,6 +120,9 @@ function columnProblems(spec: JobSpec): string[] {
   const { csv } = spec.input;
   if (!csv.header && !csv.columns) problems.push('input.csv.columns: required when input.csv.header is false');
   if (csv.delimiter === csv.quote) problems.push('input.csv: delimiter and quote must differ');
+  if (spec.output.format === 'parquet' && spec.output.gzip) {
+    problems.push('output.gzip: Parquet parts are compressed inside (snappy row groups); set gzip: false with format parquet');
+  }
   for (const [i, inp] of spec.model.inputs.entries()) {
     if (inp.missing === 'nan' && (inp.dtype === 'int64' || inp.dtype === 'string')) {
       problems.push(`model.inputs.${i}.missing: "nan" only applies to float32/float64 inputs (found dtype ${inp.dtype})`);

@@ -11,7 +11,8 @@ export const outputHelp = `nightshift output <job>[@date] [--date D | --latest] 
   The published output of a run: follows <output root>/_latest.json (newest published date;
   the default without a date) and the run's _SUCCESS manifest, never a listing.
   --list   the published parts with their URIs and sizes (default)
-  --cat    the rows of every part, in order: CSV with the header once, JSON Lines as they are
+  --cat    the rows of every part, in order: CSV with the header once, JSON Lines as they are,
+           Parquet as JSON Lines
   --json   --list as JSON; with --cat, every row as one JSON object per line
 Exit 2 when the run has not published (no _SUCCESS).`;
 
@@ -48,7 +49,7 @@ function describe(run: PublishedRun): string {
 }
 
 async function cat(run: PublishedRun, stores: Stores, out: Writable, json: boolean): Promise<void> {
-  if (json) {
+  if (json || run.parts.some((p) => p.format === 'parquet')) {
     for await (const row of readPublishedRows(run, stores)) await write(out, `${JSON.stringify(row, bigintAsNumber)}\n`);
     return;
   }

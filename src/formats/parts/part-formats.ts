@@ -6,6 +6,8 @@
 import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../../core/types.js';
 import type { JobSpec } from '../../spec/job-spec.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
+import { parquetEncoder } from './parquet-part.js';
+import type { PartEncoder } from './part-encoder.js';
 import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText, formatNumber } from './cells.js';
 
 export interface PartFormat {
@@ -14,10 +16,25 @@ export interface PartFormat {
   header(): string;
   /** A new Buffer per call: it is handed to a stream and never reused. */
   rows(batch: ColumnarBatch, scores: ScoreColumns[]): Buffer;
+  /** The encoder of one part: text formats are stateless; Parquet gathers row groups and ends with a footer. */
+  newPart(): PartEncoder;
 }
 
+
 export function partFormat(spec: JobSpec): PartFormat {
-  return spec.output.format === 'jsonl' ? jsonlFormat(spec) : csvFormat(spec);
+  if (spec.output.format === 'parquet') {
+    return {
+      extension: 'parquet',
+      contentType: 'application/vnd.apache.parquet',
+      header: () => '',
+      rows: () => {
+        throw new Error('Parquet parts are written through newPart()');
+      },
+      newPart: () => parquetEncoder(spec),
+    };
+  }
+  const format = spec.output.format === 'jsonl' ? jsonlFormat(spec) : csvFormat(spec);
+  return { ...format, newPart: () => ({ header: format.header, rows: format.rows, end: () => '' }) };
 }
 
 const TEXT = 0;
@@ -50,7 +67,7 @@ interface RowPlan {
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
-function csvFormat(spec: JobSpec): PartFormat {
+function csvFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
   const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
   const prefix = (k: number): Uint8Array => ascii(k === 0 ? '' : ',');
   return {
@@ -62,7 +79,7 @@ function csvFormat(spec: JobSpec): PartFormat {
   };
 }
 
-function jsonlFormat(spec: JobSpec): PartFormat {
+function jsonlFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
   const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
   // More score columns than names (a spec that does not match its model) print undefined keys, as they always did.
   const prefix = (k: number): Uint8Array => ascii(`${k === 0 ? '' : ','}${k < names.length ? JSON.stringify(names[k]) : 'undefined'}:`);
