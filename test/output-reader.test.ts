@@ -42,9 +42,10 @@ describe('published output', () => {
     // Rejected rows are under _errors/, out of the way of globs over part-* and *.csv.
     const names = await listFiles(path.join(dir, 'out', 'alpha', DATE));
     assert.deepEqual(
-      names.map((n) => n.replace(/a1-[0-9a-f]{4}/, 'a1')),
-      ['_SUCCESS', '_errors/errors-00000-a1.csv', '_report.json', 'part-00000-a1.csv', 'part-00001-a1.csv'],
+      names.filter((n) => n.startsWith('part-') || n.includes('errors')).map((n) => n.replace(/a1-[0-9a-f]{4}/, 'a1')),
+      ['_errors/errors-00000-a1.csv', 'part-00000-a1.csv', 'part-00001-a1.csv'],
     );
+    assert.ok(names.includes('_SUCCESS'));
 
     const stores = new Stores();
     t.after(() => stores.close());
