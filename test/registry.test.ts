@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildMlp } from '../scripts/models/models.js';
 import { encodeModel, makeNode, onnx, tensorInfo } from '../scripts/models/onnx-builder.js';
 import { AliasConflictError, ModelError, RegistryError, RegistryNotFoundError } from '../src/core/errors.js';
-import { parseModelRef } from '../src/registry/model-ref.js';
+import { parseModelRef } from '../src/spec/model-ref.js';
 import { openRegistry } from '../src/registry/open-registry.js';
 import { registerModel } from '../src/registry/register-model.js';
 import { Stores } from '../src/storage/stores.js';

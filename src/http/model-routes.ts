@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { RegistryError, RegistryNotFoundError } from '../core/errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { checkModelName } from '../registry/model-ref.js';
+import { checkModelName } from '../spec/model-ref.js';
 import { registerModel } from '../registry/register-model.js';
 
 /** Models are held in memory to be checked and stored; larger ones go through the CLI. */

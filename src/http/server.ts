@@ -19,7 +19,12 @@ import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.j
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-const triggerBody = z.strictObject({ date: logicalDateSchema.optional(), rerun: z.boolean().optional() });
+const triggerBody = z.strictObject({
+  date: logicalDateSchema.optional(),
+  rerun: z.boolean().optional(),
+  /** A registered version for this run only (name@version or name@alias). */
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected name@version or name@alias').optional(),
+});
 const decisionBody = z.strictObject({ reason: z.string().max(2000).optional(), by: z.string().min(1).max(200).optional() });
 
 export interface ServerTimeouts {
@@ -186,7 +191,7 @@ async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMes
   if (!job) throw new HttpError(404, `no job named "${name}"`);
   const s = job.spec.schedule;
   const date = body.data.date ?? defaultLogicalDate(new Date(), s?.timezone ?? 'UTC', s?.logicalDate ?? 'previous-day');
-  const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, { rerun: body.data.rerun === true, trigger: 'http' });
+  const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, { rerun: body.data.rerun === true, trigger: 'http', ...(body.data.model ? { model: body.data.model } : {}) });
   send(res, r.created ? 202 : 200, { runId: r.runId, attempt: r.attempt, created: r.created, status: r.record?.status ?? 'queued' });
 }
 

@@ -47,7 +47,8 @@ export function checkModelMapping(spec: JobSpec, session: ModelMetadata, specFil
     const widthProblem = widthMismatch(m.shape, out.columns.length);
     if (widthProblem) problems.push(`model.outputs.${i}.columns: model output "${out.name}" has shape ${shapeText(m.shape)}; ${widthProblem}`);
   });
-  if (problems.length > 0) throw new JobSpecError(specFile, problems);
+  // The last line names the model (for a registered version: which one the alias pointed to).
+  if (problems.length > 0) throw new JobSpecError(specFile, [...problems, `model: ${modelUri} does not fit the job's mapping`]);
 }
 
 /** Rows are the first dimension; the second (if any) must match the number of columns. */

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
 import { AccessError, ModelError } from '../core/errors.js';
-import type { JobSpec } from '../spec/job-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
@@ -14,18 +13,43 @@ import type { Stores } from '../storage/stores.js';
 import { externalDataTensors } from './external-data.js';
 import { rewriteZipMap, type ZipMapRewrite } from './zipmap-rewrite.js';
 
+/** A registered version a model came from (see registry/): what the report names. */
+export interface ModelVersionInfo {
+  readonly name: string;
+  readonly version: number;
+  /** The alias the job named, when it named one (the version is what it pointed to at plan time). */
+  readonly alias?: string | undefined;
+  /** As the job (or --model) wrote it, e.g. fraud@champion. */
+  readonly ref: string;
+  readonly registry: string;
+}
+
+/** Where a run's model bytes are, resolved once when the run is planned. */
+export interface ModelSource {
+  /** The model object's location (a registered version's model.onnx for a ref). */
+  readonly uri: string;
+  /** The bytes must hash to this (the job's pin, or the version's record). */
+  readonly sha256?: string | undefined;
+  readonly version?: ModelVersionInfo | undefined;
+}
+
 export interface LoadedModel {
   readonly uri: string;
   readonly sha256: string;
   readonly bytes: Uint8Array;
   readonly zipMapRewrites: readonly ZipMapRewrite[];
+  readonly version?: ModelVersionInfo | undefined;
+}
+
+/** The model, as the job's model.uri names it for this run (templates rendered). */
+export function sourceFromUri(uri: string, sha256: string | undefined, baseDir: string, values: TemplateValues): ModelSource {
+  return { uri: formatLocation(parseLocation(renderTemplate(uri, values), baseDir)), sha256 };
 }
 
 /** `expectSha256` pins the bytes (a run's shards must score with the model its plan checked). */
-export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores, values: TemplateValues, expectSha256?: string): Promise<LoadedModel> {
-  const loc = parseLocation(renderTemplate(spec.model.uri, values), baseDir);
-  const uri = formatLocation(loc);
-  const { store, key } = stores.resolve(loc);
+export async function fetchModel(source: ModelSource, stores: Stores, expectSha256?: string): Promise<LoadedModel> {
+  const uri = source.uri;
+  const { store, key } = stores.resolve(parseLocation(uri, '/'));
   let bytes: Buffer;
   try {
     bytes = await readAll(await store.read(key));
@@ -34,9 +58,10 @@ export async function fetchModel(spec: JobSpec, baseDir: string, stores: Stores,
     if (err instanceof AccessError) throw new AccessError(err.uri, `model ${uri} cannot be read: ${err.message}`, { cause: err });
     throw new ModelError(`model ${uri} cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  const model = prepareModel(bytes, uri);
-  if (spec.model.sha256 && spec.model.sha256 !== model.sha256) {
-    throw new ModelError(`model ${uri} has sha256 ${model.sha256}, but the job pins model.sha256 ${spec.model.sha256}; refusing to score with a different model`);
+  const model = { ...prepareModel(bytes, uri), ...(source.version ? { version: source.version } : {}) };
+  if (source.sha256 && source.sha256 !== model.sha256) {
+    const pinned = source.version ? `${source.version.name}@${source.version.version}'s version.json records sha256 ${source.sha256}: the registered model was changed` : `the job pins model.sha256 ${source.sha256}`;
+    throw new ModelError(`model ${uri} has sha256 ${model.sha256}, but ${pinned}; refusing to score with a different model`);
   }
   if (expectSha256 && expectSha256 !== model.sha256) {
     throw new ModelError(`model ${uri} changed while its run was in progress (sha256 ${model.sha256}, planned with ${expectSha256}); rerun the run`);

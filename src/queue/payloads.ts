@@ -23,6 +23,8 @@ export const planPayloadSchema = z.strictObject({
   ...runRef,
   /** Wait for earlier active runs of the same job before planning (overlap: queue, backfills). */
   serial: z.boolean().optional(),
+  /** A registered version to score with instead of the job's model (trigger --model fraud@7). */
+  model: z.string().min(1).optional(),
 });
 export type PlanPayload = z.infer<typeof planPayloadSchema>;
 
@@ -33,7 +35,8 @@ export const shardPayloadSchema = z.strictObject({
   object: z.strictObject({ uri: z.string(), size: z.number().int().min(0) }),
   range: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) }).optional(),
   outputUri: z.string(),
-  /** The model bytes the plan checked; a shard refuses to score with different ones. */
+  /** The model the plan resolved and checked (a registered version's object for a ref); a shard refuses other bytes. */
+  modelUri: z.string(),
   modelSha256: z.string(),
 });
 export type ShardPayload = z.infer<typeof shardPayloadSchema>;
@@ -45,7 +48,16 @@ export const finalizePayloadSchema = z.strictObject({
   outputUri: z.string(),
   shards: z.number().int().min(0),
   plannedAt: z.string(),
-  model: z.strictObject({ uri: z.string(), sha256: z.string(), zipMapRewrites: z.array(z.strictObject({ output: z.string(), classLabels: z.array(z.union([z.string(), z.number()])) })) }),
+  model: z.strictObject({
+    uri: z.string(),
+    sha256: z.string(),
+    zipMapRewrites: z.array(z.strictObject({ output: z.string(), classLabels: z.array(z.union([z.string(), z.number()])) })),
+    name: z.string().optional(),
+    version: z.number().int().optional(),
+    alias: z.string().optional(),
+    ref: z.string().optional(),
+    registry: z.string().optional(),
+  }),
 });
 export type FinalizePayload = z.infer<typeof finalizePayloadSchema>;
 

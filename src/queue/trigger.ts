@@ -22,7 +22,7 @@ export async function triggerRun(
   registry: RunRegistry,
   job: LoadedJob,
   logicalDate: string,
-  options: { rerun?: boolean; trigger?: string; now?: Date; serial?: boolean } = {},
+  options: { rerun?: boolean; trigger?: string; now?: Date; serial?: boolean; model?: string } = {},
 ): Promise<TriggerResult> {
   const runId = runIdFor(job.spec.name, logicalDate);
   const claim = await registry.claimAttempt(runId, options.rerun === true);
@@ -41,6 +41,7 @@ export async function triggerRun(
     specText: job.text,
     triggeredAt,
     ...(options.serial ? { serial: true } : {}),
+    ...(options.model ? { model: options.model } : {}),
   };
   await runs.add('plan', payload, { jobId: planJobId(runId, attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } });
   return { runId, attempt, created: true, record };

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { AliasConflictError, PreconditionFailedError, RegistryError, RegistryNotFoundError } from '../core/errors.js';
 import { readAll, type ObjectStore } from '../storage/object-store.js';
-import { checkAliasName, checkModelName, type ModelRef } from './model-ref.js';
+import { checkAliasName, checkModelName, type ModelRef } from '../spec/model-ref.js';
 import {
   aliasRecordSchema,
   parseRecord,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { inspectModel } from '../model/model-signature.js';
 import type { ModelRegistry, Moved, Registered } from './model-registry.js';
-import { checkAliasName, checkModelName } from './model-ref.js';
+import { checkAliasName, checkModelName } from '../spec/model-ref.js';
 
 export interface RegisterRequest {
   readonly name: string;

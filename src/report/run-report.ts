@@ -12,6 +12,28 @@ import { mergeStats, summarize, type ScoreStatsState, type ScoreSummary } from '
 /** held: complete, but waiting for `nightshift approve` before it publishes (monitor.onDrift: hold). */
 export type RunStatus = 'succeeded' | 'failed' | 'held';
 
+/** The model a run scored with; for a registered version also its name, version and alias. */
+export interface ModelFacts {
+  uri: string;
+  sha256: string;
+  zipMapRewrites: { output: string; classLabels: (string | number)[] }[];
+  name?: string | undefined;
+  version?: number | undefined;
+  alias?: string | undefined;
+  ref?: string | undefined;
+  registry?: string | undefined;
+}
+
+export function modelFacts(m: { uri: string; sha256: string; zipMapRewrites: readonly { output: string; classLabels: ReadonlyArray<string | number> }[]; version?: { name: string; version: number; alias?: string | undefined; ref: string; registry: string } | undefined }): ModelFacts {
+  const v = m.version;
+  return {
+    uri: m.uri,
+    sha256: m.sha256,
+    zipMapRewrites: m.zipMapRewrites.map((z) => ({ output: z.output, classLabels: [...z.classLabels] })),
+    ...(v ? { name: v.name, version: v.version, ...(v.alias ? { alias: v.alias } : {}), ref: v.ref, registry: v.registry } : {}),
+  };
+}
+
 export interface RunFacts {
   readonly runId: string;
   readonly attempt: string;
@@ -19,7 +41,7 @@ export interface RunFacts {
   readonly logicalDate: string;
   readonly startedAt: Date;
   readonly finishedAt: Date;
-  readonly model: { uri: string; sha256: string; zipMapRewrites: readonly { output: string; classLabels: ReadonlyArray<string | number> }[] } | undefined;
+  readonly model: ModelFacts | undefined;
   readonly inputUri: string;
   readonly outputUri: string;
   readonly maxErrorRate: number;

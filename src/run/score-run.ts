@@ -9,8 +9,9 @@ import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
 import { monitorRun } from './monitor-run.js';
 import { createSession, fetchModel } from '../model/load-model.js';
+import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
-import { buildReport, failureReason, totalRows, type RunReport } from '../report/run-report.js';
+import { buildReport, failureReason, modelFacts, totalRows, type RunReport } from '../report/run-report.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
@@ -29,6 +30,8 @@ export interface ScoreRunOptions {
   readonly outputUri?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { shardsDone: number; shards: number; rowsRead: number }) => void;
+  /** A registered version to score with instead of the job's model (name@version or name@alias). */
+  readonly model?: string;
   /** Shards scored at once, each on its own thread with its own session (default 1: this thread). */
   readonly threads?: number;
 }
@@ -48,11 +51,12 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const signalOpt = opts.signal ? { signal: opts.signal } : {};
 
   // Everything that can be wrong with the spec or model is found before any output is touched.
-  const model = await fetchModel(spec, baseDir, stores, values);
+  const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
+  const model = await fetchModel(source, stores);
   const session = await createSession(model, spec.model.threads);
   const scorer = new OnnxScorer(session, spec);
   try {
-    checkModelMapping(spec, session, job.file, model.uri);
+    checkModelMapping(spec, session, job.file, modelDisplayName(source));
     await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
     const inputUri = renderTemplate(opts.inputUri ?? spec.input.uri, values);
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
@@ -72,7 +76,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     let inputError: InputError | undefined;
     if (threads > 1) {
       const r = await runShardThreads(
-        { specFile: job.file, specText: job.text, date: opts.date, runId, modelSha256: model.sha256, s3: stores.explicitSettings },
+        { specFile: job.file, specText: job.text, date: opts.date, runId, modelUri: model.uri, modelSha256: model.sha256, s3: stores.explicitSettings },
         tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri })),
         threads,
         (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
@@ -107,7 +111,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
         logicalDate: opts.date,
         startedAt,
         finishedAt: new Date(),
-        model: { uri: model.uri, sha256: model.sha256, zipMapRewrites: model.zipMapRewrites },
+        model: modelFacts(model),
         inputUri: inputs.length === 1 ? (inputs[0]?.display ?? inputUri) : inputUri,
         outputUri,
         maxErrorRate: spec.limits.maxErrorRate,

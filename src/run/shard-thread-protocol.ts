@@ -9,6 +9,8 @@ export interface ShardThreadInit {
   readonly specText: string;
   readonly date: string;
   readonly runId: string;
+  /** The model the run's plan resolved and checked: its location and sha256. */
+  readonly modelUri: string;
   readonly modelSha256: string;
   readonly s3: S3Settings | undefined;
 }

@@ -20,7 +20,7 @@ if (!port) throw new Error('shard-thread must run as a worker thread');
 const job = parseJobSpec(init.specText, init.specFile);
 const stores = new Stores(init.s3);
 const ready = (async () => {
-  const model = await fetchModel(job.spec, job.baseDir, stores, { date: init.date, runId: init.runId, job: job.spec.name }, init.modelSha256);
+  const model = await fetchModel({ uri: init.modelUri, sha256: init.modelSha256 }, stores);
   return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
 })();
 

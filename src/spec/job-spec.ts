@@ -26,14 +26,37 @@ const modelOutputSchema = z.strictObject({
   columns: z.array(columnName).min(1),
 });
 
-const modelSchema = z.strictObject({
-  /** s3://bucket/key, file:// URI, or a path relative to the spec file. */
-  uri: z.string().min(1),
+/** Where a model comes from: a file (`uri`) or a registered version (`ref`); exactly one. */
+const modelSourceFields = {
+  /** s3://bucket/key, file:// URI, or a path relative to the spec file. Templated. */
+  uri: z.string().min(1).optional(),
+  /** A registered version: name@alias (resolved when a run is planned, then pinned) or name@version. */
+  ref: z.string().min(1).optional(),
+  /** The model registry `ref` is looked up in (s3://bucket/prefix/ or a folder); default NIGHTSHIFT_REGISTRY. */
+  registry: z.string().min(1).optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+};
+
+const modelSchema = z.strictObject({
+  ...modelSourceFields,
   /** onnxruntime intra-op threads per session. */
   threads: z.int().min(1).max(64).default(1),
   inputs: z.array(modelInputSchema).min(1),
   outputs: z.array(modelOutputSchema).min(1),
+});
+
+/**
+ * A second model scored in shadow on the same parsed batches: its scores go to challenger/ under
+ * the run's output, and the report compares them with the model's. It never affects the
+ * model's output or _SUCCESS.
+ */
+const challengerSchema = z.strictObject({
+  ...modelSourceFields,
+  threads: z.int().min(1).max(64).default(1),
+  /** Its output mapping, when it differs from model.outputs; columns are compared by name. */
+  outputs: z.array(modelOutputSchema).min(1).optional(),
+  /** Decision threshold: the report gives the share of rows on the same side of it. */
+  threshold: z.number().optional(),
 });
 
 const csvSchema = z.strictObject({
@@ -167,6 +190,7 @@ export const jobSpecSchema = z.strictObject({
   description: z.string().optional(),
   schedule: scheduleSchema.optional(),
   model: modelSchema,
+  challenger: challengerSchema.optional(),
   input: inputSchema,
   output: outputSchema,
   limits: limitsSchema.prefault({}),
@@ -177,6 +201,9 @@ export const jobSpecSchema = z.strictObject({
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 /** A validated job spec with defaults applied. */
 export type JobSpec = z.output<typeof jobSpecSchema>;
+export type ChallengerSpec = NonNullable<JobSpec['challenger']>;
+/** The fields that say where a model comes from (the model's or the challenger's). */
+export type ModelSourceSpec = Pick<JobSpec['model'], 'uri' | 'ref' | 'registry' | 'sha256'>;
 export type ModelInputSpec = JobSpec['model']['inputs'][number];
 export type ModelOutputSpec = JobSpec['model']['outputs'][number];
 export type CsvOptions = JobSpec['input']['csv'];

@@ -8,7 +8,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import cron from 'node-cron';
 import { JobSpecError, UriError } from '../core/errors.js';
-import { jobSpecSchema, type JobSpec } from './job-spec.js';
+import { jobSpecSchema, type JobSpec, type ModelSourceSpec } from './job-spec.js';
+import { parseModelRef } from './model-ref.js';
 import { unknownTemplates, renderTemplate } from './templates.js';
 import { isWithin, parseLocation, type Location } from './uri.js';
 
@@ -89,8 +90,11 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
       problems.push(`schedule.timezone: "${spec.schedule.timezone}" is not a known IANA time zone (e.g. Europe/Berlin)`);
     }
   }
-  for (const [field, uri] of [['model.uri', spec.model.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const) {
-    for (const t of unknownTemplates(uri)) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
+  problems.push(...sourceProblems('model', spec.model));
+  if (spec.challenger) problems.push(...sourceProblems('challenger', spec.challenger));
+  const uris = [['model.uri', spec.model.uri], ['challenger.uri', spec.challenger?.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
+  for (const [field, uri] of uris) {
+    for (const t of unknownTemplates(uri ?? '')) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
   }
   problems.push(...columnProblems(spec));
   const sample = { date: '2000-01-01', runId: 'run', job: spec.name };
@@ -104,7 +108,8 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
       return undefined;
     }
   };
-  locate('model.uri', renderTemplate(spec.model.uri, sample));
+  if (spec.model.uri !== undefined) locate('model.uri', renderTemplate(spec.model.uri, sample));
+  if (spec.challenger?.uri !== undefined) locate('challenger.uri', renderTemplate(spec.challenger.uri, sample));
   const input = locate('input.uri', staticPrefix(renderTemplate(spec.input.uri, sample)));
   const output = locate('output.uri', renderTemplate(spec.output.uri, sample));
   if (input && output && (isWithin(output, input) || isWithin(input, output))) {
@@ -113,6 +118,20 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
     );
   }
   return problems;
+}
+
+/** A model comes from exactly one of a file (uri) or a registered version (ref). */
+function sourceProblems(field: string, src: ModelSourceSpec): string[] {
+  if (src.uri === undefined && src.ref === undefined) return [`${field}: give either uri (a model file) or ref (a registered version, e.g. fraud@champion)`];
+  if (src.uri !== undefined && src.ref !== undefined) return [`${field}: give uri or ref, not both (found uri "${src.uri}" and ref "${src.ref}")`];
+  if (src.uri !== undefined && src.registry !== undefined) return [`${field}.registry: only used with ref (found uri "${src.uri}")`];
+  if (src.ref === undefined) return [];
+  try {
+    parseModelRef(src.ref);
+    return [];
+  } catch (err) {
+    return [`${field}.ref: ${(err as Error).message}`];
+  }
 }
 
 function columnProblems(spec: JobSpec): string[] {

@@ -6,6 +6,9 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from '../queue/bullmq.js';
 import { checkModelMapping } from '../model/check-mapping.js';
+import type { LoadedModel } from '../model/load-model.js';
+import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
+import { modelFacts } from '../report/run-report.js';
 import { loadBaseline } from '../run/baseline.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
@@ -25,13 +28,15 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
-    const model = await ctx.scorers.model(loaded, values);
-    checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, model.uri);
+    // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
+    const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
+    const model = await ctx.scorers.model(source, p.runId);
+    checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
     await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, ...(signal ? { signal } : {}) });
     const inputUri = renderTemplate(loaded.spec.input.uri, values);
     const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
-    const shards = await planShards(loaded, inputs, p, outputUri, model.sha256, signal);
+    const shards = await planShards(loaded, inputs, p, outputUri, model, signal);
     const finalize: FinalizePayload = {
       ...runRef(p),
       kind: 'finalize',
@@ -39,7 +44,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       outputUri,
       shards: shards.length,
       plannedAt: new Date().toISOString(),
-      model: { uri: model.uri, sha256: model.sha256, zipMapRewrites: [...model.zipMapRewrites] },
+      model: modelFacts(model),
     };
     await ctx.flow.add({
       name: 'finalize',
@@ -91,7 +96,7 @@ async function planShards(
   inputs: InputObject[],
   p: PlanPayload,
   outputUri: string,
-  modelSha256: string,
+  model: LoadedModel,
   signal?: AbortSignal,
 ): Promise<ShardPayload[]> {
   const units = await planUnits(loaded.spec, inputs, signal);
@@ -102,6 +107,7 @@ async function planShards(
     object: { uri: u.input.display, size: u.input.size },
     ...(u.range ? { range: u.range } : {}),
     outputUri,
-    modelSha256,
+    modelUri: model.uri,
+    modelSha256: model.sha256,
   }));
 }

@@ -14,8 +14,7 @@ const PROGRESS_EVERY_MS = 1_000;
 export async function processShard(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<ShardResult> {
   const p = shardPayloadSchema.parse(job.data);
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
-  const values = { date: p.logicalDate, runId: p.runId, job: p.job };
-  const scorer = await ctx.scorers.scorer(loaded, values, p.modelSha256);
+  const scorer = await ctx.scorers.scorer(loaded.spec, { uri: p.modelUri }, p.runId, p.modelSha256);
   const inputLoc = parseLocation(p.object.uri, loaded.baseDir);
   const input = ctx.stores.resolve(inputLoc);
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));

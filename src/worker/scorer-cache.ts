@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
+import { createSession, fetchModel, type LoadedModel, type ModelSource } from '../model/load-model.js';
 import { OnnxScorer, type Scorer } from '../model/onnx-scorer.js';
 import type { ModelMetadata } from '../model/check-mapping.js';
 import { type InferenceThread, ThreadPool, ThreadScorer } from '../model/thread-scorer.js';
 import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
-import type { TemplateValues } from '../spec/templates.js';
+import type { JobSpec } from '../spec/job-spec.js';
 import type { Stores } from '../storage/stores.js';
 
 export class ScorerCache {
@@ -42,10 +42,13 @@ export class ScorerCache {
     return job;
   }
 
-  /** The job's model as rendered for this run: its bytes are fetched once per run and process. */
-  model(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<LoadedModel> {
-    const runKey = `${job.baseDir}\0${job.spec.model.uri}\0${values.date}\0${expectSha256 ?? ''}`;
-    const model = cached(this.models, runKey, () => fetchModel(job.spec, job.baseDir, this.stores, values, expectSha256));
+  /**
+   * A model as a run's plan resolved it: its bytes are fetched once per run (`run`, e.g. the run
+   * id) and process, so the next run of the job sees a model file that changed since.
+   */
+  model(source: ModelSource, run: string, expectSha256?: string): Promise<LoadedModel> {
+    const runKey = `${run}\0${source.uri}\0${source.sha256 ?? ''}\0${expectSha256 ?? ''}`;
+    const model = cached(this.models, runKey, () => fetchModel(source, this.stores, expectSha256));
     // Only the run keys are bounded here; sessions and pools are few (one per distinct model).
     if (this.models.size > 64) this.models.delete(this.models.keys().next().value as string);
     return model;
@@ -64,18 +67,19 @@ export class ScorerCache {
     return cached(this.sessions, `${model.sha256}\0${threads}`, () => createSession(model, threads));
   }
 
-  async scorer(job: LoadedJob, values: TemplateValues, expectSha256?: string): Promise<Scorer> {
-    const model = await this.model(job, values, expectSha256);
+  /** A scorer of `spec`'s mapping (a job's, or its challenger's view of it) with the model at `source`. */
+  async scorer(spec: JobSpec, source: ModelSource, run: string, expectSha256?: string): Promise<Scorer> {
+    const model = await this.model(source, run, expectSha256);
     if (this.inference.mode === 'thread') {
       // Not awaited here: a shard whose threads are still starting (a worker that did not plan
       // this run) opens its input and parses its first batch meanwhile. A pool that fails to
       // start fails the first score() call, with the same ModelError.
-      const scorer = this.pool(model, job.spec.model.threads).then((pool) => new ThreadScorer(pool, job.spec));
+      const scorer = this.pool(model, spec.model.threads).then((pool) => new ThreadScorer(pool, spec));
       scorer.catch(() => undefined); // a shard that fails before its first batch never awaits it
       return { score: async (b) => (await scorer).score(b), close: async () => undefined };
     }
     // The session is shared: closing a scorer must not release it.
-    const inner = new OnnxScorer(await this.session(model, job.spec.model.threads), job.spec);
+    const inner = new OnnxScorer(await this.session(model, spec.model.threads), spec);
     return { score: (b) => inner.score(b), close: async () => undefined };
   }
 

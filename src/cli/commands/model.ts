@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ModelRegistry } from '../../registry/model-registry.js';
-import { checkModelName, parseModelRef } from '../../registry/model-ref.js';
+import { checkModelName, parseModelRef } from '../../spec/model-ref.js';
 import { defaultRegistryUri, openRegistry } from '../../registry/open-registry.js';
 import { currentUser, registerModel } from '../../registry/register-model.js';
 import { describe as describeTensor, type AliasRecord, type VersionRecord } from '../../registry/registry-records.js';

@@ -17,13 +17,14 @@ export const scoreHelp = `nightshift score <job> [--date YYYY-MM-DD] [--input UR
   Scores a job in this process (no Redis). <job> is a spec file or a job name in jobs/.
   --date     logical date (default: by the job's schedule.logicalDate rule, else yesterday)
   --input    override input.uri        --output   override output.uri
+  --model    score with this registered version or alias (name@version) instead of the job's model
   --threads  shards scored at once, each on its own thread (default 1; try the number of cores)`;
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { date: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, threads: { type: 'string' } },
+    options: { date: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' }, threads: { type: 'string' }, model: { type: 'string' } },
   });
   const [jobArg] = positionals;
   if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${scoreHelp}`);
@@ -38,6 +39,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       threads: parseThreads(values.threads),
       ...(values.input ? { inputUri: values.input } : {}),
       ...(values.output ? { outputUri: values.output } : {}),
+      ...(values.model ? { model: values.model } : {}),
       onProgress: (p) => progress.update(() => `${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
     });
     progress.done();

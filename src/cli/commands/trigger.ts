@@ -1,30 +1,34 @@
 /** `nightshift trigger <job>`: start a run on the workers; optionally wait for it. */
 import { parseArgs } from 'node:util';
 import { triggerRun } from '../../queue/trigger.js';
+import { parseModelRef } from '../../spec/model-ref.js';
 import type { RunRecord, RunRegistry } from '../../queue/run-registry.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 import { openQueueClient } from '../../queue/queue-client.js';
 
-export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait]
+export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait] [--model name@version]
   Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is
   job@date); --rerun starts a new attempt that replaces the published outputs when it succeeds.
-  --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval.`;
+  --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval.
+  --model score with this registered version (or alias) instead of the job's model, for this run
+          only (a rerun or backfill with an older version); checked when the run is planned.`;
 
 export async function triggerCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { date: { type: 'string' }, rerun: { type: 'boolean' }, wait: { type: 'boolean' } },
+    options: { date: { type: 'string' }, rerun: { type: 'boolean' }, wait: { type: 'boolean' }, model: { type: 'string' } },
   });
   const [jobArg] = positionals;
   if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${triggerHelp}`);
   const job = await loadJobArg(jobArg);
   const date = resolveDate(values.date, job.spec.schedule);
+  if (values.model !== undefined) parseModelRef(values.model);
   const client = await openQueueClient();
   try {
-    const res = await triggerRun(client.runs, client.registry, job, date, { rerun: values.rerun === true });
+    const res = await triggerRun(client.runs, client.registry, job, date, { rerun: values.rerun === true, ...(values.model ? { model: values.model } : {}) });
     process.stdout.write(res.created ? `queued ${res.runId} attempt ${res.attempt}\n` : `${res.runId} already exists (attempt ${res.attempt}, ${res.record?.status ?? 'unknown'}); use --rerun to run it again\n`);
     if (!values.wait) return EXIT.ok;
     const final = await waitForRun(client.registry, res.runId, res.attempt);

@@ -1,8 +1,10 @@
 /** `nightshift validate [paths]`: checks job specs and the models they name. */
 import { stat } from 'node:fs/promises';
-import { AccessError, JobSpecError, ModelError } from '../../core/errors.js';
+import { AccessError, JobSpecError, ModelError, RegistryError } from '../../core/errors.js';
 import { checkModelMapping } from '../../model/check-mapping.js';
-import { createSession, fetchModel } from '../../model/load-model.js';
+import { createSession, fetchModel, type LoadedModel } from '../../model/load-model.js';
+import { modelDisplayName, resolveModelSource } from '../../registry/resolve-model.js';
+import { challengerView } from '../../spec/challenger-view.js';
 import { defaultLogicalDate } from '../../run/run-identity.js';
 import { loadJobFile, loadJobsDir, type LoadedJob } from '../../spec/load-spec.js';
 import { Stores } from '../../storage/stores.js';
@@ -36,17 +38,26 @@ export async function validateCommand(argv: string[]): Promise<number> {
     for (const job of jobs) {
       try {
         const date = defaultLogicalDate(new Date(), 'UTC', 'previous-day');
-        const model = await fetchModel(job.spec, job.baseDir, stores, { date, runId: `${job.spec.name}@${date}`, job: job.spec.name });
-        const session = await createSession(model, 1);
-        try {
-          checkModelMapping(job.spec, session, job.file, model.uri);
-        } finally {
-          await session.release();
+        const values = { date, runId: `${job.spec.name}@${date}`, job: job.spec.name };
+        let model: LoadedModel | undefined;
+        // The model, and the challenger if there is one: each must load and fit the mapping.
+        for (const [what, spec] of [['model', job.spec], ['challenger', challengerView(job.spec)]] as const) {
+          if (!spec) continue;
+          const source = await resolveModelSource(spec.model, job.baseDir, stores, values);
+          const loaded = await fetchModel(source, stores);
+          const session = await createSession(loaded, 1);
+          try {
+            checkModelMapping(spec, session, job.file, `${what === 'challenger' ? 'challenger ' : ''}${modelDisplayName(source)}`);
+          } finally {
+            await session.release();
+          }
+          model ??= loaded;
         }
+        if (!model) continue;
         process.stdout.write(`ok   ${job.file} (job ${job.spec.name}, model sha256 ${model.sha256.slice(0, 12)}…)\n`);
       } catch (err) {
         // An AccessError (credentials refused, a model path missing here) is this check's failure too.
-        if (!(err instanceof JobSpecError || err instanceof ModelError || err instanceof AccessError)) throw err;
+        if (!(err instanceof JobSpecError || err instanceof ModelError || err instanceof AccessError || err instanceof RegistryError)) throw err;
         errors.push(err instanceof JobSpecError ? err : new JobSpecError(job.file, [err.message]));
       }
     }
