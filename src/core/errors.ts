@@ -129,6 +129,9 @@ export class CancelledError extends NightshiftError {}
 
 /** Redis would evict keys (BullMQ loses jobs silently then): the operator must change its policy. */
 export class RedisPolicyError extends NightshiftError {}
+/** A setting from the environment or command line is wrong (malformed URL, port in use, bad level): fix it, exit 2. */
+export class ConfigError extends NightshiftError {}
+
 
 export function formatLocation(loc: InputLocation): string {
   let s = loc.object;
@@ -187,6 +190,7 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   RegistryError,
   RegistryNotFoundError,
   RunStateError,
+  ConfigError,
 };
 
 export function reviveError(e: SerializedError): Error {

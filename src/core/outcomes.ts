@@ -8,6 +8,7 @@ import {
   AccessError,
   AliasConflictError,
   CancelledError,
+  ConfigError,
   ErrorRateExceededError,
   errorMessage,
   InputError,
@@ -61,6 +62,8 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 /** Subclasses before their parents: the first row whose class matches wins. */
 const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [UsageError, { kind: 'usage', exitCode: EXIT.spec, retry: false, httpStatus: 400 }],
+  // A setting of the process (Redis URL, refused password, port in use, log level): fix it, exit 2.
+  [ConfigError, { kind: 'setup', exitCode: EXIT.spec, retry: false, httpStatus: 500, httpMessage: 'internal error' }],
   // A reader asked for output that has not been published: like asking for a run that does not exist.
   [NotPublishedError, { kind: 'usage', exitCode: EXIT.spec, retry: false, httpStatus: 404 }],
   [JobSpecError, { kind: 'spec', exitCode: EXIT.spec, retry: false, httpStatus: 500, httpMessage: 'job specs cannot be loaded' }],

@@ -16,6 +16,9 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { bearerMatches } from './auth.js';
 import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.js';
+import { handleHealth, type ReadinessCheck } from './health.js';
+import { serveMetrics } from './ops-server.js';
+import type { Logger } from '../core/logger.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -49,6 +52,10 @@ export interface ServerOptions {
   readonly registry?: () => Promise<ModelRegistry>;
   /** Where held runs are approved or rejected (default: one Stores from the environment). */
   readonly stores?: Stores;
+  /** Access and error lines; none when left out. */
+  readonly log?: Logger;
+  /** /readyz checks (default: none, always ready). */
+  readonly checks?: Readonly<Record<string, ReadinessCheck>>;
 }
 
 class HttpError extends Error {
@@ -64,11 +71,22 @@ export function createApiServer(opts: ServerOptions): Server {
     // default): check each second so the timeouts mean what they say.
     { headersTimeout: t.headersMs, requestTimeout: Math.max(t.requestMs, t.headersMs), connectionsCheckingInterval: 1_000 },
     (req, res) => {
+      const started = performance.now();
+      // The route pattern, not the path: run ids and job names stay out of the access log's keys.
+      res.once('finish', () => opts.log?.info({ method: req.method, route: routeNames.get(res) ?? 'unmatched', status: res.statusCode, ms: Math.round(performance.now() - started) }, 'http'));
       handle({ ...opts, bodyIdleMs: t.bodyIdleMs }, req, res).catch((err: unknown) => {
         if (err instanceof HttpError) {
           for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
           send(res, err.status, { error: err.message, ...(err.details ? { details: err.details } : {}) });
-        } else send(res, outcomeOf(err).httpStatus, { error: httpMessage(err) });
+        } else if (isRedisDown(err)) {
+          opts.log?.warn({ err, route: routeNames.get(res) }, 'request failed: Redis unavailable');
+          res.setHeader('Retry-After', '5');
+          send(res, 503, { error: 'Redis is unavailable; try again shortly' });
+        } else {
+          const outcome = outcomeOf(err);
+          if (outcome.httpStatus >= 500) opts.log?.error({ err, route: routeNames.get(res) }, 'request failed');
+          send(res, outcome.httpStatus, { error: httpMessage(err) });
+        }
       });
     },
   );
@@ -124,10 +142,27 @@ function parseJson(raw: string): unknown {
   }
 }
 
+/** The route pattern a response answered, for the access log. */
+const routeNames = new WeakMap<ServerResponse, string>();
+
+/** ioredis refusing a command because the connection is down (offline queue off) or gave up retrying. */
+function isRedisDown(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING/.test(err.message);
+}
+
 async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/healthz' || path === '/readyz') routeNames.set(res, path);
+  // Probes answer without the token: they say only up or down, and why.
+  if (await handleHealth(req, res, opts.checks ?? {})) return;
   if (!bearerMatches(req.headers.authorization, opts.token)) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     throw new HttpError(401, 'missing or wrong bearer token');
+  }
+  if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+    routeNames.set(res, '/metrics');
+    return serveMetrics(res, opts.log);
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
   let parts: string[];
@@ -138,6 +173,7 @@ async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerRes
   }
   const route = ROUTES.find((r) => r.path.length === parts.length && r.path.every((p, i) => p === null || p === parts[i]));
   if (!route) throw new HttpError(404, 'no such route');
+  routeNames.set(res, `/${route.path.map((p) => p ?? ':param').join('/')}`);
   // HEAD is GET without a body (Node drops the body of a HEAD response).
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
   const handler = route.methods[method];

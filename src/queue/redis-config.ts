@@ -4,6 +4,8 @@
  */
 import { Redis } from './bullmq.js';
 import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 const envSchema = z.object({
   NIGHTSHIFT_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').default('redis://127.0.0.1:6379'),
@@ -23,23 +25,51 @@ export interface RedisSettings {
 export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RedisSettings {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`invalid Redis settings in the environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`invalid Redis settings in the environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const e = parsed.data;
+  checkRedisUrl(e.NIGHTSHIFT_REDIS_URL);
   return { url: e.NIGHTSHIFT_REDIS_URL, prefix: e.NIGHTSHIFT_REDIS_PREFIX, username: e.NIGHTSHIFT_REDIS_USERNAME, password: e.NIGHTSHIFT_REDIS_PASSWORD };
 }
 
 /**
- * Workers wait for Redis to come back (BullMQ requires maxRetriesPerRequest: null);
- * producers (trigger, HTTP) fail fast so a person sees the outage at once.
+ * A URL ioredis would misread (it falls back to localhost on garbage) is refused up front, with
+ * the redacted URL and what is wrong, as a setting to fix (exit 2).
  */
-export function createRedis(settings: RedisSettings, role: 'worker' | 'producer'): Redis {
+function checkRedisUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`NIGHTSHIFT_REDIS_URL is not a valid URL: ${redactUrl(url)}`);
+  }
+  if (u.hostname === '') throw new ConfigError(`NIGHTSHIFT_REDIS_URL has no host: ${redactUrl(url)}`);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError(`NIGHTSHIFT_REDIS_URL: the path must be a database number, found "/${db}" in ${redactUrl(url)}`);
+}
+
+/** Reconnect delays: 100 ms doubling to 5 s, forever (long-running processes outlive outages). */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(100 * 2 ** Math.min(attempt, 10), 5_000);
+}
+
+/**
+ * Connection roles:
+ * - worker: waits for Redis to come back (BullMQ requires maxRetriesPerRequest: null);
+ * - service (serve, scheduler): reconnects forever too, but a command issued while Redis is
+ *   down fails at once (an HTTP request answers 503 instead of hanging); the scheduler retries
+ *   its ticks itself;
+ * - producer (trigger, runs): fails fast so a person sees the outage at once.
+ */
+export function createRedis(settings: RedisSettings, role: 'worker' | 'service' | 'producer'): Redis {
   const options = {
     ...(settings.username ? { username: settings.username } : {}),
     ...(settings.password ? { password: settings.password } : {}),
     ...(settings.url.startsWith('rediss://') ? { tls: {} } : {}),
     ...(role === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: reconnectDelayMs, lazyConnect: true }
+      : role === 'service'
+      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true, retryStrategy: reconnectDelayMs, lazyConnect: true, connectTimeout: 3_000 }
       : {
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
@@ -64,4 +94,59 @@ export function redactUrl(url: string): string {
     const colon = userinfo.indexOf(':');
     return colon === -1 ? `${scheme}***@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
   });
+}
+
+/** Redis answered, but refused us: a password missing or wrong. Waiting will not fix it. */
+export function isAuthError(err: unknown): boolean {
+  return err instanceof Error && /^(NOAUTH|WRONGPASS|ERR AUTH|ERR invalid password|WRONGPASS)/i.test(err.message);
+}
+
+/**
+ * Connects a long-running process's client (created with lazyConnect), waiting with backoff for
+ * Redis to come up and logging each failed attempt; a refused password is a setting to fix
+ * (ConfigError, exit 2), not something to wait for. Later outages are logged as one line each
+ * (lost, back) by the listeners installed here.
+ */
+export async function connectWithBackoff(redis: Redis, settings: RedisSettings, log: Logger, signal?: AbortSignal): Promise<void> {
+  const where = redactUrl(settings.url);
+  let attempt = 0;
+  let fatal: Error | undefined;
+  let ready = false;
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (isAuthError(err)) {
+      fatal ??= err;
+      return;
+    }
+    if (!ready) log.warn({ err, redis: where, attempt: ++attempt, retryInMs: reconnectDelayMs(attempt) }, `waiting for Redis at ${where}`);
+    else if (!down) log.error({ err, redis: where }, 'Redis connection lost; reconnecting');
+    if (ready) down = true;
+  });
+  redis.on('ready', () => {
+    if (ready && down) log.info({ redis: where }, 'Redis connection back');
+    down = false;
+  });
+  const connected = new Promise<void>((resolve, reject) => {
+    const check = setInterval(() => {
+      if (fatal) done(new ConfigError(`Redis at ${where} refused the credentials: ${fatal.message.split('.')[0]}; set NIGHTSHIFT_REDIS_PASSWORD (and NIGHTSHIFT_REDIS_USERNAME for an ACL user) or put them in NIGHTSHIFT_REDIS_URL`));
+      else if (signal?.aborted) done(new Error('stopped while waiting for Redis'));
+    }, 50);
+    const onReady = (): void => done();
+    const done = (err?: Error): void => {
+      clearInterval(check);
+      redis.off('ready', onReady);
+      if (err) reject(err);
+      else resolve();
+    };
+    redis.once('ready', onReady);
+  });
+  redis.connect().catch(() => undefined); // failures arrive as 'error' events and retries
+  try {
+    await connected;
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  ready = true;
+  if (attempt > 0) log.info({ redis: where }, `Redis at ${where} is up`);
 }

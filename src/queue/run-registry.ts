@@ -4,9 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { DEFAULT_RETENTION } from './retention.js';
 
 /** held: scored and reported, waiting for `nightshift approve` / `reject` (monitor.onDrift: hold). */
-export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped' | 'held';
+export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped' | 'held' | 'cancelled';
+
+/** States a run never leaves: its record starts to age out (see retention.ts). A held run is waiting for a person. */
+export const FINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
 
 export interface RunRecord {
   runId: string;
@@ -33,7 +37,14 @@ export class RunRegistry {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** How long a finished run's record is kept. */
+    private readonly keepMs: number = DEFAULT_RETENTION.runRecordMs,
   ) {}
+
+  /** The connection, for run-level keys kept next to the records (last success per job). */
+  get redisClient(): Redis {
+    return this.redis;
+  }
 
   private key(runId: string, attempt: string): string {
     return `${this.prefix}:run:${runId}#${attempt}`;
@@ -60,6 +71,7 @@ export class RunRegistry {
          if cur then return {cur, 0} end
        end
        local n = redis.call('INCR', KEYS[1])
+       redis.call('PERSIST', KEYS[1])
        local name = 'a' .. n .. '-' .. ARGV[2]
        redis.call('SET', KEYS[2], name)
        return {name, 1}`,
@@ -73,15 +85,39 @@ export class RunRegistry {
   }
 
   async create(rec: RunRecord): Promise<void> {
-    await this.redis
+    const m = this.redis
       .multi()
       .hset(this.key(rec.runId, rec.attempt), flatten(rec))
-      .zadd(this.index, Date.parse(rec.triggeredAt), `${rec.runId}#${rec.attempt}`)
-      .exec();
+      .zadd(this.index, Date.parse(rec.triggeredAt), `${rec.runId}#${rec.attempt}`);
+    if (FINAL_STATES.includes(rec.status)) this.ageOut(m, rec.runId, rec.attempt);
+    await m.exec();
   }
 
   async update(runId: string, attempt: string, fields: Partial<RunRecord>): Promise<void> {
-    await this.redis.hset(this.key(runId, attempt), flatten(fields));
+    if (fields.status === undefined || !FINAL_STATES.includes(fields.status)) {
+      await this.redis.hset(this.key(runId, attempt), flatten(fields));
+      return;
+    }
+    const m = this.redis.multi().hset(this.key(runId, attempt), flatten(fields));
+    this.ageOut(m, runId, attempt);
+    await m.exec();
+  }
+
+  /**
+   * A finished attempt's record expires `keepMs` from now, with the run's attempt counter and
+   * latest pointer (a later attempt renews them); index entries triggered before the retention
+   * window are trimmed at the same time, so no sweeper is needed for run records.
+   */
+  private ageOut(m: ReturnType<Redis['multi']>, runId: string, attempt: string): void {
+    m.pexpire(this.key(runId, attempt), this.keepMs)
+      .pexpire(this.attemptsKey(runId), this.keepMs)
+      .pexpire(this.latestKey(runId), this.keepMs)
+      .zremrangebyscore(this.index, '-inf', `(${Date.now() - this.keepMs}`);
+  }
+
+  /** Index entries of runs triggered before the retention window (their records have expired). */
+  async trimIndex(): Promise<number> {
+    return this.redis.zremrangebyscore(this.index, '-inf', `(${Date.now() - this.keepMs}`);
   }
 
   /** Rows read so far by one shard; set (not added) so a retried shard is not counted twice. */

@@ -3,6 +3,7 @@
  * claim the tick in Redis fires it, the others log a no-op; the run id derived from job + date
  * is a second guard. The overlap rule decides what happens while an earlier run is active.
  */
+import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runIdFor } from '../run/run-identity.js';
@@ -23,17 +24,30 @@ export interface TickDeps {
   readonly runs: Queue;
   readonly registry: RunRegistry;
   readonly now: () => Date;
+  /** This replica's name in tick claims (default: one per process). */
+  readonly replica?: string;
 }
 
+const processReplica = newReplicaId();
+
 const CLAIM_TTL_S = 14 * 86_400;
+
+/** Names a scheduler replica in its tick claims. */
+export function newReplicaId(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
 
 export async function fireTick(deps: TickDeps, job: LoadedJob, tick: Tick, why: 'schedule' | 'catch-up'): Promise<TickOutcome> {
   const schedule = job.spec.schedule;
   if (!schedule) throw new Error(`job ${job.spec.name} has no schedule`);
   const date = logicalDateForTick(tick, schedule);
   const runId = runIdFor(job.spec.name, date);
-  const claim = await deps.redis.set(`${deps.prefix}:sched:tick:${job.spec.name}:${tick.at.toISOString()}`, process.pid.toString(), 'EX', CLAIM_TTL_S, 'NX');
-  if (claim !== 'OK') return { kind: 'claimed-elsewhere', runId };
+  const claimKey = `${deps.prefix}:sched:tick:${job.spec.name}:${tick.at.toISOString()}`;
+  // The claim names this replica and process: a claim that succeeded but whose reply was lost
+  // (Redis restarting), retried, reads back as ours rather than as another replica's.
+  const me = deps.replica ?? processReplica;
+  const claim = await deps.redis.set(claimKey, me, 'EX', CLAIM_TTL_S, 'NX');
+  if (claim !== 'OK' && (await deps.redis.get(claimKey)) !== me) return { kind: 'claimed-elsewhere', runId };
   await recordLastTick(deps, job.spec.name, tick.at);
   if (schedule.overlap === 'skip') {
     const active = (await deps.registry.active(job.spec.name)).filter((r) => r.runId !== runId);

@@ -7,14 +7,20 @@ import type { LoadedJob } from '../spec/load-spec.js';
 import { nextTicks } from './cron-ticks.js';
 import { missedTicks } from './catch-up.js';
 import type { Clock } from './clock.js';
-import { fireTick, initLastTick, lastTick, type TickDeps, type TickOutcome } from './fire-tick.js';
+import { fireTick, initLastTick, lastTick, newReplicaId, type TickDeps, type TickOutcome } from './fire-tick.js';
 import type { Tick } from './cron-ticks.js';
 
 export interface SchedulerEvents {
-  onTick?(job: string, tick: Tick, outcome: TickOutcome): void;
+  /** A tick's decision; `text` says it in a sentence (logged instead when there is no onTick). */
+  onTick?(job: string, tick: Tick, outcome: TickOutcome, why: 'schedule' | 'catch-up', text: string): void;
   onError?(job: string, err: unknown): void;
+  /** A step failed (Redis down) and is tried again after `retryInMs`. */
+  onRetry?(job: string, err: unknown, retryInMs: number): void;
   log?(line: string): void;
 }
+
+/** How long a tick keeps being retried while Redis is away; older ones are left to catch-up. */
+const RETRY_FOR_MS = 10 * 60_000;
 
 interface Loop {
   readonly job: LoadedJob;
@@ -27,11 +33,15 @@ export class Scheduler {
   private readonly loops = new Map<string, Loop>();
   private stopped = false;
 
+  private readonly deps: TickDeps;
+
   constructor(
-    private readonly deps: TickDeps,
+    deps: TickDeps,
     private readonly clock: Clock,
     private readonly events: SchedulerEvents = {},
-  ) {}
+  ) {
+    this.deps = { ...deps, replica: deps.replica ?? newReplicaId() };
+  }
 
   /** Starts, restarts or stops job loops so they match `jobs` (jobs without a schedule are ignored). */
   async setJobs(jobs: readonly LoadedJob[]): Promise<void> {
@@ -72,27 +82,46 @@ export class Scheduler {
     if (!schedule) return;
     const name = job.spec.name;
     const now = this.clock.now();
-    const last = await lastTick(this.deps, name);
-    if (!last) await initLastTick(this.deps, name, now);
-    for (const tick of missedTicks(schedule, last, now)) await this.fire(job, tick, 'catch-up');
+    const last = await this.retrying(name, signal, async () => {
+      const l = await lastTick(this.deps, name);
+      if (!l) await initLastTick(this.deps, name, now);
+      return l;
+    });
+    for (const tick of missedTicks(schedule, last, now)) await this.fire(job, tick, 'catch-up', signal);
     let after = this.clock.now();
     while (!signal.aborted) {
       const [tick] = nextTicks(schedule.cron, schedule.timezone, after, 1);
       if (!tick) return;
       await this.clock.sleepUntil(tick.at, signal);
-      await this.fire(job, tick, 'schedule');
+      await this.fire(job, tick, 'schedule', signal);
       after = tick.at;
     }
   }
 
-  private async fire(job: LoadedJob, tick: Tick, why: 'schedule' | 'catch-up'): Promise<void> {
+  private async fire(job: LoadedJob, tick: Tick, why: 'schedule' | 'catch-up', signal: AbortSignal): Promise<void> {
     try {
-      const outcome = await fireTick(this.deps, job, tick, why);
-      this.events.onTick?.(job.spec.name, tick, outcome);
-      this.events.log?.(`${job.spec.name}: ${why} tick ${tick.localDate} ${tick.localTime} (${job.spec.schedule?.timezone}) → ${describe(outcome)}`);
+      // A tick that meets a Redis restart is fired when Redis is back (the claim keeps it once).
+      const outcome = await this.retrying(job.spec.name, signal, () => fireTick(this.deps, job, tick, why), tick.at.getTime() + RETRY_FOR_MS);
+      const text = `${job.spec.name}: ${why} tick ${tick.localDate} ${tick.localTime} (${job.spec.schedule?.timezone}) → ${describe(outcome)}`;
+      if (this.events.onTick) this.events.onTick(job.spec.name, tick, outcome, why, text);
+      else this.events.log?.(text);
     } catch (err) {
-      // One failed fire (Redis down) must not end the job's loop; the next tick tries again.
-      this.events.onError?.(job.spec.name, err);
+      // One failed fire must not end the job's loop; the next tick tries again.
+      if (!signal.aborted) this.events.onError?.(job.spec.name, err);
+    }
+  }
+
+  /** `step`, tried again with backoff (0.5 s doubling to 5 s) until it succeeds, `until` passes or the loop stops. */
+  private async retrying<T>(job: string, signal: AbortSignal, step: () => Promise<T>, until = Number.POSITIVE_INFINITY): Promise<T> {
+    for (let n = 0; ; n++) {
+      try {
+        return await step();
+      } catch (err) {
+        const wait = Math.min(500 * 2 ** Math.min(n, 4), 5_000);
+        if (signal.aborted || this.clock.now().getTime() + wait > until) throw err;
+        this.events.onRetry?.(job, err, wait);
+        await this.clock.sleepUntil(new Date(this.clock.now().getTime() + wait), signal);
+      }
     }
   }
 }

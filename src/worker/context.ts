@@ -1,5 +1,7 @@
 /** What the processors of one worker process share. */
 import type { FlowProducer, Job } from 'bullmq';
+import type { Logger } from '../core/logger.js';
+import type { Retention } from '../queue/retention.js';
 import type { RunRegistry } from '../queue/run-registry.js';
 import type { Stores } from '../storage/stores.js';
 import type { ScorerCache } from './scorer-cache.js';
@@ -9,9 +11,13 @@ export interface WorkerContext {
   readonly registry: RunRegistry;
   readonly flow: FlowProducer;
   readonly scorers: ScorerCache;
+  /** The worker's logger; processors bind job, runId, attempt and shard. */
+  readonly log: Logger;
   /** Queue key prefix (BullMQ `prefix`). */
   readonly prefix: string;
   readonly shardAttempts: number;
+  /** removeOnComplete/removeOnFail for the jobs the plan step adds. */
+  readonly retention: Retention;
   readonly lockDurationMs: number;
   /**
    * The error to fail a job with: an AccessError becomes a hand-back (or, when no other worker

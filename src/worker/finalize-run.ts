@@ -14,10 +14,14 @@ import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { renderTemplate } from '../spec/templates.js';
 import { isFinalFailure } from '../queue/outcomes.js';
+import { UnrecoverableError } from '../queue/bullmq.js';
+import { finalizeDuration, runsTotal } from '../core/metrics.js';
+import { recordSuccess } from '../queue/queue-metrics.js';
 import type { WorkerContext } from './context.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
   const p = finalizePayloadSchema.parse(job.data);
+  const started = performance.now();
   await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' });
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
@@ -48,6 +52,18 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
     shardsDone: shards.length,
     ...(report.reason ? { reason: report.reason } : {}),
   });
+  const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
+  runsTotal.inc({ job: p.job, status: report.status });
+  finalizeDuration.observe({ job: p.job, status: report.status }, (performance.now() - started) / 1000);
+  if (report.status === 'succeeded') await recordSuccess(ctx.registry.redisClient, ctx.prefix, p.job, new Date(report.finishedAt));
+  const fields = { status: report.status, rows: report.rows, shards: p.shards, ...(report.reason ? { reason: report.reason } : {}) };
+  if (report.status !== 'succeeded') {
+    log.warn(fields, `run ${p.runId} ${p.attempt} ${report.status}: ${report.reason ?? ''}`);
+    // Queue tools (Bull Board, getFailed, alerts on failed jobs) see the run's outcome on its
+    // finalize job. Unrecoverable: the report is written; a retry would only write it again.
+    throw new UnrecoverableError(`run ${report.status}: ${report.reason ?? 'see the report'}`);
+  }
+  log.info(fields, `run ${p.runId} ${p.attempt} succeeded`);
   return { status: report.status };
 }
 
@@ -59,6 +75,8 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
   if (!isFinalFailure(err, job.attemptsMade, job.opts.attempts)) return;
   const reason = reportReason(err);
   await ctx.registry.update(p.runId, p.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason });
+  runsTotal.inc({ job: p.job, status: 'failed' });
+  ctx.log.warn({ job: p.job, runId: p.runId, attempt: p.attempt, status: 'failed', reason }, `run ${p.runId} ${p.attempt} failed before its shards: ${reason}`);
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const outputUri = renderTemplate(loaded.spec.output.uri, { date: p.logicalDate, runId: p.runId, job: p.job });

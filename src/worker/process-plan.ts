@@ -11,6 +11,7 @@ import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.
 import { modelFacts } from '../report/run-report.js';
 import { loadBaseline } from '../run/baseline.js';
 import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/names.js';
+import { jobRetentionOptions } from '../queue/retention.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
 import { shardName } from '../run/output-layout.js';
@@ -25,6 +26,8 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   const p = planPayloadSchema.parse(job.data);
   await waitForEarlierRuns(ctx, job, p, token);
   await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString() });
+  const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
+  log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
@@ -50,7 +53,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       name: 'finalize',
       queueName: RUNS_QUEUE,
       data: finalize,
-      opts: { jobId: finalizeJobId(p.runId, p.attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
+      opts: { jobId: finalizeJobId(p.runId, p.attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...jobRetentionOptions(ctx.retention) },
       children: shards.map((s) => ({
         name: 'shard',
         queueName: SHARDS_QUEUE,
@@ -58,6 +61,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
         opts: {
           jobId: shardJobId(p.runId, p.attempt, s.shard),
           attempts: ctx.shardAttempts,
+          ...jobRetentionOptions(ctx.retention),
           backoff: { type: 'exponential', delay: 1_000 },
           // A failed shard must not leave its run hanging: finalize runs and reports the failure.
           ignoreDependencyOnFailure: true,
@@ -65,8 +69,10 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       })),
     });
     await ctx.registry.update(p.runId, p.attempt, { status: 'running', shards: shards.length, output: outputUri });
+    log.info({ shards: shards.length, inputs: inputs.length, output: outputUri, model: model.uri }, `planned ${p.runId} ${p.attempt}: ${shards.length} shard(s)`);
     return { shards: shards.length };
   } catch (caught) {
+    log.warn({ err: caught }, `plan of ${p.runId} ${p.attempt} failed`);
     const err = await ctx.handBack(job, caught);
     await failRunEarly(ctx, job, p, err);
     throw err;

@@ -5,13 +5,20 @@
  * released in reverse order of acquisition.
  */
 import type { Job } from 'bullmq';
-import { FlowProducer, Worker } from '../queue/bullmq.js';
+import type { ShardResult } from '../core/types.js';
+import { FlowProducer, Queue, Worker, type Redis } from '../queue/bullmq.js';
 import { type InferenceThread, inferenceThreadCount } from '../model/thread-scorer.js';
 import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
 import { toBullmqError } from '../queue/outcomes.js';
 import { checkEvictionPolicy } from '../queue/redis-check.js';
-import { createRedis, type RedisSettings } from '../queue/redis-config.js';
+import { connectWithBackoff, createRedis, type RedisSettings } from '../queue/redis-config.js';
 import { RunRegistry } from '../queue/run-registry.js';
+import { DEFAULT_RETENTION, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
+import type { Logger } from '../core/logger.js';
+import { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } from '../core/metrics.js';
+import { redisChecks, type ReadinessCheck } from '../http/health.js';
+import { startOpsServer } from '../http/ops-server.js';
+import { registerQueueGauges } from '../queue/queue-metrics.js';
 import { Stores } from '../storage/stores.js';
 import type { WorkerContext } from './context.js';
 import { processFinalize } from './finalize-run.js';
@@ -39,7 +46,15 @@ export interface WorkerOptions {
   readonly inference: 'main' | 'thread';
   /** Inference threads already started, taken by the first model's pool (the CLI starts them before it loads the worker; others can leave this out). */
   readonly inferenceThreads?: readonly InferenceThread[];
-  readonly log: (line: string) => void;
+  readonly log: Logger;
+  /** Stops a worker still waiting for Redis at start-up. */
+  readonly signal?: AbortSignal;
+  /** Job and run-record retention (default: DEFAULT_RETENTION). */
+  readonly retention?: Retention;
+  /** Serve /metrics, /healthz and /readyz on this port (0: any free one). */
+  readonly metrics?: { readonly port: number; readonly host: string };
+  /** Extra /readyz checks. */
+  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
   /** When the worker's modules had loaded (performance.now()), for the start-up line. */
   readonly modulesLoadedMs?: number;
 }
@@ -58,26 +73,51 @@ export interface RunningWorker {
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedis(opts.redis, 'worker');
+  // /readyz reports the store check (a worker whose credentials are refused is not ready) once
+  // the readiness tracker exists, below.
+  let readinessState: (() => ReadinessState) | undefined;
+  const storageCheck: ReadinessCheck = async () => {
+    const st = readinessState?.();
+    return st && !st.ready ? `not taking jobs: ${st.reason ?? 'storage check failing'}` : undefined;
+  };
+  // Up before Redis is: /readyz says "not ready" while the worker waits for it.
+  const ops = opts.metrics
+    ? await startOpsServer(opts.metrics.port, opts.metrics.host, { ...redisChecks(connection), storage: storageCheck, ...opts.readiness }, opts.log).catch((err: unknown) => {
+        connection.disconnect();
+        throw err;
+      })
+    : undefined;
+  try {
+    await connectWithBackoff(connection, opts.redis, opts.log, opts.signal);
+  } catch (err) {
+    ops?.close();
+    throw err;
+  }
   try {
     // A least-privilege ACL user has no CONFIG GET (it would reveal requirepass): say so, since
     // nothing then guards against an evicting policy but the operator.
-    if ((await checkEvictionPolicy(connection)) === 'unknown') opts.log('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
+    if ((await checkEvictionPolicy(connection)) === 'unknown') opts.log.warn('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
   } catch (err) {
     // The open connection would keep the process alive: it would print the error and hang.
     connection.disconnect();
+    ops?.close();
     throw err;
   }
   const redisCheckedMs = performance.now();
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  const closeGauges = ops ? registerQueueGauges(connection, opts.redis.prefix) : async () => undefined;
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
   const ctx: WorkerContext = {
     stores,
-    registry: new RunRegistry(connection, opts.redis.prefix),
+    registry: new RunRegistry(connection, opts.redis.prefix, retention.runRecordMs),
     flow,
     scorers,
+    log: opts.log,
     prefix: opts.redis.prefix,
     shardAttempts: opts.shardAttempts,
+    retention,
     lockDurationMs: opts.lockDurationMs,
     // `readiness` is created below, with the BullMQ workers it pauses; no job runs before that.
     handBack: (job, err) => handBackOrFail(job, err, readiness),
@@ -104,17 +144,24 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
   const shards = new Worker(SHARDS_QUEUE, wrap((job, token, signal) => processShard(ctx, job, token, signal)), { ...common, concurrency: opts.concurrency });
   for (const w of [runs, shards]) {
-    w.on('failed', (job, err) => opts.log(`${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
-    w.on('error', (err) => opts.log(`worker error: ${err.message}`));
+    w.on('failed', (job, err) => opts.log.warn({ ...jobFields(job), err }, `${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
+    // Connection errors are logged once per outage by connectWithBackoff; BullMQ repeats them here.
+    w.on('error', (err) => {
+      if (!isConnectionError(err)) opts.log.error({ err }, `worker error: ${err.message}`);
+    });
   }
-  shards.on('completed', (job) => opts.log(`shard ${job.id ?? '?'} done`));
+  shards.on('completed', (job, r: ShardResult) => {
+    opts.log.info({ ...jobFields(job), outcome: 'done', rows: { read: r.rowsRead, scored: r.rowsScored, rejected: r.rowsRejected }, ms: elapsedMs(job) }, `shard ${job.id ?? '?'} done`);
+    recordShard(job, 'done', r);
+  });
+  shards.on('failed', (job) => recordShard(job, 'failed'));
   const workerId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const readiness = new WorkerReadiness({
     redis: connection,
     prefix: opts.redis.prefix,
     id: workerId,
     selfCheckMs: opts.selfCheckMs,
-    log: opts.log,
+    log: (line) => opts.log.warn(line),
     probe: async (uri) => {
       try {
         const loc = parseLocation(uri, '/');
@@ -131,20 +178,22 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       else await Promise.all([shards.pause(true), runs.pause(true)]);
     },
   });
+  readinessState = () => readiness.state;
   await readiness.start();
   void runs.run();
   void shards.run();
+  const sweep = startRetentionSweeps(connection, opts.redis.prefix, retention, ctx.registry, opts.log);
   await Promise.all([runs.waitUntilReady(), shards.waitUntilReady()]);
   const modules = opts.modulesLoadedMs === undefined ? '' : `modules ${Math.round(opts.modulesLoadedMs)}, `;
   const marks = `startup ms: ${modules}redis ${Math.round(redisCheckedMs)}, ready ${Math.round(performance.now())}`;
-  opts.log(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix} (${marks})`);
+  opts.log.info(`worker ready: concurrency ${opts.concurrency}, prefix ${opts.redis.prefix} (${marks})`);
 
   let closing: Promise<void> | undefined;
   let resolveClosed: (clean: boolean) => void = () => undefined;
   const closed = new Promise<boolean>((r) => (resolveClosed = r));
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
-      opts.log(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
+      opts.log.info(`${reason}: finishing active shards (up to ${opts.graceMs} ms), taking no new ones`);
       // Bounded: with Redis down the hash field simply expires.
       await Promise.race([readiness.stop().catch(() => undefined), delay(500)]);
       const graceful = Promise.all([shards.close(), runs.close()]).then(() => true);
@@ -153,7 +202,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       // for; its close only needs Redis, which phase 2 bounds.
       await Promise.race([graceful, active.drained(), delay(opts.graceMs)]);
       if (active.count > 0) {
-        opts.log('grace period over: cancelling active shards; they go back to the queue to be retried');
+        opts.log.warn('grace period over: cancelling active shards; they go back to the queue to be retried');
         // close(true) would only return the graceful close already under way, which waits for
         // the shards to finish; aborting their signals makes them fail (and retry) now.
         shards.cancelAllJobs('worker shutdown: grace period over');
@@ -162,8 +211,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       // Phase 2: closing needs Redis (hand-backs, the blocking connection); while Redis is down it
       // would wait forever, so it gets a bounded time and then the connections are dropped.
       const clean = await Promise.race([graceful, delay(CLOSE_TIMEOUT_MS).then(() => false)]);
+      await Promise.race([Promise.allSettled([sweep.stop(), closeGauges()]), delay(500)]);
+      ops?.close();
       if (!clean) {
-        opts.log(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
+        opts.log.warn(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
         connection.disconnect();
         // BullMQ's disconnect waits for an 'end' that a connection still retrying may never emit.
         await Promise.race([Promise.allSettled([shards.disconnect(), runs.disconnect(), flow.disconnect()]), delay(500)]);
@@ -173,7 +224,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await scorers.close();
       stores.close();
       if (clean) await connection.quit().catch(() => connection.disconnect());
-      opts.log(clean ? 'worker stopped' : 'worker stopped (not cleanly)');
+      opts.log.info(clean ? 'worker stopped' : 'worker stopped (not cleanly)');
       resolveClosed(clean);
     })();
     return closing;
@@ -183,7 +234,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     shutdown,
     readiness: () => readiness.state,
     forceExit: () => {
-      opts.log('second signal: exiting now');
+      opts.log.warn('second signal: exiting now');
       process.exit(130);
     },
   };
@@ -214,4 +265,59 @@ class ActiveJobs {
   drained(): Promise<void> {
     return this.count === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
   }
+}
+
+/** The run fields of a BullMQ job's data, for log lines about it. */
+export function jobFields(job: Job | undefined): Record<string, unknown> {
+  const d = (job?.data ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['job', 'runId', 'attempt', 'shard'] as const) if (typeof d[k] === 'string') out[k] = d[k];
+  if (job) out.bullJob = job.id;
+  return out;
+}
+
+function isConnectionError(err: Error): boolean {
+  return /ECONNREFUSED|ECONNRESET|Connection is closed|Stream isn't writeable|EPIPE|ETIMEDOUT/.test(err.message);
+}
+
+function elapsedMs(job: Job): number | undefined {
+  return job.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
+}
+
+/** Shard metrics: duration by outcome; rows, bytes and stage times of a done shard. */
+function recordShard(job: Job | undefined, outcome: 'done' | 'failed', r?: ShardResult): void {
+  const name = typeof job?.data?.job === 'string' ? (job.data.job as string) : 'unknown';
+  const ms = job ? elapsedMs(job) : undefined;
+  if (ms !== undefined) shardDuration.observe({ job: name, outcome }, ms / 1000);
+  if (!r) return;
+  rowsScored.inc({ job: name }, r.rowsScored);
+  rowsRejected.inc({ job: name }, r.rowsRejected);
+  bytesRead.inc({ job: name }, r.bytes);
+  inferenceSeconds.inc({ job: name }, r.timings.inferenceMs / 1000);
+  readParseSeconds.inc({ job: name }, r.timings.readParseMs / 1000);
+}
+
+/** The hourly retention sweep (first one at start-up), on its own Queue handles; see retention.ts. */
+function startRetentionSweeps(connection: Redis, prefix: string, retention: Retention, registry: RunRegistry, log: Logger): { stop(): Promise<void> } {
+  // Creating them also records the event-stream bound in each queue's meta, which BullMQ's scripts read.
+  const queues = [RUNS_QUEUE, SHARDS_QUEUE].map((name) => new Queue(name, { connection, prefix, ...queueRetentionOptions(retention) }));
+  for (const q of queues) q.on('error', () => undefined); // connection errors are logged once elsewhere
+  const once = async (): Promise<void> => {
+    try {
+      let removed = await registry.trimIndex();
+      for (const q of queues) removed += await sweepQueue(q, retention);
+      if (removed > 0) log.info({ removed }, `retention sweep removed ${removed} finished job(s) and run index entries`);
+    } catch (err) {
+      log.warn({ err }, 'retention sweep failed; trying again in an hour');
+    }
+  };
+  let running = once();
+  const timer = setInterval(() => void (running = once()), 3_600_000).unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      await Promise.all(queues.map((q) => q.close()));
+    },
+  };
 }

@@ -11,7 +11,8 @@ import { loadJobsDir } from '../../spec/load-spec.js';
 import { errorMessage } from '../../core/errors.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir, loadJobArg } from '../job-arg.js';
-import { openQueueClient } from '../../queue/queue-client.js';
+import { openQueueClient, type QueueClient } from '../../queue/queue-client.js';
+import { rootLogger } from '../../core/logger.js';
 import { logicalDateForTick } from '../../scheduler/logical-date.js';
 
 export const schedulerHelp = `nightshift scheduler
@@ -24,26 +25,35 @@ export const backfillHelp = `nightshift backfill <job> --from YYYY-MM-DD --to YY
   after another, oldest first.`;
 
 export async function schedulerCommand(): Promise<number> {
-  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [scheduler ${process.pid}] ${line}\n`);
-  const client = await openQueueClient();
+  const log = rootLogger().child({ component: 'scheduler' });
+  const stopping = new AbortController();
+  const stop = (): void => stopping.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  let client: QueueClient;
+  try {
+    client = await openQueueClient({ service: { log, signal: stopping.signal } });
+  } catch (err) {
+    if (stopping.signal.aborted) return EXIT.ok;
+    throw err;
+  }
   const scheduler = new Scheduler({ redis: client.redis, prefix: client.prefix, runs: client.runs, registry: client.registry, now: () => new Date() }, systemClock, {
-    log,
-    onError: (job, err) => log(`${job}: ${errorMessage(err)}`),
+    log: (line) => log.info(line),
+    onTick: (job, tick, outcome, why, text) => log.info({ job, runId: outcome.runId, tick: tick.at.toISOString(), why, decision: outcome.kind, ...(outcome.kind === 'fired' ? { attempt: outcome.attempt, created: outcome.created } : {}), ...(outcome.kind === 'skipped' ? { activeRun: outcome.activeRun } : {}) }, text),
+    onRetry: (job, err, retryInMs) => log.warn({ job, err, retryInMs }, 'scheduler step failed; retrying'),
+    onError: (job, err) => log.error({ job, err }, `${job}: ${errorMessage(err)}`),
   });
-  const source = new JobSource(jobsDir(), (err) => log(`refusing ${err.message}`));
+  const source = new JobSource(jobsDir(), (err) => log.error({ err }, `refusing ${err.message}`));
   const reload = async (): Promise<void> => {
     const jobs = await source.load();
     await scheduler.setJobs(jobs);
-    log(`scheduling ${scheduler.jobs().map((j) => j.spec.name).join(', ') || 'no jobs'}`);
+    log.info({ jobs: scheduler.jobs().map((j) => j.spec.name) }, `scheduling ${scheduler.jobs().map((j) => j.spec.name).join(', ') || 'no jobs'}`);
   };
   await reload();
-  source.watch(() => void reload().catch((err: unknown) => log(`reload failed: ${errorMessage(err)}`)));
-  process.on('SIGHUP', () => void reload().catch((err: unknown) => log(`reload failed: ${errorMessage(err)}`)));
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  log('stopping');
+  source.watch(() => void reload().catch((err: unknown) => log.error({ err }, `reload failed: ${errorMessage(err)}`)));
+  process.on('SIGHUP', () => void reload().catch((err: unknown) => log.error({ err }, `reload failed: ${errorMessage(err)}`)));
+  if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+  log.info('stopping');
   source.close();
   await scheduler.stop();
   await client.close();

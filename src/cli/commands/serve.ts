@@ -1,21 +1,29 @@
 /** `nightshift serve`: the HTTP trigger and run status API. */
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createApiServer, DEFAULT_TIMEOUTS } from '../../http/server.js';
+import { redisChecks } from '../../http/health.js';
+import { listenOn, parsePort } from '../../http/listen.js';
+import { startOpsServer } from '../../http/ops-server.js';
+import { registerQueueGauges } from '../../queue/queue-metrics.js';
+import type { Server } from 'node:http';
+import { rootLogger } from '../../core/logger.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import { defaultRegistryUri, openRegistry } from '../../registry/open-registry.js';
 import { loadJobsDir, type LoadedJob } from '../../spec/load-spec.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir } from '../job-arg.js';
-import { openQueueClient } from '../../queue/queue-client.js';
+import { openQueueClient, type QueueClient } from '../../queue/queue-client.js';
 
-export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI]
+export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI] [--metrics-port P]
   HTTP API: POST /jobs/:name/runs {"date"?, "rerun"?, "model"?}, GET /runs, GET /runs/:id,
   and the model registry (--registry or NIGHTSHIFT_REGISTRY) under /models (see README).
-  Every request needs "Authorization: Bearer $NIGHTSHIFT_API_TOKEN".
-Environment: NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS (${DEFAULT_TIMEOUTS.headersMs}), NIGHTSHIFT_HTTP_BODY_IDLE_MS (${DEFAULT_TIMEOUTS.bodyIdleMs}),
+  Every request needs "Authorization: Bearer $NIGHTSHIFT_API_TOKEN", except /healthz and /readyz.
+  GET /metrics: Prometheus text (with the token); --metrics-port serves it without auth instead.
+  Waits for Redis at start-up and rides out Redis restarts (requests answer 503 meanwhile).
+Environment: NIGHTSHIFT_API_TOKEN, NIGHTSHIFT_PORT, NIGHTSHIFT_REDIS_*, NIGHTSHIFT_LOG_LEVEL,
+  NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS (${DEFAULT_TIMEOUTS.headersMs}), NIGHTSHIFT_HTTP_BODY_IDLE_MS (${DEFAULT_TIMEOUTS.bodyIdleMs}),
   NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS (${DEFAULT_TIMEOUTS.requestMs}).`;
 
 const ms = z.coerce.number().int().min(100).max(600_000);
@@ -26,15 +34,27 @@ const envSchema = z.object({
 });
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, registry: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, registry: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } } });
+  const metricsPort = parsePort(values['metrics-port'] ?? process.env.NIGHTSHIFT_METRICS_PORT, undefined, '--metrics-port');
   const token = process.env.NIGHTSHIFT_API_TOKEN ?? '';
   if (token.length < 16) throw new UsageError('set NIGHTSHIFT_API_TOKEN to a secret of at least 16 characters');
-  const port = Number(values.port ?? process.env.NIGHTSHIFT_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0-65535, found "${values.port}"`);
+  const port = parsePort(values.port ?? process.env.NIGHTSHIFT_PORT, 8080, '--port') ?? 8080;
+  const host = values.host ?? '127.0.0.1';
   const env = envSchema.safeParse(process.env);
   if (!env.success) throw new UsageError(`invalid serve settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const timeouts = { headersMs: env.data.NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS, bodyIdleMs: env.data.NIGHTSHIFT_HTTP_BODY_IDLE_MS, requestMs: env.data.NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS };
-  const client = await openQueueClient();
+  const log = rootLogger().child({ component: 'serve' });
+  const stopping = new AbortController();
+  const stop = (): void => stopping.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  let client: QueueClient;
+  try {
+    client = await openQueueClient({ service: { log, signal: stopping.signal } });
+  } catch (err) {
+    if (stopping.signal.aborted) return EXIT.ok; // stopped while waiting for Redis
+    throw err;
+  }
   const jobs = async (): Promise<Map<string, LoadedJob>> => new Map((await loadJobsDir(jobsDir())).jobs.map((j) => [j.spec.name, j]));
   const registryUri = values.registry ?? defaultRegistryUri();
   const stores = new Stores();
@@ -47,20 +67,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
     });
     return registry;
   };
-  const server = createApiServer({ token, client, jobs, timeouts, ...(registryUri ? { registry: openModels } : {}) });
-  server.listen(port, values.host ?? '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  process.stderr.write(`nightshift serve listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr)}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
+  const closeGauges = registerQueueGauges(client.redis, client.prefix);
+  const checks = redisChecks(client.redis);
+  const server = createApiServer({ token, client, jobs, timeouts, log, checks, ...(registryUri ? { registry: openModels } : {}) });
+  let ops: Server | undefined;
+  try {
+    if (metricsPort !== undefined) ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
+    const address = await listenOn(server, port, host, 'serve');
+    log.info({ address }, `nightshift serve listening on ${address}`);
+    if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+    await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  await client.close();
-  stores.close();
+    });
+  } finally {
+    ops?.close();
+    await closeGauges();
+    await client.close();
+    stores.close();
+  }
   return EXIT.ok;
 }

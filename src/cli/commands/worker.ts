@@ -3,16 +3,21 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InferenceThread, inferenceThreadCount } from '../../model/thread-scorer.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { rootLogger } from '../../core/logger.js';
+import { parsePort } from '../../http/listen.js';
 
-export const workerHelp = `nightshift worker [--concurrency N]
+export const workerHelp = `nightshift worker [--concurrency N] [--metrics-port P [--metrics-host H]]
   Runs BullMQ workers for nightshift's queues (plan, shards, finalize) until SIGTERM/SIGINT.
   Start as many as you like, on as many machines as share the Redis and the object store.
   --concurrency  shards scored at once by this process (default: NIGHTSHIFT_CONCURRENCY or 1)
+  --metrics-port serve /metrics, /healthz, /readyz (no auth) on this port (NIGHTSHIFT_METRICS_PORT);
+                 --metrics-host (default 127.0.0.1; 0.0.0.0 in a container)
+  Waits for Redis at start-up (logging each try) and rides out Redis restarts.
 Environment: NIGHTSHIFT_REDIS_URL, NIGHTSHIFT_REDIS_PREFIX, NIGHTSHIFT_LOCK_MS (30000),
   NIGHTSHIFT_STALLED_MS (half the lock), NIGHTSHIFT_SHARD_ATTEMPTS (5), NIGHTSHIFT_GRACE_MS (30000),
   NIGHTSHIFT_INFERENCE (thread | main: where session.run executes; default thread),
   NIGHTSHIFT_SELF_CHECK_MS (30000: how often a worker that cannot reach the store re-checks),
-  NIGHTSHIFT_S3_* (see README).`;
+  NIGHTSHIFT_S3_* (see README), NIGHTSHIFT_LOG_LEVEL, NIGHTSHIFT_KEEP_* (retention, see README).`;
 
 const envSchema = z.object({
   NIGHTSHIFT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
@@ -26,7 +31,8 @@ const envSchema = z.object({
 });
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { concurrency: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { concurrency: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } } });
+  const metricsPort = parsePort(values['metrics-port'] ?? process.env.NIGHTSHIFT_METRICS_PORT, undefined, '--metrics-port');
   const env = envSchema.safeParse(process.env);
   if (!env.success) throw new UsageError(`invalid worker settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const lockMs = env.data.NIGHTSHIFT_LOCK_MS;
@@ -34,15 +40,21 @@ export async function workerCommand(argv: string[]): Promise<number> {
   if (stalledMs >= lockMs) throw new UsageError(`NIGHTSHIFT_STALLED_MS (${stalledMs}) must be below NIGHTSHIFT_LOCK_MS (${lockMs}): otherwise a killed worker's shard waits up to two stalled intervals past its lock (default: half the lock)`);
   const concurrency = values.concurrency ? Number(values.concurrency) : env.data.NIGHTSHIFT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a positive integer, found "${values.concurrency}"`);
-  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
+  const log = rootLogger().child({ component: 'worker' });
+  const stopping = new AbortController();
   // The inference threads start before the rest of the worker loads: their own start-up (a Node
   // thread, then onnxruntime: ~0.1 s) runs on another core meanwhile.
   const threads = env.data.NIGHTSHIFT_INFERENCE === 'thread' ? Array.from({ length: inferenceThreadCount(concurrency) }, () => InferenceThread.spawn()) : [];
-  const [{ startWorker }, { redisSettingsFromEnv }] = await Promise.all([import('../../worker/start-worker.js'), import('../../queue/redis-config.js')]);
+  // A signal while Redis is not up yet stops the wait (no shards are held then).
+  const stopWaiting = (): void => stopping.abort();
+  process.once('SIGTERM', stopWaiting);
+  process.once('SIGINT', stopWaiting);
+  const [{ startWorker }, { redisSettingsFromEnv }, { retentionFromEnv }] = await Promise.all([import('../../worker/start-worker.js'), import('../../queue/redis-config.js'), import('../../queue/retention.js')]);
   // Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
   const modulesLoadedMs = performance.now();
   const worker = await startWorker({
     redis: redisSettingsFromEnv(),
+    retention: retentionFromEnv(),
     concurrency,
     lockDurationMs: lockMs,
     stalledIntervalMs: stalledMs,
@@ -52,14 +64,25 @@ export async function workerCommand(argv: string[]): Promise<number> {
     inference: env.data.NIGHTSHIFT_INFERENCE,
     inferenceThreads: threads,
     log,
+    signal: stopping.signal,
+    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort, host: values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1' } }),
     modulesLoadedMs,
+  }).catch((err: unknown) => {
+    if (stopping.signal.aborted) return undefined;
+    throw err;
   });
+  if (!worker) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    return EXIT.ok;
+  }
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) void worker.shutdown(sig);
     else worker.forceExit();
   };
+  process.off('SIGTERM', stopWaiting);
+  process.off('SIGINT', stopWaiting);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // Not closed cleanly (Redis unreachable): its connections would keep reconnecting, and the
