@@ -16,8 +16,6 @@ import { RunRegistry } from '../queue/run-registry.js';
 import { DEFAULT_RETENTION, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
 import type { Logger } from '../core/logger.js';
 import { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } from '../core/metrics.js';
-import { redisChecks, type ReadinessCheck } from '../http/health.js';
-import { startOpsServer } from '../http/ops-server.js';
 import { registerQueueGauges } from '../queue/queue-metrics.js';
 import { Stores } from '../storage/stores.js';
 import type { WorkerContext } from './context.js';
@@ -51,10 +49,14 @@ export interface WorkerOptions {
   readonly signal?: AbortSignal;
   /** Job and run-record retention (default: DEFAULT_RETENTION). */
   readonly retention?: Retention;
-  /** Serve /metrics, /healthz and /readyz on this port (0: any free one). */
-  readonly metrics?: { readonly port: number; readonly host: string };
-  /** Extra /readyz checks. */
-  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
+  /**
+   * Called with the Redis connection before the worker waits for Redis, and a view of whether it
+   * takes jobs: the CLI starts its /metrics, /healthz and /readyz listener here. A rejection
+   * (metrics port in use) ends the start-up.
+   */
+  readonly onConnection?: (connection: Redis, state: () => ReadinessState | undefined) => Promise<void>;
+  /** Report queue depth and last success per job in this process's metrics. */
+  readonly queueGauges?: boolean;
   /** When the worker's modules had loaded (performance.now()), for the start-up line. */
   readonly modulesLoadedMs?: number;
 }
@@ -73,24 +75,13 @@ export interface RunningWorker {
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedis(opts.redis, 'worker');
-  // /readyz reports the store check (a worker whose credentials are refused is not ready) once
-  // the readiness tracker exists, below.
+  // The readiness tracker exists from below; until then the state is unknown.
   let readinessState: (() => ReadinessState) | undefined;
-  const storageCheck: ReadinessCheck = async () => {
-    const st = readinessState?.();
-    return st && !st.ready ? `not taking jobs: ${st.reason ?? 'storage check failing'}` : undefined;
-  };
-  // Up before Redis is: /readyz says "not ready" while the worker waits for it.
-  const ops = opts.metrics
-    ? await startOpsServer(opts.metrics.port, opts.metrics.host, { ...redisChecks(connection), storage: storageCheck, ...opts.readiness }, opts.log).catch((err: unknown) => {
-        connection.disconnect();
-        throw err;
-      })
-    : undefined;
   try {
+    await opts.onConnection?.(connection, () => readinessState?.());
     await connectWithBackoff(connection, opts.redis, opts.log, opts.signal);
   } catch (err) {
-    ops?.close();
+    connection.disconnect();
     throw err;
   }
   try {
@@ -100,12 +91,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   } catch (err) {
     // The open connection would keep the process alive: it would print the error and hang.
     connection.disconnect();
-    ops?.close();
     throw err;
   }
   const redisCheckedMs = performance.now();
   const retention = opts.retention ?? DEFAULT_RETENTION;
-  const closeGauges = ops ? registerQueueGauges(connection, opts.redis.prefix) : async () => undefined;
+  const closeGauges = opts.queueGauges ? registerQueueGauges(connection, opts.redis.prefix) : async () => undefined;
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
@@ -212,7 +202,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       // would wait forever, so it gets a bounded time and then the connections are dropped.
       const clean = await Promise.race([graceful, delay(CLOSE_TIMEOUT_MS).then(() => false)]);
       await Promise.race([Promise.allSettled([sweep.stop(), closeGauges()]), delay(500)]);
-      ops?.close();
       if (!clean) {
         opts.log.warn(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
         connection.disconnect();

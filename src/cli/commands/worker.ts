@@ -5,6 +5,7 @@ import { InferenceThread, inferenceThreadCount } from '../../model/thread-scorer
 import { EXIT, UsageError } from '../exit-codes.js';
 import { rootLogger } from '../../core/logger.js';
 import { parsePort } from '../../http/listen.js';
+import type { Server } from 'node:http';
 
 export const workerHelp = `nightshift worker [--concurrency N] [--metrics-port P [--metrics-host H]]
   Runs BullMQ workers for nightshift's queues (plan, shards, finalize) until SIGTERM/SIGINT.
@@ -52,6 +53,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const [{ startWorker }, { redisSettingsFromEnv }, { retentionFromEnv }] = await Promise.all([import('../../worker/start-worker.js'), import('../../queue/redis-config.js'), import('../../queue/retention.js')]);
   // Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
   const modulesLoadedMs = performance.now();
+  let ops: Server | undefined;
   const worker = await startWorker({
     redis: redisSettingsFromEnv(),
     retention: retentionFromEnv(),
@@ -65,9 +67,26 @@ export async function workerCommand(argv: string[]): Promise<number> {
     inferenceThreads: threads,
     log,
     signal: stopping.signal,
-    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort, host: values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1' } }),
+    ...(metricsPort === undefined
+      ? {}
+      : {
+          queueGauges: true,
+          // Up before Redis is: /readyz says "not ready" while the worker waits for it, and while
+          // its storage credentials are refused.
+          onConnection: async (connection, state) => {
+            const [{ startOpsServer }, { redisChecks }] = await Promise.all([import('../../http/ops-server.js'), import('../../http/health.js')]);
+            ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', {
+              ...redisChecks(connection),
+              storage: async () => {
+                const st = state();
+                return st && !st.ready ? `not taking jobs: ${st.reason ?? 'storage check failing'}` : undefined;
+              },
+            }, log);
+          },
+        }),
     modulesLoadedMs,
   }).catch((err: unknown) => {
+    ops?.close();
     if (stopping.signal.aborted) return undefined;
     throw err;
   });
@@ -87,7 +106,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   // Not closed cleanly (Redis unreachable): its connections would keep reconnecting, and the
   // process alive, forever.
-  if (!(await worker.closed)) process.exit(EXIT.internal);
+  const clean = await worker.closed;
+  ops?.close();
+  if (!clean) process.exit(EXIT.internal);
   return EXIT.ok;
 }
 
