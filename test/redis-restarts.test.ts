@@ -64,7 +64,7 @@ describe('Redis restarts', () => {
     assert.ok(serve.running);
     assert.match(serve.output, /Redis connection lost/);
     assert.ok(!serve.output.includes(TOKEN), 'the token is never logged');
-    assert.match(serve.output, /"route":"\/jobs\/:name\/runs","status":202/);
+    assert.match(serve.output, /"route":"\/jobs\/:param\/runs","status":202/);
   });
 
   it('the scheduler waits for Redis, survives a restart and fires the next ticks', { timeout: 120_000 }, async (t) => {
