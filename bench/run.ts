@@ -4,13 +4,13 @@
  *
  *   npm run bench                      # 1M rows × 32 features, plus 5M for the memory check
  *   npm run bench -- --rows 200000 --memory-rows 1000000 --dist-rows 500000
- *   npm run bench -- --skip distributed,memory,startup
+ *   npm run bench -- --skip distributed,memory,startup,formats
  *
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,6 +92,23 @@ async function main(): Promise<void> {
     const e2eThreads = await scoreInChild(input.job, rows, input.bytes, cores);
     figures.push({ ...e2eThreads, stage: `nightshift score --threads ${cores} (local files)` });
 
+    if (!skip.has('formats')) {
+      log('4c. the same rows as Parquet and JSON Lines in, Parquet out (hyparquet, hyparquet-writer)…');
+      const csvOut = await partBytes(path.dirname(input.job));
+      const pqOut = await formatWorkload(dir, 'parquet-out', 'csv', 'parquet');
+      const out = await scoreInChild(pqOut.job, rows, input.bytes);
+      const pqBytes = await partBytes(path.dirname(pqOut.job));
+      figures.push({ ...out, stage: 'nightshift score, CSV in → Parquet out', note: `parts ${(pqBytes / 1e6).toFixed(1)} MB vs CSV ${(csvOut / 1e6).toFixed(1)} MB` });
+      const { parquet, jsonl } = await convertWorkload(input.csv, dir);
+      const pqIn = await formatWorkload(dir, 'parquet-in', 'parquet', 'csv');
+      await copyIn(parquet, pqIn.job, 'data.parquet');
+      const inPq = await scoreInChild(pqIn.job, rows, (await stat(parquet)).size);
+      figures.push({ ...inPq, stage: 'nightshift score, Parquet in → CSV out', note: `input ${((await stat(parquet)).size / 1e6).toFixed(1)} MB vs CSV ${(input.bytes / 1e6).toFixed(1)} MB` });
+      const jlIn = await formatWorkload(dir, 'jsonl-in', 'jsonl', 'csv');
+      await copyIn(jsonl, jlIn.job, 'data.jsonl');
+      figures.push({ ...(await scoreInChild(jlIn.job, rows, (await stat(jsonl)).size)), stage: 'nightshift score, JSON Lines in → CSV out' });
+    }
+
     if (!skip.has('distributed')) {
       log('5. distributed run through Redis + loopback S3…');
       const dist = await distributedInChild(Number(values['dist-rows']));
@@ -147,6 +164,72 @@ async function workload(dir: string, rows: number, name: string): Promise<{ job:
   const job = path.join(jobDir, 'job.yaml');
   await writeFile(job, toYaml(spec));
   return { job, csv, bytes: (await stat(csv)).size };
+}
+
+/** A job over the main workload's rows in another input and/or output format. */
+async function formatWorkload(dir: string, name: string, inFormat: 'csv' | 'parquet' | 'jsonl', outFormat: 'csv' | 'parquet'): Promise<{ job: string }> {
+  const jobDir = path.join(dir, name);
+  await mkdir(path.join(jobDir, 'in', DATE), { recursive: true });
+  const spec = {
+    name: `bench-${name}`,
+    model: { uri: '../model.onnx', inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
+    input: { uri: inFormat === 'csv' ? '../main/in/{{date}}/' : 'in/{{date}}/', format: inFormat, id: ['txn_id'], passthrough: ['merchant'] },
+    output: { uri: 'out/{{date}}/', format: outFormat },
+    limits: { batchRows: 8192, maxErrorRate: 0 },
+  };
+  const job = path.join(jobDir, 'job.yaml');
+  await writeFile(job, toYaml(spec));
+  return { job };
+}
+
+async function copyIn(file: string, job: string, name: string): Promise<void> {
+  await copyFile(file, path.join(path.dirname(job), 'in', DATE, name));
+}
+
+async function partBytes(jobDir: string): Promise<number> {
+  const out = path.join(jobDir, 'out', DATE);
+  let total = 0;
+  for (const f of await readdir(out)) if (f.startsWith('part-')) total += (await stat(path.join(out, f))).size;
+  return total;
+}
+
+/** The workload CSV as Parquet (DOUBLE features, snappy, 128 Ki-row groups) and as JSON Lines. */
+async function convertWorkload(csv: string, dir: string): Promise<{ parquet: string; jsonl: string }> {
+  const { ParquetWriter, ByteWriter } = await import('hyparquet-writer');
+  const names = featureNames(FEATURES);
+  const ids: string[] = [];
+  const merchants: string[] = [];
+  const features: number[][] = names.map(() => []);
+  const jsonl = path.join(dir, 'data.jsonl');
+  const lines: string[] = [];
+  for await (const rec of createReadStream(csv).pipe(parse({ columns: true })) as AsyncIterable<Record<string, string>>) {
+    ids.push(rec.txn_id ?? '');
+    merchants.push(rec.merchant ?? '');
+    const obj: Record<string, unknown> = { txn_id: rec.txn_id, merchant: rec.merchant };
+    names.forEach((n, j) => {
+      const v = Number(rec[n]);
+      (features[j] as number[]).push(v);
+      obj[n] = v;
+    });
+    lines.push(JSON.stringify(obj));
+  }
+  await writeFile(jsonl, `${lines.join('\n')}\n`);
+  const w = new ByteWriter();
+  const schema = [
+    { name: 'root', num_children: names.length + 2 },
+    { name: 'txn_id', type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'REQUIRED' as const },
+    { name: 'merchant', type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'REQUIRED' as const },
+    ...names.map((n) => ({ name: n, type: 'DOUBLE' as const, repetition_type: 'REQUIRED' as const })),
+  ];
+  const writer = new ParquetWriter({ writer: w, schema });
+  void writer.write({
+    columnData: [{ name: 'txn_id', data: ids }, { name: 'merchant', data: merchants }, ...names.map((n, j) => ({ name: n, data: Float64Array.from(features[j] as number[]) }))],
+    rowGroupSize: 131072,
+  });
+  void writer.finish();
+  const parquet = path.join(dir, 'data.parquet');
+  await writeFile(parquet, new Uint8Array(w.getBuffer()));
+  return { parquet, jsonl };
 }
 
 async function measureSessionRun(model: Uint8Array, batchRows: number): Promise<Figure> {

@@ -1,6 +1,7 @@
 /** The `nightshift` command line. Each command lives in commands/; this file only dispatches. */
 import { errorMessage } from '../core/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { didYouMean } from './did-you-mean.js';
 
 type Loaded = { run: (argv: string[]) => Promise<number>; help: string };
 type Command = { load: () => Promise<Loaded>; summary: string };
@@ -29,15 +30,26 @@ function usage(): string {
   return `nightshift: batch scoring for ONNX models\n\nUsage: nightshift <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun "nightshift <command> --help" for a command's options.\nExit codes: 0 ok, 1 internal failure, 2 spec/model/usage error, 3 bad data, 4 run held for approval.\n`;
 }
 
+/** The package version, read from package.json beside dist/ and src/. */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? EXIT.ok : EXIT.spec;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`nightshift ${await version()}\n`);
+    return EXIT.ok;
+  }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`nightshift: unknown command "${name}"\n\n${usage()}`);
+    process.stderr.write(`nightshift: unknown command "${name}"${didYouMean(name, Object.keys(commands))}\n\n${usage()}`);
     return EXIT.spec;
   }
   const loaded = await command.load();
@@ -48,6 +60,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await loaded.run(rest);
   } catch (err) {
+    // node:util parseArgs: an unknown flag gets the closest known one of this command.
+    if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-{1,2}[^']+)'/.exec((err as Error).message)?.[1] ?? '';
+      const flags = [...loaded.help.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]);
+      process.stderr.write(`nightshift ${name}: unknown option "${flag}"${didYouMean(flag, flags)}\n${loaded.help}\n`);
+      return EXIT.spec;
+    }
     const code = err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? EXIT.spec : exitCodeFor(err);
     process.stderr.write(`nightshift ${name}: ${errorMessage(err)}\n`);
     if (code === EXIT.internal && process.env.NIGHTSHIFT_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);

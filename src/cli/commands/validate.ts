@@ -15,6 +15,15 @@ export const validateHelp = `nightshift validate [paths…]
   Validates job specs (files or folders; default: the jobs folder) and checks each model's
   inputs and outputs against the spec's mapping. Exit 0 when all are valid, 2 otherwise.`;
 
+/** Valid but probably not meant: said, not failed. */
+export function specWarnings(job: LoadedJob): string[] {
+  const warnings: string[] = [];
+  if (!/\{\{\s*(date|runId)\s*\}\}/.test(job.spec.output.uri)) {
+    warnings.push(`output.uri "${job.spec.output.uri}" has no {{date}} or {{runId}}: every day's run writes to the same prefix and replaces the previous one`);
+  }
+  return warnings;
+}
+
 export async function validateCommand(argv: string[]): Promise<number> {
   const paths = argv.length > 0 ? argv : [jobsDir()];
   const jobs: LoadedJob[] = [];
@@ -55,6 +64,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
         }
         if (!model) continue;
         process.stdout.write(`ok   ${job.file} (job ${job.spec.name}, model sha256 ${model.sha256.slice(0, 12)}…)\n`);
+        for (const w of specWarnings(job)) process.stdout.write(`warn ${job.file}: ${w}\n`);
       } catch (err) {
         // An AccessError (credentials refused, a model path missing here) is this check's failure too.
         if (!(err instanceof JobSpecError || err instanceof ModelError || err instanceof AccessError || err instanceof RegistryError)) throw err;
