@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { main } from '../src/cli/main.js';
 import { JobSpecError } from '../src/core/errors.js';
 import type { MonitoringSection } from '../src/monitor/drift-report.js';
 import type { RunProfile } from '../src/monitor/run-profile.js';
@@ -111,4 +112,20 @@ test('baseline: previous judges against the newest earlier published run, and is
   // A rerun of the first date still compares with nothing earlier.
   const rerun = await runJob(await writeJob(fx.dir, spec), { date: DATE });
   assert.equal(rerun.report.monitoring?.verdict, 'not_judged');
+});
+
+test('nightshift profile writes a baseline from reference data that a run then judges against', async (t) => {
+  const spec = { ...mlpSpec(), monitor: { baseline: { uri: 'baseline.json' }, onDrift: 'fail' as const } };
+  const fx = await fixture(t, { files: { 'a.csv': normalCsv(3000, 31, 1) }, spec });
+  await writeIn(fx.dir, 'reference/train.csv', normalCsv(5000, 32));
+  const code = await main(['profile', fx.job.file, '--input', path.join(fx.dir, 'reference/train.csv'), '--out', path.join(fx.dir, 'baseline.json')]);
+  assert.equal(code, 0);
+  const baseline = JSON.parse(await readFile(path.join(fx.dir, 'baseline.json'), 'utf8')) as RunProfile;
+  assert.equal(baseline.rows.read, 5000);
+  assert.equal(baseline.run, undefined);
+  assert.ok(baseline.scores.score, 'the model scored the reference data');
+  assert.ok(!existsSync(fx.outputDir), 'profiling writes no run output');
+  const r = await runJob(fx.job);
+  assert.equal(r.report.status, 'failed');
+  assert.equal((r.report.monitoring as MonitoringSection).baseline.uri, path.join(fx.dir, 'baseline.json'));
 });

@@ -24,20 +24,24 @@ export interface MonitorRunContext {
   /** The run's output prefix. */
   readonly out: StoreRef;
   readonly modelBaseline?: ModelBaseline;
+  /** false: profile only (`nightshift profile`), no baseline, no gate. */
+  readonly judge?: boolean;
 }
 
 /** Mutates the report: adds profile and monitoring, and may set status held or failed. */
 export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shards: readonly ShardResult[]): Promise<void> {
-  if (!ctx.spec.monitor.profile) return;
+  if (!ctx.spec.monitor.profile && ctx.judge !== false) return;
   // scoreShard put a monitor/ RunProfile there (core only knows it as a ShardProfile).
   const profile = mergeProfiles(shards.flatMap((s) => (s.profile ? [s.profile as RunProfile] : []))) ?? emptyProfile(ctx.spec);
   profile.run = { runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate };
   report.profile = summarizeProfile(profile);
-  report.monitoring = await judge(ctx, profile, report.logicalDate);
-  applyGate(report, ctx.spec);
+  if (ctx.judge !== false) {
+    report.monitoring = await judge(ctx, profile, report.logicalDate);
+    applyGate(report, ctx.spec);
+  }
   // Only a run that publishes (or may, once approved) leaves its profile: a failed attempt must
   // not replace the profile of the attempt that is published there.
-  if (report.status !== 'failed') {
+  if (report.status !== 'failed' || ctx.judge === false) {
     await ctx.out.store.write(joinKey(ctx.out.key, PROFILE_NAME), `${JSON.stringify(profile)}\n`, { contentType: 'application/json' });
   }
 }

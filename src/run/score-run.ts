@@ -34,6 +34,8 @@ export interface ScoreRunOptions {
   readonly model?: string;
   /** Shards scored at once, each on its own thread with its own session (default 1: this thread). */
   readonly threads?: number;
+  /** Profile only (`nightshift profile`): no baseline is read or judged against. */
+  readonly profileOnly?: boolean;
 }
 
 export interface ScoreRunResult {
@@ -57,7 +59,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const scorer = new OnnxScorer(session, spec);
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
-    await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
+    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
     const inputUri = renderTemplate(opts.inputUri ?? spec.input.uri, values);
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
     const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
@@ -119,7 +121,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       shards,
       failure,
     );
-    await monitorRun({ spec, specFile: job.file, baseDir, stores, out }, report, shards);
+    await monitorRun({ spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) }, report, shards);
     await publishRun(out, report);
     if (!opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
     return { report, outputUri, inputError };
