@@ -8,6 +8,7 @@
 import { PreconditionFailedError, RunStateError } from '../core/errors.js';
 import type { RunReport } from '../report/run-report.js';
 import { joinKey, REPORT_NAME } from './output-layout.js';
+import { notifyRun } from './notify-run.js';
 import { publishRun, updateLatest } from './publish.js';
 import { runIdFor } from './run-identity.js';
 import type { JobSpec } from '../spec/job-spec.js';
@@ -36,6 +37,7 @@ export async function approveRun(ref: HeldRunRef, d: Decision): Promise<RunRepor
   });
   await publishRun(out, report);
   await updateLatest(ref.stores, ref.spec.output.uri, ref.baseDir, report);
+  void notifyRun(ref.spec, report);
   return report;
 }
 
@@ -47,6 +49,7 @@ export async function rejectRun(ref: HeldRunRef, d: Decision): Promise<RunReport
   });
   // A failed run's publish removes its own parts and leaves any earlier published attempt alone.
   await publishRun(out, report);
+  void notifyRun(ref.spec, report);
   return report;
 }
 

@@ -8,6 +8,7 @@ import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
 import { monitorRun } from './monitor-run.js';
+import { notifyRun } from './notify-run.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
@@ -124,6 +125,8 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     await monitorRun({ spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) }, report, shards);
     await publishRun(out, report);
     if (!opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
+    // After publishing, in the background: a slow or failing receiver never delays the run.
+    if (!opts.profileOnly) void notifyRun(spec, report);
     return { report, outputUri, inputError };
   } finally {
     await scorer.close();

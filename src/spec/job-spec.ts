@@ -183,6 +183,20 @@ const monitorSchema = z.strictObject({
   rejectionRate: distanceThreshold.default(0.01),
 });
 
+const notifySchema = z.strictObject({
+  /** Where the webhook is POSTed (http or https). */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Which events are sent: failed, held, drift (any drift verdict), succeeded. */
+  events: z.array(z.enum(['failed', 'held', 'drift', 'succeeded'])).min(1).default(['failed', 'held', 'drift']),
+  /**
+   * The NAME of the environment variable holding the signing secret (never the secret itself):
+   * bodies are signed with HMAC-SHA256 over "<timestamp>.<body>".
+   */
+  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name like NIGHTSHIFT_WEBHOOK_SECRET').optional(),
+  /** json: nightshift's event body; slack: a Slack incoming-webhook body ({ text }). */
+  format: z.enum(['json', 'slack']).default('json'),
+});
+
 export const jobSpecSchema = z.strictObject({
   name: z
     .string()
@@ -195,6 +209,8 @@ export const jobSpecSchema = z.strictObject({
   output: outputSchema,
   limits: limitsSchema.prefault({}),
   monitor: monitorSchema.prefault({}),
+  /** Webhooks told about runs (plus NIGHTSHIFT_NOTIFY_URL from the environment, if set). */
+  notify: z.array(notifySchema).default([]),
 });
 
 /** A job spec as written in YAML (defaults not yet applied). */
@@ -210,3 +226,4 @@ export type CsvOptions = JobSpec['input']['csv'];
 export type ScheduleSpec = NonNullable<JobSpec['schedule']>;
 export type MonitorSpec = JobSpec['monitor'];
 export type DriftThresholds = MonitorSpec['thresholds'];
+export type NotifySpec = JobSpec['notify'][number];

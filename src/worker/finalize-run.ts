@@ -8,6 +8,7 @@ import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
 import { monitorRun } from '../run/monitor-run.js';
+import { notifyRun } from '../run/notify-run.js';
 import { publishRun, updateLatest } from '../run/publish.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
@@ -43,6 +44,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   await monitorRun({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out }, report, shards);
   await publishRun(out, report);
   await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
+  void notifyRun(loaded.spec, report);
   await ctx.registry.update(p.runId, p.attempt, {
     status: report.status,
     finishedAt: report.finishedAt,
