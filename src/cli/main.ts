@@ -1,4 +1,7 @@
 /** The `nightshift` command line. Each command lives in commands/; this file only dispatches. */
+// The AWS SDK warns on every call under Node 20 that its 2027 releases need Node 22; the
+// package's engines and the image say which Node nightshift supports, so say it once there.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { errorMessage } from '../core/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { didYouMean } from './did-you-mean.js';
