@@ -1,5 +1,5 @@
 /**
- * Resolves where a run's model (or challenger) comes from, once, when the run is planned: a
+ * Resolves where a run's model comes from, once, when the run is planned: a
  * model.uri renders to a location; a model.ref is looked up in the registry and pinned to the
  * version it names now and that version's sha256. Every shard then reads exactly those bytes,
  * whatever happens to the alias while the run is in progress.

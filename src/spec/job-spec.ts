@@ -45,20 +45,6 @@ const modelSchema = z.strictObject({
   outputs: z.array(modelOutputSchema).min(1),
 });
 
-/**
- * A second model scored in shadow on the same parsed batches: its scores go to challenger/ under
- * the run's output, and the report compares them with the model's. It never affects the
- * model's output or _SUCCESS.
- */
-const challengerSchema = z.strictObject({
-  ...modelSourceFields,
-  threads: z.int().min(1).max(64).default(1),
-  /** Its output mapping, when it differs from model.outputs; columns are compared by name. */
-  outputs: z.array(modelOutputSchema).min(1).optional(),
-  /** Decision threshold: the report gives the share of rows on the same side of it. */
-  threshold: z.number().optional(),
-});
-
 const csvSchema = z.strictObject({
   header: z.boolean().default(true),
   /** Column names when the file has no header row. */
@@ -204,7 +190,6 @@ export const jobSpecSchema = z.strictObject({
   description: z.string().optional(),
   schedule: scheduleSchema.optional(),
   model: modelSchema,
-  challenger: challengerSchema.optional(),
   input: inputSchema,
   output: outputSchema,
   limits: limitsSchema.prefault({}),
@@ -217,8 +202,7 @@ export const jobSpecSchema = z.strictObject({
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 /** A validated job spec with defaults applied. */
 export type JobSpec = z.output<typeof jobSpecSchema>;
-export type ChallengerSpec = NonNullable<JobSpec['challenger']>;
-/** The fields that say where a model comes from (the model's or the challenger's). */
+/** The fields that say where a model comes from. */
 export type ModelSourceSpec = Pick<JobSpec['model'], 'uri' | 'ref' | 'registry' | 'sha256'>;
 export type ModelInputSpec = JobSpec['model']['inputs'][number];
 export type ModelOutputSpec = JobSpec['model']['outputs'][number];

@@ -91,8 +91,7 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
     }
   }
   problems.push(...sourceProblems('model', spec.model));
-  if (spec.challenger) problems.push(...sourceProblems('challenger', spec.challenger));
-  const uris = [['model.uri', spec.model.uri], ['challenger.uri', spec.challenger?.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
+  const uris = [['model.uri', spec.model.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
   for (const [field, uri] of uris) {
     for (const t of unknownTemplates(uri ?? '')) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
   }
@@ -109,7 +108,6 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
     }
   };
   if (spec.model.uri !== undefined) locate('model.uri', renderTemplate(spec.model.uri, sample));
-  if (spec.challenger?.uri !== undefined) locate('challenger.uri', renderTemplate(spec.challenger.uri, sample));
   const input = locate('input.uri', staticPrefix(renderTemplate(spec.input.uri, sample)));
   const output = locate('output.uri', renderTemplate(spec.output.uri, sample));
   if (input && output && (isWithin(output, input) || isWithin(input, output))) {

@@ -67,7 +67,7 @@ export class ScorerCache {
     return cached(this.sessions, `${model.sha256}\0${threads}`, () => createSession(model, threads));
   }
 
-  /** A scorer of `spec`'s mapping (a job's, or its challenger's view of it) with the model at `source`. */
+  /** A scorer of `spec`'s mapping with the model at `source` (as the run's plan resolved it). */
   async scorer(spec: JobSpec, source: ModelSource, run: string, expectSha256?: string): Promise<Scorer> {
     const model = await this.model(source, run, expectSha256);
     if (this.inference.mode === 'thread') {

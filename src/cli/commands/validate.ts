@@ -2,9 +2,8 @@
 import { stat } from 'node:fs/promises';
 import { AccessError, JobSpecError, ModelError, RegistryError } from '../../core/errors.js';
 import { checkModelMapping } from '../../model/check-mapping.js';
-import { createSession, fetchModel, type LoadedModel } from '../../model/load-model.js';
+import { createSession, fetchModel } from '../../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../../registry/resolve-model.js';
-import { challengerView } from '../../spec/challenger-view.js';
 import { defaultLogicalDate } from '../../run/run-identity.js';
 import { loadJobFile, loadJobsDir, type LoadedJob } from '../../spec/load-spec.js';
 import { Stores } from '../../storage/stores.js';
@@ -48,21 +47,15 @@ export async function validateCommand(argv: string[]): Promise<number> {
       try {
         const date = defaultLogicalDate(new Date(), 'UTC', 'previous-day');
         const values = { date, runId: `${job.spec.name}@${date}`, job: job.spec.name };
-        let model: LoadedModel | undefined;
-        // The model, and the challenger if there is one: each must load and fit the mapping.
-        for (const [what, spec] of [['model', job.spec], ['challenger', challengerView(job.spec)]] as const) {
-          if (!spec) continue;
-          const source = await resolveModelSource(spec.model, job.baseDir, stores, values);
-          const loaded = await fetchModel(source, stores);
-          const session = await createSession(loaded, 1);
-          try {
-            checkModelMapping(spec, session, job.file, `${what === 'challenger' ? 'challenger ' : ''}${modelDisplayName(source)}`);
-          } finally {
-            await session.release();
-          }
-          model ??= loaded;
+        // A model.ref is looked up in its registry, as a run's plan would.
+        const source = await resolveModelSource(job.spec.model, job.baseDir, stores, values);
+        const model = await fetchModel(source, stores);
+        const session = await createSession(model, 1);
+        try {
+          checkModelMapping(job.spec, session, job.file, modelDisplayName(source));
+        } finally {
+          await session.release();
         }
-        if (!model) continue;
         process.stdout.write(`ok   ${job.file} (job ${job.spec.name}, model sha256 ${model.sha256.slice(0, 12)}…)\n`);
         for (const w of specWarnings(job)) process.stdout.write(`warn ${job.file}: ${w}\n`);
       } catch (err) {
