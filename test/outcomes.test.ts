@@ -21,6 +21,8 @@ const samples: Error[] = [
   new errors.RegistryError('s3://models/fraud/versions/1/version.json is corrupt'),
   new errors.RegistryNotFoundError('model fraud has no version 9'),
   new errors.AliasConflictError('fraud@champion changed while you moved it', 3),
+  new errors.NotPublishedError('fraud@2026-11-28 has no published output'),
+  new errors.RunStateError('fraud@2026-11-28 is not held'),
   new errors.AccessError('s3://models/fraud.onnx', 'read s3://models/fraud.onnx: InvalidAccessKeyId: the key does not exist'),
 ];
 

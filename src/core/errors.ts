@@ -191,6 +191,7 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   RegistryNotFoundError,
   RunStateError,
   ConfigError,
+  NotPublishedError,
 };
 
 export function reviveError(e: SerializedError): Error {
