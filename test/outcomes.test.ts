@@ -23,6 +23,7 @@ const samples: Error[] = [
   new errors.AliasConflictError('fraud@champion changed while you moved it', 3),
   new errors.NotPublishedError('fraud@2026-11-28 has no published output'),
   new errors.RunStateError('fraud@2026-11-28 is not held'),
+  new errors.ConfigError('NIGHTSHIFT_REDIS_URL: not a redis:// URL'),
   new errors.AccessError('s3://models/fraud.onnx', 'read s3://models/fraud.onnx: InvalidAccessKeyId: the key does not exist'),
 ];
 
