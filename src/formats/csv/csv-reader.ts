@@ -13,6 +13,7 @@ import type { CsvOptions } from '../../spec/job-spec.js';
 import { gzipInputError } from '../open-input.js';
 import { csvReason } from './csv-messages.js';
 import { holdsLoneSurrogate, InvalidBytesWatch } from './invalid-bytes.js';
+import { sliceChunks } from './slice-chunks.js';
 
 export interface CsvRecord {
   readonly fields: string[];
@@ -69,7 +70,8 @@ export async function* readCsvRecords(
   // parse()'s overloads only type string[] records when there is no `columns` option.
   const parser = parse(options as unknown as Options);
   const input = watch ? stream.pipe(watch.stream()) : stream;
-  input.pipe(parser);
+  const pieces = input.pipe(sliceChunks());
+  pieces.pipe(parser);
   stream.on('error', (err) => parser.destroy(err));
   if (input !== stream) input.on('error', (err) => parser.destroy(err));
   try {
@@ -78,6 +80,7 @@ export async function* readCsvRecords(
     throw toInputError(err, object, pos);
   } finally {
     parser.destroy();
+    pieces.destroy();
   }
 }
 
