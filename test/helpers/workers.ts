@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../../src/queue/names.js';
@@ -140,13 +140,18 @@ export interface WorkerSpawnOptions {
   readonly waitReady?: boolean;
   /** Run the compiled build (bin/nightshift.js → dist/, needs `npm run build`) instead of the sources. */
   readonly compiled?: boolean;
+  /** Modules (absolute paths) the process imports before the CLI, e.g. EVENT_LOOP_PROBE; sources only. */
+  readonly preload?: readonly string[];
 }
 
 /**
  * Starts `node --import tsx src/cli/main.ts <args>` in the repo, as an operator would; with
  * `compiled`, `node bin/nightshift.js <args>` (benchmarks measure what users run).
  */
-export function spawnCli(args: readonly string[], options: { prefix: string; redisUrl?: string; env?: Record<string, string>; compiled?: boolean }): ChildHandle {
+export function spawnCli(
+  args: readonly string[],
+  options: { prefix: string; redisUrl?: string; env?: Record<string, string>; compiled?: boolean; preload?: readonly string[] },
+): ChildHandle {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A nightshift process is not a test file: keep node:test's child marker out of its env.
   delete env.NODE_TEST_CONTEXT;
@@ -155,7 +160,9 @@ export function spawnCli(args: readonly string[], options: { prefix: string; red
     NIGHTSHIFT_REDIS_PREFIX: options.prefix,
     ...options.env,
   });
-  const entry = options.compiled ? ['bin/nightshift.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  if (options.compiled && options.preload?.length) throw new Error('spawnCli: preload needs the sources (tsx), not the compiled build');
+  const preload = (options.preload ?? []).flatMap((m) => ['--import', pathToFileURL(m).href]);
+  const entry = options.compiled ? ['bin/nightshift.js'] : ['--import', 'tsx', ...preload, 'src/cli/main.ts'];
   // Extra node flags for profiling benches, e.g. "--cpu-prof --cpu-prof-dir=.scratch/prof" (NODE_OPTIONS refuses --cpu-prof).
   const nodeArgs = (process.env.NIGHTSHIFT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -182,7 +189,7 @@ export interface QueueHarness {
   /** Worker and CLI processes started through the harness. */
   readonly workers: ChildHandle[];
   /** Starts a worker on this harness's prefix; it is killed when the harness closes. */
-  spawnWorker(env?: Record<string, string>): Promise<ChildHandle>;
+  spawnWorker(env?: Record<string, string>, options?: { preload?: readonly string[] }): Promise<ChildHandle>;
   /** Runs another CLI command (trigger, runs…) on this harness's prefix. */
   cli(args: readonly string[], env?: Record<string, string>): ChildHandle;
   trigger(job: LoadedJob, date: string, options?: { rerun?: boolean }): Promise<TriggerResult>;
@@ -212,8 +219,8 @@ export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS
     registry,
     workers,
     logs,
-    async spawnWorker(env = {}) {
-      const w = await spawnWorker({ prefix, redisUrl, env, compiled });
+    async spawnWorker(env = {}, options = {}) {
+      const w = await spawnWorker({ prefix, redisUrl, env, compiled, ...options });
       workers.push(w);
       return w;
     },
