@@ -118,6 +118,9 @@ export class AliasConflictError extends RegistryError {
 /** A reader asked for a run's output and there is no published (`_SUCCESS`) attempt to read. */
 export class NotPublishedError extends NightshiftError {}
 
+/** A newer attempt of the run published (or holds the run) first: this attempt published nothing. */
+export class SupersededError extends NightshiftError {}
+
 /** The run finished but rejected more rows than the job allows. */
 export class ErrorRateExceededError extends NightshiftError {}
 

@@ -21,6 +21,7 @@ import {
   RegistryError,
   RegistryNotFoundError,
   RunStateError,
+  SupersededError,
   TransientError,
   UriError,
   UsageError,
@@ -77,6 +78,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [LockLostError, { kind: 'lock-lost', exitCode: EXIT.internal, retry: true, httpStatus: 500, httpMessage: 'internal error' }],
   // A conditional write lost to another writer: a new try re-reads what is there and decides again.
   [PreconditionFailedError, { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' }],
+  // A newer attempt of the run published first: nothing to retry, this attempt's work is moot.
+  [SupersededError, { kind: 'conflict', exitCode: EXIT.internal, retry: false, httpStatus: 409, httpMessage: 'a newer attempt of the run published first' }],
   // A shard cancelled by a worker's shutdown goes back to the queue for another worker.
   [CancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: true, httpStatus: 503, httpMessage: 'cancelled; try again' }],
   // This process's credentials or paths: a worker hands the job to another (worker/hand-back.ts);

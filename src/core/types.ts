@@ -83,6 +83,9 @@ export interface ShardResult {
   readonly rejectedByReason: Partial<Record<RejectReason, number>>;
   readonly partKey: string | undefined;
   readonly errorsKey: string | undefined;
+  /** Size of the part and errors objects as written: finalize checks the store has them so. */
+  readonly partBytes?: number | undefined;
+  readonly errorsBytes?: number | undefined;
   readonly timings: StageTimings;
   readonly scoreStats: Record<string, ScoreStatsState>;
   /** Profile of the shard's input and score columns (monitor/run-profile.ts), merged at finalize. */

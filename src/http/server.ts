@@ -10,7 +10,7 @@ import type { QueueClient } from '../queue/queue-client.js';
 import { recordDecision } from '../queue/run-registry.js';
 import { approveRun, rejectRun } from '../run/held-runs.js';
 import { Stores } from '../storage/stores.js';
-import { triggerRun } from '../queue/trigger.js';
+import { describeTrigger, triggerRun } from '../queue/trigger.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
@@ -228,7 +228,15 @@ async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMes
   const s = job.spec.schedule;
   const date = body.data.date ?? defaultLogicalDate(new Date(), s?.timezone ?? 'UTC', s?.logicalDate ?? 'previous-day');
   const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, { rerun: body.data.rerun === true, trigger: 'http', ...(body.data.model ? { model: body.data.model } : {}) });
-  send(res, r.created ? 202 : 200, { runId: r.runId, attempt: r.attempt, created: r.created, status: r.record?.status ?? 'queued' });
+  send(res, r.created ? 202 : 200, {
+    runId: r.runId,
+    attempt: r.attempt,
+    created: r.created,
+    status: r.record?.status ?? 'queued',
+    // A rerun while an attempt is active waits for it (never runs beside it): say so.
+    ...(r.waitsFor ? { waitsFor: r.waitsFor } : {}),
+    message: describeTrigger(r),
+  });
 }
 
 /**

@@ -5,12 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DEFAULT_RETENTION } from './retention.js';
+import { RunTurns } from './run-turns.js';
 
-/** held: scored and reported, waiting for `nightshift approve` / `reject` (monitor.onDrift: hold). */
-export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped' | 'held' | 'cancelled';
+/**
+ * held: scored and reported, waiting for `nightshift approve` / `reject` (monitor.onDrift: hold).
+ * superseded: a newer attempt of the run published (or was claimed) first; this one published nothing.
+ */
+export type RunState = 'queued' | 'planning' | 'running' | 'finalizing' | 'succeeded' | 'failed' | 'skipped' | 'held' | 'cancelled' | 'superseded';
 
 /** States a run never leaves: its record starts to age out (see retention.ts). A held run is waiting for a person. */
-export const FINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+export const FINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'cancelled', 'superseded'];
 
 export interface RunRecord {
   runId: string;
@@ -33,6 +37,10 @@ export interface RunRecord {
 
 const ACTIVE: readonly RunState[] = ['queued', 'planning', 'running', 'finalizing'];
 
+export function isActiveState(s: RunState): boolean {
+  return ACTIVE.includes(s);
+}
+
 export class RunRegistry {
   constructor(
     private readonly redis: Redis,
@@ -40,6 +48,18 @@ export class RunRegistry {
     /** How long a finished run's record is kept. */
     private readonly keepMs: number = DEFAULT_RETENTION.runRecordMs,
   ) {}
+
+  /** Which attempt of each run holds it (keys under the same prefix). */
+  turns(): RunTurns {
+    return new RunTurns(this.redis, this.prefix);
+  }
+
+  /** The attempt of a run that is active now (holds the run or is about to), if any. */
+  async activeAttempt(runId: string): Promise<RunRecord | undefined> {
+    const holder = await this.turns().holder(runId);
+    const rec = holder ? await this.get(runId, holder) : undefined;
+    return rec && isActiveState(rec.status) ? rec : undefined;
+  }
 
   /** The connection, for run-level keys kept next to the records (last success per job). */
   get redisClient(): Redis {

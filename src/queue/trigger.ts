@@ -15,6 +15,20 @@ export interface TriggerResult {
   /** False when the run already existed and nothing new was enqueued. */
   readonly created: boolean;
   readonly record: RunRecord | undefined;
+  /**
+   * For a rerun: the attempt of the run that was active when it was queued. The rerun waits for
+   * it to end, then runs and publishes; it never runs beside it (see queue/run-turns.ts).
+   */
+  readonly waitsFor?: { readonly attempt: string; readonly status: RunRecord['status'] };
+}
+
+/** What a trigger did, in one line, as the CLI prints it and the HTTP API returns it. */
+export function describeTrigger(r: TriggerResult): string {
+  if (!r.created) return `${r.runId} already exists (attempt ${r.attempt}, ${r.record?.status ?? 'unknown'}); use --rerun to run it again`;
+  if (r.waitsFor) {
+    return `queued ${r.runId} attempt ${r.attempt}; it waits for the active attempt ${r.waitsFor.attempt} (${r.waitsFor.status}) to finish, then runs and replaces its output (a rerun never runs beside an active attempt)`;
+  }
+  return `queued ${r.runId} attempt ${r.attempt}`;
 }
 
 export async function triggerRun(
@@ -30,6 +44,8 @@ export async function triggerRun(
   if (!claim.created) return { runId, attempt, created: false, record: await registry.get(runId, attempt) };
   const triggeredAt = (options.now ?? new Date()).toISOString();
   const record: RunRecord = { runId, attempt, job: job.spec.name, logicalDate, status: 'queued', triggeredAt, trigger: options.trigger ?? 'manual' };
+  // Read before the plan is queued: the attempt that the new one will wait for, if any.
+  const active = options.rerun ? await registry.activeAttempt(runId) : undefined;
   await registry.create(record);
   const payload: PlanPayload = {
     kind: 'plan',
@@ -44,5 +60,5 @@ export async function triggerRun(
     ...(options.model ? { model: options.model } : {}),
   };
   await runs.add('plan', payload, { jobId: planJobId(runId, attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } });
-  return { runId, attempt, created: true, record };
+  return { runId, attempt, created: true, record, ...(active ? { waitsFor: { attempt: active.attempt, status: active.status } } : {}) };
 }

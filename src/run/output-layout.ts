@@ -30,6 +30,15 @@ export function attemptNumber(name: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Attempt order, which fences publishing: by number, then (for two paths that counted
+ * separately, e.g. `score` beside the workers) by tag, so any two attempts have one order.
+ */
+export function compareAttempts(a: string, b: string): number {
+  const d = attemptNumber(a) - attemptNumber(b);
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function partName(spec: JobSpec, shard: string, attempt: string): string {
   return `part-${shard}-${attempt}.${spec.output.format}${spec.output.gzip ? '.gz' : ''}`;
 }

@@ -19,7 +19,8 @@ import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import type { Stores } from '../storage/stores.js';
 import { attemptName, errorsName, joinKey, partName, shardName } from './output-layout.js';
-import { nextAttemptFromReport, publishRun, updateLatest } from './publish.js';
+import { nextAttemptFromStore, publishRun, updateLatest, type PublishOutcome } from './publish.js';
+import { verifyParts } from './verify-parts.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { planUnits } from './plan-units.js';
 import { runShardThreads } from './shard-threads.js';
@@ -44,6 +45,8 @@ export interface ScoreRunResult {
   readonly outputUri: string;
   /** The shard-level input error that failed the run, if any. */
   readonly inputError: InputError | undefined;
+  /** Whether _SUCCESS now names this attempt, or a newer attempt published first. */
+  readonly publication: PublishOutcome;
 }
 
 export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOptions): Promise<ScoreRunResult> {
@@ -66,7 +69,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
     const out = stores.resolve(outLoc);
     const outputUri = formatLocation(outLoc);
-    const attempt = attemptName(await nextAttemptFromReport(out));
+    const attempt = attemptName(await nextAttemptFromStore(out));
 
     const units = await planUnits(spec, inputs, opts.signal);
     const tasks = units.map((u, i) => {
@@ -105,7 +108,8 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
         }
       }
     }
-    const failure = inputError ? inputError.message : failureReason(totalRows(shards), spec.limits.maxErrorRate);
+    const totals = totalRows(shards);
+    const failure = inputError ? inputError.message : (failureReason(totals, spec.limits.maxErrorRate) ?? (await verifyParts(out, attempt, shards, totals.read - totals.rejected)));
     const report = buildReport(
       {
         runId,
@@ -123,11 +127,12 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       failure,
     );
     await monitorRun({ spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) }, report, shards);
-    await publishRun(out, report);
-    if (!opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
+    // No Redis here: the store's conditional writes order this attempt against the workers'.
+    const publication = await publishRun(out, report);
+    if (publication.kind === 'published' && !opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
     // After publishing, in the background: a slow or failing receiver never delays the run.
-    if (!opts.profileOnly) void notifyRun(spec, report);
-    return { report, outputUri, inputError };
+    if (!opts.profileOnly && publication.kind !== 'superseded') void notifyRun(spec, report);
+    return { report, outputUri, inputError, publication };
   } finally {
     await scorer.close();
   }

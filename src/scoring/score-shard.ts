@@ -131,6 +131,8 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     rejectedByReason: byReason,
     partKey: task.output.partKey,
     errorsKey: errors ? task.output.errorsKey : undefined,
+    partBytes: part.bytesOut,
+    errorsBytes: errors?.bytesOut,
     timings,
     scoreStats: stats,
     profile: profile?.toJson(),

@@ -3,12 +3,15 @@ import type { FlowProducer, Job } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import type { Retention } from '../queue/retention.js';
 import type { RunRegistry } from '../queue/run-registry.js';
+import type { RunTurns } from '../queue/run-turns.js';
 import type { Stores } from '../storage/stores.js';
 import type { ScorerCache } from './scorer-cache.js';
 
 export interface WorkerContext {
   readonly stores: Stores;
   readonly registry: RunRegistry;
+  /** Which attempt of a run may run and publish (at most one at a time). */
+  readonly turns: RunTurns;
   readonly flow: FlowProducer;
   readonly scorers: ScorerCache;
   /** The worker's logger; processors bind job, runId, attempt and shard. */

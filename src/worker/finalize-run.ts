@@ -1,15 +1,20 @@
 /**
- * The finalize step of a run: merge shard results, check that every row is accounted for,
- * write the report, and publish (_SUCCESS, then _latest.json) only if every shard succeeded.
+ * The finalize step of a run: merge shard results, check that every row is accounted for and
+ * every part is in place, write the report, and publish (_SUCCESS, then _latest.json) only if
+ * every shard succeeded and this attempt still holds the run's turn (see queue/run-turns.ts and
+ * run/publish.ts). Then it releases the turn, so a waiting rerun can start.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import type { ShardResult } from '../core/types.js';
 import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
 import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
 import { monitorRun } from '../run/monitor-run.js';
 import { notifyRun } from '../run/notify-run.js';
-import { publishRun, updateLatest } from '../run/publish.js';
+import { publishRun, updateLatest, type PublishFence } from '../run/publish.js';
+import { verifyParts } from '../run/verify-parts.js';
+import { isActiveState } from '../queue/run-registry.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
@@ -23,11 +28,18 @@ import type { WorkerContext } from './context.js';
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
   const p = finalizePayloadSchema.parse(job.data);
   const started = performance.now();
+  const before = await ctx.registry.get(p.runId, p.attempt);
+  if (before && !isActiveState(before.status)) {
+    // A retried finalize of an attempt that already ended (killed after recording its status).
+    await ctx.turns.release(p.runId, p.attempt);
+    return { status: before.status };
+  }
   await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' });
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
   const failures = await job.getIgnoredChildrenFailures();
   const shards = Object.values(values).sort((a, b) => a.shard.localeCompare(b.shard));
+  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   let failure: string | undefined;
   const failed = Object.entries(failures);
   if (failed.length > 0) {
@@ -36,29 +48,38 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   } else if (shards.length !== p.shards) {
     failure = `internal error: ${shards.length} shard results for ${p.shards} planned shards`;
   } else {
-    failure = failureReason(totalRows(shards), loaded.spec.limits.maxErrorRate);
+    const totals = totalRows(shards);
+    failure = failureReason(totals, loaded.spec.limits.maxErrorRate) ?? (await verifyParts(out, p.attempt, shards, totals.read - totals.rejected));
   }
   const report = buildReport(runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), shards, failure);
-  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   await abortLeftovers(out, p.attempt);
   await monitorRun({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out }, report, shards);
-  await publishRun(out, report);
-  await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
-  void notifyRun(loaded.spec, report);
+  const outcome = await publishRun(out, report, workerFence(ctx, p.runId, p.attempt));
+  if (outcome.kind === 'published') await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
+  const superseded = outcome.kind === 'superseded';
+  if (!superseded) void notifyRun(loaded.spec, report);
   await ctx.registry.update(p.runId, p.attempt, {
-    status: report.status,
+    status: superseded ? 'superseded' : report.status,
     finishedAt: report.finishedAt,
     rowsRead: report.rows.read,
     rowsScored: report.rows.scored,
     rowsRejected: report.rows.rejected,
     shardsDone: shards.length,
-    ...(report.reason ? { reason: report.reason } : {}),
+    ...(superseded ? { reason: `not published: ${outcome.by ? `attempt ${outcome.by} published after it started` : 'it no longer holds the run (a newer attempt does)'}` } : report.reason ? { reason: report.reason } : {}),
   });
+  // The run is free for a waiting rerun once this attempt's outcome is recorded.
+  await ctx.turns.release(p.runId, p.attempt);
+  const status = superseded ? 'superseded' : report.status;
   const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
-  runsTotal.inc({ job: p.job, status: report.status });
-  finalizeDuration.observe({ job: p.job, status: report.status }, (performance.now() - started) / 1000);
-  if (report.status === 'succeeded') await recordSuccess(ctx.registry.redisClient, ctx.prefix, p.job, new Date(report.finishedAt));
-  const fields = { status: report.status, rows: report.rows, shards: p.shards, ...(report.reason ? { reason: report.reason } : {}) };
+  runsTotal.inc({ job: p.job, status });
+  finalizeDuration.observe({ job: p.job, status }, (performance.now() - started) / 1000);
+  if (status === 'succeeded') await recordSuccess(ctx.registry.redisClient, ctx.prefix, p.job, new Date(report.finishedAt));
+  const fields = { status, rows: report.rows, shards: p.shards, ...(report.reason ? { reason: report.reason } : {}) };
+  if (superseded) {
+    // Not a failure of this attempt: a newer one published; it removed its own files.
+    log.info(fields, `run ${p.runId} ${p.attempt} superseded by ${outcome.by ?? 'a newer attempt'}: nothing published`);
+    return { status };
+  }
   if (report.status !== 'succeeded') {
     log.warn(fields, `run ${p.runId} ${p.attempt} ${report.status}: ${report.reason ?? ''}`);
     // Queue tools (Bull Board, getFailed, alerts on failed jobs) see the run's outcome on its
@@ -66,7 +87,18 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
     throw new UnrecoverableError(`run ${report.status}: ${report.reason ?? 'see the report'}`);
   }
   log.info(fields, `run ${p.runId} ${p.attempt} succeeded`);
-  return { status: report.status };
+  return { status };
+}
+
+/** The Redis half of the fence: this attempt holds the run's turn; others' activity from the registry. */
+function workerFence(ctx: WorkerContext, runId: string, attempt: string): PublishFence {
+  return {
+    mayPublish: () => ctx.turns.holds(runId, attempt),
+    isActive: async (other) => {
+      const rec = await ctx.registry.get(runId, other);
+      return (rec !== undefined && isActiveState(rec.status)) || (await ctx.turns.holder(runId)) === other;
+    },
+  };
 }
 
 /**
@@ -79,15 +111,33 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
   await ctx.registry.update(p.runId, p.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason });
   runsTotal.inc({ job: p.job, status: 'failed' });
   ctx.log.warn({ job: p.job, runId: p.runId, attempt: p.attempt, status: 'failed', reason }, `run ${p.runId} ${p.attempt} failed before its shards: ${reason}`);
+  await ctx.turns.release(p.runId, p.attempt);
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const outputUri = renderTemplate(loaded.spec.output.uri, { date: p.logicalDate, runId: p.runId, job: p.job });
     const loc = parseLocation(outputUri, loaded.baseDir);
     const report = buildReport(runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), [], reason);
+    // publishRun writes a failed report only if no newer attempt's report is there.
     await publishRun(ctx.stores.resolve(loc), report);
   } catch {
     // The spec itself may be what failed; the registry already says why.
   }
+}
+
+/**
+ * A plan or finalize job that failed for good, including one BullMQ failed because its workers
+ * kept dying (stalled too often), which no processor saw: record the attempt as failed and free
+ * the run, so a waiting rerun does not wait for it forever.
+ */
+export async function recordFinalFailure(ctx: WorkerContext, job: Job, err: Error): Promise<void> {
+  if (!(await job.isFailed())) return;
+  const p = z.object({ runId: z.string(), attempt: z.string() }).safeParse(job.data);
+  if (!p.success) return;
+  const rec = await ctx.registry.get(p.data.runId, p.data.attempt);
+  if (rec && isActiveState(rec.status)) {
+    await ctx.registry.update(p.data.runId, p.data.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason: `${job.name} step failed: ${err.message}` });
+  }
+  await ctx.turns.release(p.data.runId, p.data.attempt);
 }
 
 /** Uploads of this attempt that never completed (a worker killed mid-part) are cancelled. */

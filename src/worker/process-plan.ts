@@ -19,13 +19,15 @@ import { planUnits } from '../run/plan-units.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
+import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
 import { failRunEarly } from './finalize-run.js';
 
 export async function processPlan(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<{ shards: number }> {
   const p = planPayloadSchema.parse(job.data);
   await waitForEarlierRuns(ctx, job, p, token);
-  await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString() });
+  if (!(await takeTurn(ctx, job, p, token))) return { shards: 0 };
+  await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString(), reason: '' });
   const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
   log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
   try {
@@ -95,6 +97,34 @@ async function waitForEarlierRuns(ctx: WorkerContext, job: Job, p: PlanPayload, 
   await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for ${earlier[0]?.runId} (${earlier[0]?.attempt})` });
   await job.moveToDelayed(Date.now() + 2_000, token);
   throw new DelayedError();
+}
+
+/** How often a waiting rerun looks again whether the run's active attempt has ended. */
+const TURN_POLL_MS = 500;
+
+/**
+ * At most one active attempt per run: a rerun waits (delayed, status queued) while an older
+ * attempt holds the run, and an attempt that a newer rerun overtook before it started ends as
+ * superseded without running. False when this attempt must not run.
+ */
+async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: string | undefined): Promise<boolean> {
+  for (;;) {
+    const answer = await ctx.turns.take(p.runId, p.attempt);
+    if (answer.kind === 'granted') return true;
+    if (answer.kind === 'superseded') {
+      await ctx.registry.update(p.runId, p.attempt, { status: 'superseded', finishedAt: new Date().toISOString(), reason: `superseded by attempt ${answer.newest} before it started` });
+      return false;
+    }
+    const holder = await ctx.registry.get(p.runId, answer.holder);
+    if (holder && isActiveState(holder.status)) {
+      await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for attempt ${answer.holder} (${holder.status}) of this run to finish` });
+      if (!token) throw new Error(`plan of ${p.runId} ${p.attempt}: no lock token to wait with`);
+      await job.moveToDelayed(Date.now() + TURN_POLL_MS, token);
+      throw new DelayedError();
+    }
+    // The holder ended without releasing the turn (killed after recording its status): free it.
+    await ctx.turns.replaceEnded(p.runId, answer.holder);
+  }
 }
 
 async function planShards(

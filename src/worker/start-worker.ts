@@ -17,9 +17,10 @@ import { DEFAULT_RETENTION, queueRetentionOptions, sweepQueue, type Retention } 
 import type { Logger } from '../core/logger.js';
 import { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } from '../core/metrics.js';
 import { registerQueueGauges } from '../queue/queue-metrics.js';
+import { RunTurns } from '../queue/run-turns.js';
 import { Stores } from '../storage/stores.js';
 import type { WorkerContext } from './context.js';
-import { processFinalize } from './finalize-run.js';
+import { processFinalize, recordFinalFailure } from './finalize-run.js';
 import { processPlan } from './process-plan.js';
 import { processShard } from './process-shard.js';
 import { ScorerCache } from './scorer-cache.js';
@@ -102,6 +103,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const ctx: WorkerContext = {
     stores,
     registry: new RunRegistry(connection, opts.redis.prefix, retention.runRecordMs),
+    turns: new RunTurns(connection, opts.redis.prefix),
     flow,
     scorers,
     log: opts.log,
@@ -170,6 +172,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   readinessState = () => readiness.state;
   await readiness.start();
+  runs.on('failed', (job, err) => {
+    if (job) void recordFinalFailure(ctx, job, err).catch((e: unknown) => opts.log.error({ err: e }, `cannot record the failure of ${job.id ?? '?'}`));
+  });
   void runs.run();
   void shards.run();
   const sweep = startRetentionSweeps(connection, opts.redis.prefix, retention, ctx.registry, opts.log);

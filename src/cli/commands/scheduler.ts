@@ -1,7 +1,7 @@
 /** `nightshift scheduler`, `nightshift schedule`, `nightshift backfill`. */
 import { parseArgs } from 'node:util';
 import { addDays, logicalDateSchema } from '../../run/run-identity.js';
-import { triggerRun } from '../../queue/trigger.js';
+import { describeTrigger, triggerRun } from '../../queue/trigger.js';
 import { nextTicks } from '../../scheduler/cron-ticks.js';
 import { systemClock } from '../../scheduler/clock.js';
 import { JobSource } from '../../scheduler/job-source.js';
@@ -104,7 +104,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
     for (let d = values.from; d <= values.to; d = addDays(d, 1)) {
       if (++n > 3660) throw new UsageError('a backfill is limited to 3660 dates');
       const r = await triggerRun(client.runs, client.registry, job, d, { rerun: values.rerun === true, trigger: 'backfill', serial: true });
-      process.stdout.write(r.created ? `queued ${r.runId} ${r.attempt}\n` : `${r.runId} exists (${r.record?.status ?? '?'}); use --rerun to run it again\n`);
+      process.stdout.write(`${describeTrigger(r)}\n`);
     }
     return EXIT.ok;
   } finally {

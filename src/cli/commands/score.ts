@@ -1,6 +1,6 @@
 /** `nightshift score <job>`: run a job in this process, no Redis needed. */
 import { parseArgs } from 'node:util';
-import { ErrorRateExceededError, UriError } from '../../core/errors.js';
+import { ErrorRateExceededError, SupersededError, UriError } from '../../core/errors.js';
 import type { RunReport } from '../../report/run-report.js';
 import { runIdFor } from '../../run/run-identity.js';
 import { scoreRun } from '../../run/score-run.js';
@@ -44,6 +44,9 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     });
     progress.done();
     process.stdout.write(summaryText(result.report, result.outputUri));
+    if (result.publication.kind === 'superseded') {
+      throw new SupersededError(`attempt ${result.report.attempt} was not published: attempt ${result.publication.by ?? '?'} of ${result.report.runId} published while it ran (its files were removed)`);
+    }
     if (result.report.status === 'succeeded') return EXIT.ok;
     if (result.report.status === 'held') return EXIT.held;
     if (result.inputError) throw result.inputError;

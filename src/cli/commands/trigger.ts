@@ -1,6 +1,6 @@
 /** `nightshift trigger <job>`: start a run on the workers; optionally wait for it. */
 import { parseArgs } from 'node:util';
-import { triggerRun } from '../../queue/trigger.js';
+import { describeTrigger, triggerRun } from '../../queue/trigger.js';
 import { parseModelRef } from '../../spec/model-ref.js';
 import type { RunRecord, RunRegistry } from '../../queue/run-registry.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -11,6 +11,8 @@ import { openQueueClient } from '../../queue/queue-client.js';
 export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--rerun] [--wait] [--model name@version]
   Enqueues a run of a job for workers. Triggering a run that exists is a no-op (the run id is
   job@date); --rerun starts a new attempt that replaces the published outputs when it succeeds.
+  A rerun while an attempt of the run is active waits for that attempt to finish, then runs
+  (never beside it); of several reruns waiting, only the newest runs (the others: superseded).
   --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval.
   --model score with this registered version (or alias) instead of the job's model, for this run
           only (a rerun or backfill with an older version); checked when the run is planned.`;
@@ -29,7 +31,7 @@ export async function triggerCommand(argv: string[]): Promise<number> {
   const client = await openQueueClient();
   try {
     const res = await triggerRun(client.runs, client.registry, job, date, { rerun: values.rerun === true, ...(values.model ? { model: values.model } : {}) });
-    process.stdout.write(res.created ? `queued ${res.runId} attempt ${res.attempt}\n` : `${res.runId} already exists (attempt ${res.attempt}, ${res.record?.status ?? 'unknown'}); use --rerun to run it again\n`);
+    process.stdout.write(`${describeTrigger(res)}\n`);
     if (!values.wait) return EXIT.ok;
     const final = await waitForRun(client.registry, res.runId, res.attempt);
     process.stdout.write(`${describeRun(final)}\n`);
@@ -44,7 +46,7 @@ export async function waitForRun(registry: RunRegistry, runId: string, attempt: 
   try {
     for (;;) {
       const rec = await registry.get(runId, attempt);
-      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held')) return rec;
+      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held' || rec.status === 'superseded')) return rec;
       if (rec) progress.update(() => `${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
       await new Promise((r) => setTimeout(r, pollMs));
     }

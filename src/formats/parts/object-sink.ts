@@ -4,7 +4,7 @@
  * abort() (or any failure) leaves nothing visible.
  */
 import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ObjectStore, WriteResult } from '../../storage/object-store.js';
 
@@ -13,15 +13,29 @@ export class ObjectSink {
   private readonly upload: Promise<WriteResult>;
   private uploadError: Error | undefined;
   bytesIn = 0;
+  /** Bytes handed to the store (after gzip): the object's size once close() has succeeded. */
+  bytesOut = 0;
+
+  private readonly gzip: boolean;
 
   constructor(store: ObjectStore, key: string, options: { gzip: boolean; contentType: string; signal?: AbortSignal }) {
+    this.gzip = options.gzip;
     this.input = new PassThrough({ highWaterMark: 1024 * 1024 });
     let body: Readable = this.input;
     if (options.gzip) {
       const gz = createGzip({ level: 6 });
-      this.input.pipe(gz);
+      // Count what the store receives, so finalize can check the size of the object it finds.
+      const counted = new Transform({
+        transform: (chunk: Buffer, _enc, done) => {
+          this.bytesOut += chunk.length;
+          done(null, chunk);
+        },
+      });
+      this.input.pipe(gz).pipe(counted);
       this.input.on('error', (err) => gz.destroy(err));
-      body = gz;
+      gz.on('error', (err) => counted.destroy(err));
+      gz.on('error', ignore);
+      body = counted;
     }
     // These streams only error when abort() or a failed upload destroys them, and the caller
     // hears of it through the upload promise. The store attaches its own listeners only after
@@ -43,6 +57,7 @@ export class ObjectSink {
     if (this.uploadError) throw this.uploadError;
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.bytesIn += buf.length;
+    if (!this.gzip) this.bytesOut += buf.length;
     if (!this.input.write(buf)) await once(this.input, 'drain');
   }
 
