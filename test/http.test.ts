@@ -81,7 +81,7 @@ describe('HTTP trigger', () => {
     const first = await post('/jobs/fraud/runs', '{"date":"2026-11-28"}');
     assert.equal(first.status, 202);
     const created = (await first.json()) as { runId: string; attempt: string; created: boolean; status: string };
-    assert.deepEqual({ ...created, attempt: created.attempt.slice(0, 3) }, { runId: 'fraud@2026-11-28', attempt: 'a1-', created: true, status: 'queued' });
+    assert.deepEqual({ ...created, attempt: created.attempt.slice(0, 3) }, { runId: 'fraud@2026-11-28', attempt: 'a1-', created: true, status: 'queued', message: `queued fraud@2026-11-28 attempt ${created.attempt}` });
     const again = await post('/jobs/fraud/runs', '{"date":"2026-11-28"}');
     assert.equal(again.status, 200);
     assert.equal(((await again.clone().json()) as { created: boolean }).created, false);
@@ -97,7 +97,11 @@ describe('HTTP trigger', () => {
 
     const rerun = await post('/jobs/fraud/runs', '{"date":"2026-11-28","rerun":true}');
     assert.equal(rerun.status, 202);
-    assert.match(((await rerun.json()) as { attempt: string }).attempt, /^a2-[0-9a-f]{4}$/);
+    const second = (await rerun.json()) as { attempt: string; supersedes?: string; message: string };
+    assert.match(second.attempt, /^a2-[0-9a-f]{4}$/);
+    // No worker has started a1: the rerun overtakes it, and says so.
+    assert.equal(second.supersedes, created.attempt);
+    assert.match(second.message, new RegExp(`attempt ${created.attempt} had not started and will not run \\(superseded\\)`));
   });
 
   it('never echoes the token', async () => {

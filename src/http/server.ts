@@ -235,6 +235,7 @@ async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMes
     status: r.record?.status ?? 'queued',
     // A rerun while an attempt is active waits for it (never runs beside it): say so.
     ...(r.waitsFor ? { waitsFor: r.waitsFor } : {}),
+    ...(r.supersedes ? { supersedes: r.supersedes } : {}),
     message: describeTrigger(r),
   });
 }

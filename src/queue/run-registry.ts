@@ -54,7 +54,7 @@ export class RunRegistry {
     return new RunTurns(this.redis, this.prefix);
   }
 
-  /** The attempt of a run that is active now (holds the run or is about to), if any. */
+  /** The attempt that holds the run (planning, running or finalizing), if any. */
   async activeAttempt(runId: string): Promise<RunRecord | undefined> {
     const holder = await this.turns().holder(runId);
     const rec = holder ? await this.get(runId, holder) : undefined;
@@ -84,24 +84,22 @@ export class RunRegistry {
    * Claims an attempt for a run, atomically: the first trigger creates attempt 1; a plain trigger
    * of an existing run returns the latest attempt (nothing new); a rerun always creates the next.
    */
-  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: string; created: boolean }> {
+  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: string; created: boolean; previous?: string }> {
     const reply = (await this.redis.eval(
-      `if ARGV[1] == '0' then
-         local cur = redis.call('GET', KEYS[2])
-         if cur then return {cur, 0} end
-       end
+      `local cur = redis.call('GET', KEYS[2])
+       if ARGV[1] == '0' and cur then return {cur, 0, ''} end
        local n = redis.call('INCR', KEYS[1])
        redis.call('PERSIST', KEYS[1])
        local name = 'a' .. n .. '-' .. ARGV[2]
        redis.call('SET', KEYS[2], name)
-       return {name, 1}`,
+       return {name, 1, cur or ''}`,
       2,
       this.attemptsKey(runId),
       this.latestKey(runId),
       rerun ? '1' : '0',
       randomBytes(2).toString('hex'),
-    )) as [string, number];
-    return { attempt: reply[0], created: reply[1] === 1 };
+    )) as [string, number, string];
+    return { attempt: reply[0], created: reply[1] === 1, ...(reply[2] ? { previous: reply[2] } : {}) };
   }
 
   async create(rec: RunRecord): Promise<void> {
