@@ -23,7 +23,7 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { MLP, MLP_HEADER, mlpRows, mlpSpec, toCsv, writeJob } from './helpers/jobs.js';
 import { publishedRunProblems, readPublishedRun } from './helpers/published-run.js';
 import { createBucket, putObject, startS3, type S3Server } from './helpers/s3.js';
-import { openQueueHarness, waitFor, type QueueHarness } from './helpers/workers.js';
+import { openQueueHarness, spawnCli, waitFor, type QueueHarness } from './helpers/workers.js';
 import type { LoadedJob } from '../src/spec/load-spec.js';
 
 const WORKER_ENV = { NIGHTSHIFT_LOCK_MS: '4000', NIGHTSHIFT_STALLED_MS: '2000', NIGHTSHIFT_GRACE_MS: '5000' } as const;
@@ -68,7 +68,10 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-races-'));
   job = await writeJob(dir, { ...spec, input: { ...spec.input, shardBytes: 64 * 1024 }, limits: { batchRows: 512, maxErrorRate: 0.01 } });
   h = await openQueueHarness();
-  await Promise.all([h.spawnWorker({ ...WORKER_ENV, ...s3Env() }), h.spawnWorker({ ...WORKER_ENV, ...s3Env() })]);
+  // Started without the helper's 30 s ready limit: on a busy 2-core machine start-up can take longer.
+  const workers = [0, 1].map(() => spawnCli(['worker'], { prefix: h.prefix, env: { ...WORKER_ENV, ...s3Env() } }));
+  h.workers.push(...workers);
+  await Promise.all(workers.map((w) => w.waitForOutput(/worker ready/, 120_000)));
 });
 after(async () => {
   await h?.close();

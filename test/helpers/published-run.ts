@@ -51,7 +51,8 @@ export async function readPublishedRun(client: S3Client, bucket: string, prefix:
       missing.push(part);
       continue;
     }
-    const [header, ...rows] = parseCsvSync(body, { bom: true }) as string[][];
+    const records: string[][] = parseCsvSync(body, { bom: true });
+    const [header, ...rows] = records;
     if (header?.[0] !== 'id') throw new Error(`${part}: first column is ${header?.[0]}, not id`);
     for (const r of rows) ids.push(r[0] ?? '');
     const f = manifest.files?.find((x) => x.name === part);
