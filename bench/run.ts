@@ -246,6 +246,8 @@ async function convertWorkload(csv: string, dir: string): Promise<{ parquet: str
   const parquet = path.join(dir, 'data.parquet');
   await writeFile(parquet, new Uint8Array(w.getBuffer()));
   return { parquet, jsonl };
+}
+
 /** The same job with monitor.profile: false, next to it (same input, same output folder). */
 async function monitoringOff(job: string): Promise<string> {
   const { parse: fromYaml } = await import('yaml');
