@@ -293,12 +293,12 @@ async function main(): Promise<number> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, scenario] of Object.entries(SCENARIOS)) {
         if (only && !only.includes(name)) continue;
-        await keepTwoWorkers(ctx);
         log(`${name} (round ${round + 1})`);
         const started = Date.now();
         let idsOf: string[] = [];
         const wrapped: Ctx = { ...ctx, newRun: async () => { const r = await ctx.newRun(); idsOf = r.ids; return r; } };
         try {
+          await keepTwoWorkers(ctx);
           const result = await scenario(wrapped);
           rows.push(await verify(ctx, name, idsOf, result, (Date.now() - started) / 1000));
         } catch (err) {
