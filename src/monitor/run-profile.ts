@@ -53,7 +53,7 @@ export interface SketchSampling {
   sampleEvery: number;
 }
 
-export const DEFAULT_SAMPLING: SketchSampling = { exactRows: 65_536, sampleEvery: 16 };
+export const DEFAULT_SAMPLING: SketchSampling = { exactRows: 8_192, sampleEvery: 32 };
 
 export function profileSignature(spec: JobSpec): ProfileSignature {
   return {
