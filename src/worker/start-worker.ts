@@ -77,9 +77,9 @@ export interface RunningWorker {
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedis(opts.redis, 'worker');
   // The readiness tracker exists from below; until then the state is unknown.
-  let readinessState: (() => ReadinessState) | undefined;
+  const readinessRef: { get?: () => ReadinessState } = {};
   try {
-    await opts.onConnection?.(connection, () => readinessState?.());
+    await opts.onConnection?.(connection, () => readinessRef.get?.());
     await connectWithBackoff(connection, opts.redis, opts.log, opts.signal);
   } catch (err) {
     connection.disconnect();
@@ -170,7 +170,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       else await Promise.all([shards.pause(true), runs.pause(true)]);
     },
   });
-  readinessState = () => readiness.state;
+  readinessRef.get = () => readiness.state;
   await readiness.start();
   runs.on('failed', (job, err) => {
     if (job) void recordFinalFailure(ctx, job, err).catch((e: unknown) => opts.log.error({ err: e }, `cannot record the failure of ${job.id ?? '?'}`));
@@ -280,7 +280,8 @@ function elapsedMs(job: Job): number | undefined {
 
 /** Shard metrics: duration by outcome; rows, bytes and stage times of a done shard. */
 function recordShard(job: Job | undefined, outcome: 'done' | 'failed', r?: ShardResult): void {
-  const name = typeof job?.data?.job === 'string' ? (job.data.job as string) : 'unknown';
+  const data = job?.data as { job?: unknown } | undefined;
+  const name = typeof data?.job === 'string' ? data.job : 'unknown';
   const ms = job ? elapsedMs(job) : undefined;
   if (ms !== undefined) shardDuration.observe({ job: name, outcome }, ms / 1000);
   if (!r) return;
