@@ -35,6 +35,9 @@ export const shardPayloadSchema = z.strictObject({
   object: z.strictObject({ uri: z.string(), size: z.number().int().min(0) }),
   range: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) }).optional(),
   outputUri: z.string(),
+  /** Keys in the output store the shard writes (named by the plan). */
+  partKey: z.string().min(1),
+  errorsKey: z.string().min(1),
   /** The model the plan resolved and checked (a registered version's object for a ref); a shard refuses other bytes. */
   modelUri: z.string(),
   modelSha256: z.string(),
@@ -46,6 +49,8 @@ export const finalizePayloadSchema = z.strictObject({
   ...runRef,
   inputUri: z.string(),
   outputUri: z.string(),
+  /** The job's output root, whose _latest.json a published run moves (absent: none). */
+  latestUri: z.string().optional(),
   shards: z.number().int().min(0),
   plannedAt: z.string(),
   model: z.strictObject({

@@ -11,9 +11,8 @@ import { joinKey, REPORT_NAME } from './output-layout.js';
 import { notifyRun } from './notify-run.js';
 import { publishRun, updateLatest } from './publish.js';
 import { runIdFor } from './run-identity.js';
+import { jobOutputRoot, resolveRun } from './run-plan.js';
 import type { JobSpec } from '../spec/job-spec.js';
-import { renderTemplate } from '../spec/templates.js';
-import { parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
 import type { Approval } from '../monitor/approval.js';
@@ -36,7 +35,7 @@ export async function approveRun(ref: HeldRunRef, d: Decision): Promise<RunRepor
     delete r.reason;
   });
   await publishRun(out, report);
-  await updateLatest(ref.stores, ref.spec.output.uri, ref.baseDir, report);
+  await updateLatest(ref.stores, jobOutputRoot(ref), report);
   void notifyRun(ref.spec, report);
   return report;
 }
@@ -55,8 +54,7 @@ export async function rejectRun(ref: HeldRunRef, d: Decision): Promise<RunReport
 
 /** The run's output prefix (the same derivation the run used). */
 export function runOutput(ref: HeldRunRef): StoreRef {
-  const values = { date: ref.logicalDate, runId: runIdFor(ref.spec.name, ref.logicalDate), job: ref.spec.name };
-  return ref.stores.resolve(parseLocation(renderTemplate(ref.spec.output.uri, values), ref.baseDir));
+  return ref.stores.resolve(resolveRun(ref, ref.logicalDate).output);
 }
 
 async function claimHeld(ref: HeldRunRef, d: Decision, decision: Approval['decision'], change: (r: RunReport) => void): Promise<{ out: StoreRef; report: RunReport }> {

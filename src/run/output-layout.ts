@@ -61,18 +61,6 @@ export function runFileAttempt(name: string): string | undefined {
   return /^(?:part-|_errors\/errors-|errors-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
 }
 
-/**
- * The job's output root, where `_latest.json` points at its newest published date: the output
- * template with {{job}} filled in, up to the first template left ({{date}}, {{runId}}). So
- * `out/{{job}}/{{date}}/` gives each job its own pointer at `out/<job>/`.
- */
-export function outputRootTemplate(outputUriTemplate: string, job: string): string {
-  const withJob = outputUriTemplate.replace(/\{\{\s*job\s*\}\}/g, job);
-  const i = withJob.indexOf('{{');
-  if (i === -1) return withJob;
-  return withJob.slice(0, withJob.lastIndexOf('/', i) + 1);
-}
-
 export function joinKey(prefix: string, name: string): string {
   return prefix === '' || prefix.endsWith('/') ? prefix + name : `${prefix}/${name}`;
 }

@@ -16,8 +16,8 @@ import { PreconditionFailedError } from '../core/errors.js';
 import type { RunReport } from '../report/run-report.js';
 import type { Stores, StoreRef } from '../storage/stores.js';
 import { readAll, type WriteOptions } from '../storage/object-store.js';
-import { parseLocation } from '../spec/uri.js';
-import { attemptNumber, compareAttempts, joinKey, LATEST_NAME, outputRootTemplate, REPORT_NAME, runFileAttempt, SUCCESS_NAME } from './output-layout.js';
+import type { Location } from '../spec/uri.js';
+import { attemptNumber, compareAttempts, joinKey, LATEST_NAME, REPORT_NAME, runFileAttempt, SUCCESS_NAME } from './output-layout.js';
 
 export interface SuccessManifest {
   runId: string;
@@ -198,14 +198,14 @@ export async function nextAttemptFromStore(out: StoreRef): Promise<number> {
 }
 
 /**
- * Points <job output root>/_latest.json (outputRootTemplate: one per job) at the newest logical
+ * Points <job output root>/_latest.json (jobOutputRoot in run-plan.ts: one per job) at the newest logical
  * date that has published, by
  * compare-and-swap: a backfill of an older date, or an older attempt of the same date, does
  * not move it back, and two runs publishing at once cannot lose one's update.
  */
-export async function updateLatest(stores: Stores, outputUriTemplate: string, baseDir: string, report: RunReport): Promise<void> {
-  if (report.status !== 'succeeded') return;
-  const root = stores.resolve(parseLocation(outputRootTemplate(outputUriTemplate, report.job), baseDir));
+export async function updateLatest(stores: Stores, latestRoot: Location | undefined, report: RunReport): Promise<void> {
+  if (report.status !== 'succeeded' || !latestRoot) return;
+  const root = stores.resolve(latestRoot);
   const latest = { job: report.job, runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate, output: report.output.uri, finishedAt: report.finishedAt };
   for (;;) {
     // A missing or unreadable pointer is (re)written.

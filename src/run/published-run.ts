@@ -14,11 +14,11 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { NotPublishedError } from '../core/errors.js';
 import type { LoadedJob } from '../spec/load-spec.js';
-import { renderTemplate } from '../spec/templates.js';
 import { childLocation, formatLocation, parseLocation, type Location } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
-import { LATEST_NAME, outputRootTemplate, REPORT_NAME, SUCCESS_NAME } from './output-layout.js';
+import { LATEST_NAME, REPORT_NAME, SUCCESS_NAME } from './output-layout.js';
+import { jobOutputRoot, resolveRun } from './run-plan.js';
 import { runIdFor } from './run-identity.js';
 import { readParquetObjects } from '../formats/parquet/parquet-input.js';
 
@@ -60,10 +60,9 @@ export async function findPublishedRun(job: LoadedJob, stores: Stores, options: 
   const { spec, baseDir } = job;
   let prefix: Location;
   if (options.date !== undefined) {
-    const values = { date: options.date, runId: runIdFor(spec.name, options.date), job: spec.name };
-    prefix = parseLocation(renderTemplate(spec.output.uri, values), baseDir);
+    prefix = resolveRun(job, options.date).output;
   } else {
-    const root = parseLocation(outputRootTemplate(spec.output.uri, spec.name), baseDir);
+    const root = jobOutputRoot(job);
     const latest = await readJson(stores, childLocation(root, LATEST_NAME));
     if (!latest || typeof latest.output !== 'string') {
       throw new NotPublishedError(`${spec.name} has no published run yet: no ${LATEST_NAME} at ${formatLocation(childLocation(root, LATEST_NAME))}`);

@@ -15,21 +15,21 @@ import { OnnxScorer } from '../model/onnx-scorer.js';
 import { buildReport, failureReason, modelFacts, totalRows, type RunReport } from '../report/run-report.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import type { LoadedJob } from '../spec/load-spec.js';
-import { renderTemplate, type TemplateValues } from '../spec/templates.js';
-import { formatLocation, parseLocation } from '../spec/uri.js';
+import type { TemplateValues } from '../spec/templates.js';
 import type { Stores } from '../storage/stores.js';
-import { attemptName, errorsName, joinKey, partName, shardName } from './output-layout.js';
+import { attemptName } from './output-layout.js';
 import { nextAttemptFromStore, publishRun, updateLatest, type PublishOutcome } from './publish.js';
 import { verifyParts } from './verify-parts.js';
 import { resolveInputs } from './resolve-inputs.js';
-import { planUnits } from './plan-units.js';
 import { runShardThreads } from './shard-threads.js';
-import { runIdFor } from './run-identity.js';
+import { planShards, resolveRun, type ResolvedRun } from './run-plan.js';
 
 export interface ScoreRunOptions {
   readonly date: string;
   readonly inputUri?: string;
   readonly outputUri?: string;
+  /** The run as the caller already resolved it (from date and the overrides above). */
+  readonly run?: ResolvedRun;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { shardsDone: number; shards: number; rowsRead: number }) => void;
   /** A registered version to score with instead of the job's model (name@version or name@alias). */
@@ -52,7 +52,8 @@ export interface ScoreRunResult {
 export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOptions): Promise<ScoreRunResult> {
   const { spec, baseDir } = job;
   const startedAt = new Date();
-  const runId = runIdFor(spec.name, opts.date);
+  const run = opts.run ?? resolveRun(job, opts.date, opts);
+  const { runId } = run;
   const values: TemplateValues = { date: opts.date, runId, job: spec.name };
   const signalOpt = opts.signal ? { signal: opts.signal } : {};
 
@@ -64,18 +65,12 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
     if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
-    const inputUri = renderTemplate(opts.inputUri ?? spec.input.uri, values);
+    const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
-    const outLoc = parseLocation(renderTemplate(opts.outputUri ?? spec.output.uri, values), baseDir);
-    const out = stores.resolve(outLoc);
-    const outputUri = formatLocation(outLoc);
+    const out = stores.resolve(run.output);
     const attempt = attemptName(await nextAttemptFromStore(out));
 
-    const units = await planUnits(spec, inputs, opts.signal);
-    const tasks = units.map((u, i) => {
-      const shard = shardName(i);
-      return { shard, unit: u, partKey: joinKey(out.key, partName(spec, shard, attempt)), errorsKey: joinKey(out.key, errorsName(shard, attempt)) };
-    });
+    const tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
     const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
     const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
     let shards: ShardResult[] = [];
@@ -129,7 +124,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     await monitorRun({ spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) }, report, shards);
     // No Redis here: the store's conditional writes order this attempt against the workers'.
     const publication = await publishRun(out, report);
-    if (publication.kind === 'published' && !opts.outputUri) await updateLatest(stores, spec.output.uri, baseDir, report);
+    if (publication.kind === 'published') await updateLatest(stores, run.latestRoot, report);
     // After publishing, in the background: a slow or failing receiver never delays the run.
     if (!opts.profileOnly && publication.kind !== 'superseded') void notifyRun(spec, report);
     return { report, outputUri, inputError, publication };

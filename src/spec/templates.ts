@@ -13,7 +13,8 @@ export function unknownTemplates(text: string): string[] {
   return [...text.matchAll(TEMPLATE)].map((m) => m[1] ?? '').filter((n) => !TEMPLATE_NAMES.includes(n));
 }
 
-export function renderTemplate(text: string, values: TemplateValues): string {
+/** Fills in the values given; a template without a value is left as written. */
+export function renderTemplate(text: string, values: Partial<TemplateValues>): string {
   return text.replace(TEMPLATE, (whole, name: string) => {
     const v = (values as unknown as Record<string, string | undefined>)[name];
     return v === undefined ? whole : v;

@@ -18,7 +18,7 @@ import { isActiveState } from '../queue/run-registry.js';
 import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
-import { renderTemplate } from '../spec/templates.js';
+import { resolveRun } from '../run/run-plan.js';
 import { isFinalFailure } from '../queue/outcomes.js';
 import { UnrecoverableError } from '../queue/bullmq.js';
 import { finalizeDuration, runsTotal } from '../core/metrics.js';
@@ -55,7 +55,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   await abortLeftovers(out, p.attempt);
   await monitorRun({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out }, report, shards);
   const outcome = await publishRun(out, report, workerFence(ctx, p.runId, p.attempt));
-  if (outcome.kind === 'published') await updateLatest(ctx.stores, loaded.spec.output.uri, loaded.baseDir, report);
+  if (outcome.kind === 'published') await updateLatest(ctx.stores, p.latestUri === undefined ? undefined : parseLocation(p.latestUri, '/'), report);
   const superseded = outcome.kind === 'superseded';
   if (!superseded) void notifyRun(loaded.spec, report);
   await ctx.registry.update(p.runId, p.attempt, {
@@ -114,11 +114,10 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
   await ctx.turns.release(p.runId, p.attempt);
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
-    const outputUri = renderTemplate(loaded.spec.output.uri, { date: p.logicalDate, runId: p.runId, job: p.job });
-    const loc = parseLocation(outputUri, loaded.baseDir);
-    const report = buildReport(runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), [], reason);
+    const run = resolveRun(loaded, p.logicalDate);
+    const report = buildReport(runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri: run.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), [], reason);
     // publishRun writes a failed report only if no newer attempt's report is there.
-    await publishRun(ctx.stores.resolve(loc), report);
+    await publishRun(ctx.stores.resolve(run.output), report);
   } catch {
     // The spec itself may be what failed; the registry already says why.
   }

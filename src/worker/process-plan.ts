@@ -14,11 +14,10 @@ import { finalizeJobId, RUNS_QUEUE, SHARDS_QUEUE, shardJobId } from '../queue/na
 import { jobRetentionOptions } from '../queue/retention.js';
 import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef, type ShardPayload } from '../queue/payloads.js';
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
-import { shardName } from '../run/output-layout.js';
-import { planUnits } from '../run/plan-units.js';
 import type { LoadedJob } from '../spec/load-spec.js';
-import { renderTemplate, type TemplateValues } from '../spec/templates.js';
-import { formatLocation, parseLocation } from '../spec/uri.js';
+import type { TemplateValues } from '../spec/templates.js';
+import { planShards, resolveRun, type ResolvedRun } from '../run/run-plan.js';
+import { formatLocation } from '../spec/uri.js';
 import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
 import { failRunEarly } from './finalize-run.js';
@@ -32,21 +31,22 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
+    const run = resolveRun(loaded, p.logicalDate);
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
     // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
     const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
     const model = await ctx.scorers.model(source, p.runId);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
     await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, ...(signal ? { signal } : {}) });
-    const inputUri = renderTemplate(loaded.spec.input.uri, values);
-    const outputUri = formatLocation(parseLocation(renderTemplate(loaded.spec.output.uri, values), loaded.baseDir));
+    const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
-    const shards = await planShards(loaded, inputs, p, outputUri, model, signal);
+    const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, signal);
     const finalize: FinalizePayload = {
       ...runRef(p),
       kind: 'finalize',
       inputUri,
       outputUri,
+      ...(run.latestRoot ? { latestUri: formatLocation(run.latestRoot) } : {}),
       shards: shards.length,
       plannedAt: new Date().toISOString(),
       model: modelFacts(model),
@@ -127,22 +127,17 @@ async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: str
   }
 }
 
-async function planShards(
-  loaded: LoadedJob,
-  inputs: InputObject[],
-  p: PlanPayload,
-  outputUri: string,
-  model: LoadedModel,
-  signal?: AbortSignal,
-): Promise<ShardPayload[]> {
-  const units = await planUnits(loaded.spec, inputs, signal);
-  return units.map((u, i) => ({
+async function shardPayloads(ctx: WorkerContext, loaded: LoadedJob, inputs: InputObject[], p: PlanPayload, run: ResolvedRun, model: LoadedModel, signal?: AbortSignal): Promise<ShardPayload[]> {
+  const planned = await planShards(loaded.spec, inputs, ctx.stores.resolve(run.output).key, p.attempt, signal);
+  return planned.map(({ shard, unit, partKey, errorsKey }) => ({
     ...runRef(p),
     kind: 'shard',
-    shard: shardName(i),
-    object: { uri: u.input.display, size: u.input.size },
-    ...(u.range ? { range: u.range } : {}),
-    outputUri,
+    shard,
+    object: { uri: unit.input.display, size: unit.input.size },
+    ...(unit.range ? { range: unit.range } : {}),
+    outputUri: run.outputUri,
+    partKey,
+    errorsKey,
     modelUri: model.uri,
     modelSha256: model.sha256,
   }));

@@ -4,7 +4,6 @@ import { LockLostError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { shardPayloadSchema } from '../queue/payloads.js';
-import { errorsName, joinKey, partName } from '../run/output-layout.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import { parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
@@ -45,8 +44,8 @@ export async function processShard(ctx: WorkerContext, job: Job, token: string |
       ...(p.range ? { range: p.range } : {}),
       output: {
         store: out.store,
-        partKey: joinKey(out.key, partName(loaded.spec, p.shard, p.attempt)),
-        errorsKey: joinKey(out.key, errorsName(p.shard, p.attempt)),
+        partKey: p.partKey,
+        errorsKey: p.errorsKey,
       },
     },
   );

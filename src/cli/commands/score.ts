@@ -2,11 +2,10 @@
 import { parseArgs } from 'node:util';
 import { ErrorRateExceededError, SupersededError, UriError } from '../../core/errors.js';
 import type { RunReport } from '../../report/run-report.js';
-import { runIdFor } from '../../run/run-identity.js';
+import { resolveRun, type ResolvedRun } from '../../run/run-plan.js';
 import { scoreRun } from '../../run/score-run.js';
 import { staticPrefix, type LoadedJob } from '../../spec/load-spec.js';
-import { renderTemplate } from '../../spec/templates.js';
-import { formatLocation, isWithin, parseLocation, type Location } from '../../spec/uri.js';
+import { formatLocation, isWithin, parseLocation } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { monitoringLines } from '../../run/monitor-run.js';
@@ -30,15 +29,14 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   if (!jobArg || positionals.length > 1) throw new UsageError(`expected one job\n${scoreHelp}`);
   const job = await loadJobArg(jobArg);
   const date = resolveDate(values.date, job.spec.schedule);
-  checkOverrides(job, date, values.input, values.output);
+  const run = resolveScoreRun(job, date, values.input, values.output);
   const stores = new Stores();
   const progress = progressPrinter(`${job.spec.name}@${date}`);
   try {
     const result = await scoreRun(job, stores, {
       date,
+      run,
       threads: parseThreads(values.threads),
-      ...(values.input ? { inputUri: values.input } : {}),
-      ...(values.output ? { outputUri: values.output } : {}),
       ...(values.model ? { model: values.model } : {}),
       onProgress: (p) => progress.update(() => `${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
     });
@@ -62,22 +60,22 @@ export async function scoreCommand(argv: string[]): Promise<number> {
  * errors naming the flag, before a model is loaded or anything is written: no "." or ".."
  * segments or leading "/" in S3 keys, and an output prefix apart from the input prefix.
  */
-function checkOverrides(job: LoadedJob, date: string, input: string | undefined, output: string | undefined): void {
-  if (input === undefined && output === undefined) return;
-  const values = { date, runId: runIdFor(job.spec.name, date), job: job.spec.name };
-  const locate = (flag: string, uri: string): Location => {
+function resolveScoreRun(job: LoadedJob, date: string, input: string | undefined, output: string | undefined): ResolvedRun {
+  const flagged = <T>(flag: string, fn: () => T): T => {
     try {
-      return parseLocation(staticPrefix(renderTemplate(uri, values)), job.baseDir);
+      return fn();
     } catch (err) {
       if (err instanceof UriError) throw new UsageError(`${flag}: ${err.message}`);
       throw err;
     }
   };
-  const inLoc = locate(input === undefined ? 'input.uri' : '--input', input ?? job.spec.input.uri);
-  const outLoc = locate(output === undefined ? 'output.uri' : '--output', output ?? job.spec.output.uri);
-  if (isWithin(outLoc, inLoc) || isWithin(inLoc, outLoc)) {
-    throw new UsageError(`--output "${formatLocation(outLoc)}" must not be equal to, inside, or around the input "${formatLocation(inLoc)}" (outputs would be read as inputs)`);
+  const run = flagged(output === undefined ? 'output.uri' : '--output', () => resolveRun(job, date, { inputUri: input, outputUri: output }));
+  if (input === undefined && output === undefined) return run;
+  const inLoc = flagged(input === undefined ? 'input.uri' : '--input', () => parseLocation(staticPrefix(run.inputUri), job.baseDir));
+  if (isWithin(run.output, inLoc) || isWithin(inLoc, run.output)) {
+    throw new UsageError(`--output "${run.outputUri}" must not be equal to, inside, or around the input "${formatLocation(inLoc)}" (outputs would be read as inputs)`);
   }
+  return run;
 }
 
 export function summaryText(r: RunReport, outputUri: string): string {
