@@ -2,27 +2,28 @@
  * Runs a job in-process (no Redis): resolve inputs, score every shard, write the report, and
  * publish with _SUCCESS only if the run succeeded. The distributed path reuses the same steps.
  */
-import { InputError } from '../core/errors.js';
+import { CancelledError, InputError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
 import { monitorRun } from './monitor-run.js';
 import { notifyRun } from './notify-run.js';
-import { createSession, fetchModel } from '../model/load-model.js';
+import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { buildReport, failureReason, modelFacts, totalRows, type RunReport } from '../report/run-report.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
-import type { Stores } from '../storage/stores.js';
+import type { StoreRef, Stores } from '../storage/stores.js';
 import { attemptName } from './output-layout.js';
+import { discardAttempt } from './discard-attempt.js';
 import { nextAttemptFromStore, publishRun, updateLatest, type PublishOutcome } from './publish.js';
 import { verifyParts } from './verify-parts.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { runShardThreads } from './shard-threads.js';
-import { planShards, resolveRun, type ResolvedRun } from './run-plan.js';
+import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
 
 export interface ScoreRunOptions {
   readonly date: string;
@@ -55,7 +56,6 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const run = opts.run ?? resolveRun(job, opts.date, opts);
   const { runId } = run;
   const values: TemplateValues = { date: opts.date, runId, job: spec.name };
-  const signalOpt = opts.signal ? { signal: opts.signal } : {};
 
   // Everything that can be wrong with the spec or model is found before any output is touched.
   const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
@@ -64,45 +64,25 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const scorer = new OnnxScorer(session, spec);
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
-    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...signalOpt });
+    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...(opts.signal ? { signal: opts.signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
     const out = stores.resolve(run.output);
     const attempt = attemptName(await nextAttemptFromStore(out));
 
-    const tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
-    const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
-    const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
-    let shards: ShardResult[] = [];
-    let inputError: InputError | undefined;
-    if (threads > 1) {
-      const r = await runShardThreads(
-        { specFile: job.file, specText: job.text, date: opts.date, runId, modelUri: model.uri, modelSha256: model.sha256, s3: stores.explicitSettings },
-        tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri })),
-        threads,
-        (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
-      );
-      shards = r.results;
-      inputError = r.inputError;
-    } else {
-      const format = partFormat(spec);
-      let rowsBefore = 0;
-      for (const [i, t] of tasks.entries()) {
-        try {
-          const result = await scoreShard(
-            { spec, scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i) },
-            { shard: t.shard, input: t.unit.input, ...(t.unit.range ? { range: t.unit.range } : {}), output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey } },
-          );
-          shards.push(result);
-          rowsBefore += result.rowsRead;
-          progress(rowsBefore, i + 1);
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          inputError = err;
-          break;
-        }
-      }
+    // Ctrl-C from here on: this attempt's files are removed and nothing is published.
+    let scored: { shards: ShardResult[]; inputError: InputError | undefined };
+    try {
+      const tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
+      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks }, opts);
+      opts.signal?.throwIfAborted();
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err;
+      await discardAttempt(out, attempt);
+      const why = opts.signal.reason instanceof Error ? opts.signal.reason.message : 'cancelled';
+      throw new CancelledError(`${runId}: ${why}; nothing was published and this attempt's files were removed`, { cause: err });
     }
+    const { shards, inputError } = scored;
     const totals = totalRows(shards);
     const failure = inputError ? inputError.message : (failureReason(totals, spec.limits.maxErrorRate) ?? (await verifyParts(out, attempt, shards, totals.read - totals.rejected)));
     const report = buildReport(
@@ -131,4 +111,47 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   } finally {
     await scorer.close();
   }
+}
+
+/** Scores the planned shards, on this thread or on `opts.threads` shard threads; stops at the first input error. */
+async function scoreTasks(
+  job: LoadedJob,
+  stores: Stores,
+  run: { runId: string; outputUri: string; model: LoadedModel; scorer: OnnxScorer; out: StoreRef; tasks: readonly PlannedShard[] },
+  opts: ScoreRunOptions,
+): Promise<{ shards: ShardResult[]; inputError: InputError | undefined }> {
+  const { spec } = job;
+  const { tasks, out } = run;
+  const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
+  const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
+  if (threads > 1) {
+    const r = await runShardThreads(
+      { specFile: job.file, specText: job.text, date: opts.date, runId: run.runId, modelUri: run.model.uri, modelSha256: run.model.sha256, s3: stores.explicitSettings },
+      tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri: run.outputUri })),
+      threads,
+      (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
+      opts.signal,
+    );
+    return { shards: r.results, inputError: r.inputError };
+  }
+  const shards: ShardResult[] = [];
+  const format = partFormat(spec);
+  const signalOpt = opts.signal ? { signal: opts.signal } : {};
+  let rowsBefore = 0;
+  for (const [i, t] of tasks.entries()) {
+    opts.signal?.throwIfAborted();
+    try {
+      const result = await scoreShard(
+        { spec, scorer: run.scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i) },
+        { shard: t.shard, input: t.unit.input, ...(t.unit.range ? { range: t.unit.range } : {}), output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey } },
+      );
+      shards.push(result);
+      rowsBefore += result.rowsRead;
+      progress(rowsBefore, i + 1);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      return { shards, inputError: err };
+    }
+  }
+  return { shards, inputError: undefined };
 }

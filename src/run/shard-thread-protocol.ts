@@ -16,6 +16,7 @@ export interface ShardThreadInit {
 }
 
 export interface ShardTaskMessage {
+  readonly kind: 'task';
   readonly id: number;
   readonly shard: string;
   readonly inputUri: string;
@@ -26,6 +27,9 @@ export interface ShardTaskMessage {
   /** The output prefix location, as parseLocation reads it. */
   readonly outputUri: string;
 }
+
+/** A task, or: stop the shards under way (the run was cancelled). */
+export type ShardThreadCommand = ShardTaskMessage | { readonly kind: 'cancel' };
 
 export type ShardThreadReply =
   | { kind: 'progress'; id: number; rows: number }

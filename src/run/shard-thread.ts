@@ -3,7 +3,7 @@
  * shards the main thread sends, one at a time, so `score` uses every core on one machine.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serializeError } from '../core/errors.js';
+import { CancelledError, serializeError } from '../core/errors.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
@@ -11,7 +11,7 @@ import { scoreShard } from '../scoring/score-shard.js';
 import { parseJobSpec } from '../spec/load-spec.js';
 import { parseLocation } from '../spec/uri.js';
 import { Stores } from '../storage/stores.js';
-import type { ShardTaskMessage, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
+import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
 const init = workerData as ShardThreadInit;
 const port = parentPort;
@@ -24,8 +24,10 @@ const ready = (async () => {
   return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
 })();
 
-port.on('message', (task: ShardTaskMessage) => {
-  void run(task).then((reply) => port.postMessage(reply));
+const cancelled = new AbortController();
+port.on('message', (cmd: ShardThreadCommand) => {
+  if (cmd.kind === 'cancel') cancelled.abort(new CancelledError('cancelled'));
+  else void run(cmd).then((reply) => port.postMessage(reply));
 });
 
 async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
@@ -39,6 +41,7 @@ async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
         spec: job.spec,
         scorer,
         format: partFormat(job.spec),
+        signal: cancelled.signal,
         onProgress: (rows) => {
           if (Date.now() - last < 200) return;
           last = Date.now();

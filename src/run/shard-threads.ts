@@ -5,15 +5,16 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, reviveError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
-import type { ShardTaskMessage, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
+import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-thread.dev.mjs' : './shard-thread.js', import.meta.url);
 
 export async function runShardThreads(
   init: ShardThreadInit,
-  tasks: readonly Omit<ShardTaskMessage, 'id'>[],
+  tasks: readonly Omit<ShardTaskMessage, 'id' | 'kind'>[],
   threads: number,
   onProgress: (rowsByTask: readonly number[], done: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ results: ShardResult[]; inputError: InputError | undefined }> {
   const results = new Array<ShardResult | undefined>(tasks.length);
   const rows = new Array<number>(tasks.length).fill(0);
@@ -22,6 +23,11 @@ export async function runShardThreads(
   let inputError: InputError | undefined;
   let failure: Error | undefined;
   const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => new Worker(entry, { workerData: init }));
+  // A cancel reaches every thread's shard (its sinks abort their writes); each then replies 'failed'.
+  const cancel = (): void => {
+    for (const w of workers) w.postMessage({ kind: 'cancel' } satisfies ShardThreadCommand);
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
     await Promise.all(
       workers.map(
@@ -29,9 +35,9 @@ export async function runShardThreads(
           new Promise<void>((resolve, reject) => {
             const feed = (): void => {
               // Stop handing out work once a shard failed: the run fails either way.
-              if (next >= tasks.length || inputError || failure) return resolve();
+              if (next >= tasks.length || inputError || failure || signal?.aborted) return resolve();
               const id = next++;
-              w.postMessage({ ...(tasks[id] as Omit<ShardTaskMessage, 'id'>), id } satisfies ShardTaskMessage);
+              w.postMessage({ kind: 'task', ...(tasks[id] as Omit<ShardTaskMessage, 'id' | 'kind'>), id } satisfies ShardThreadCommand);
             };
             w.on('message', (m: ShardThreadReply) => {
               if (m.kind === 'progress') {
@@ -57,6 +63,7 @@ export async function runShardThreads(
       ),
     );
   } finally {
+    signal?.removeEventListener('abort', cancel);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   if (failure) throw failure;

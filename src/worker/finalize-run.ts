@@ -19,6 +19,7 @@ import { joinKey, runFileAttempt } from '../run/output-layout.js';
 import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { resolveRun } from '../run/run-plan.js';
+import { abortLeftovers } from '../run/discard-attempt.js';
 import { isFinalFailure } from '../queue/outcomes.js';
 import { UnrecoverableError } from '../queue/bullmq.js';
 import { finalizeDuration, runsTotal } from '../core/metrics.js';
@@ -137,16 +138,6 @@ export async function recordFinalFailure(ctx: WorkerContext, job: Job, err: Erro
     await ctx.registry.update(p.data.runId, p.data.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason: `${job.name} step failed: ${err.message}` });
   }
   await ctx.turns.release(p.data.runId, p.data.attempt);
-}
-
-/** Uploads of this attempt that never completed (a worker killed mid-part) are cancelled. */
-async function abortLeftovers(out: StoreRef, attempt: string): Promise<void> {
-  try {
-    const prefix = joinKey(out.key, '');
-    await out.store.abortIncompleteWrites(prefix, (key) => runFileAttempt(key.slice(prefix.length)) === attempt);
-  } catch {
-    // Some S3-compatible stores do not list multipart uploads; a lifecycle rule covers them.
-  }
 }
 
 /** The run-level facts of a report: identity and times from the payload, the rest from the step. */

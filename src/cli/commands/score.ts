@@ -1,6 +1,6 @@
 /** `nightshift score <job>`: run a job in this process, no Redis needed. */
 import { parseArgs } from 'node:util';
-import { ErrorRateExceededError, SupersededError, UriError } from '../../core/errors.js';
+import { CancelledError, ErrorRateExceededError, SupersededError, UriError } from '../../core/errors.js';
 import type { RunReport } from '../../report/run-report.js';
 import { resolveRun, type ResolvedRun } from '../../run/run-plan.js';
 import { scoreRun } from '../../run/score-run.js';
@@ -32,10 +32,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const run = resolveScoreRun(job, date, values.input, values.output);
   const stores = new Stores();
   const progress = progressPrinter(`${job.spec.name}@${date}`);
+  const interrupt = onInterrupt();
   try {
     const result = await scoreRun(job, stores, {
       date,
       run,
+      signal: interrupt.signal,
       threads: parseThreads(values.threads),
       ...(values.model ? { model: values.model } : {}),
       onProgress: (p) => progress.update(() => `${p.rowsRead.toLocaleString('en-US')} rows, ${p.shardsDone}/${p.shards} shards`),
@@ -49,10 +51,37 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (result.report.status === 'held') return EXIT.held;
     if (result.inputError) throw result.inputError;
     throw new ErrorRateExceededError(result.report.reason ?? 'run failed');
+  } catch (err) {
+    // Interrupted before the run had output (loading the model, listing inputs): still a cancel.
+    if (interrupt.signal.aborted && !(err instanceof CancelledError)) throw new CancelledError('interrupted before any output was written', { cause: err });
+    throw err;
   } finally {
+    interrupt.dispose();
     progress.done();
     stores.close();
   }
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM cancels the run: its shards stop, its files are removed, nothing is
+ * published, and the command exits 130. A second signal exits at once.
+ */
+function onInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(EXIT.cancelled);
+    process.stderr.write(`\nnightshift score: ${name}: cancelling (removing this attempt's files; a second ${name} exits at once)\n`);
+    controller.abort(new CancelledError(`interrupted (${name})`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /**
