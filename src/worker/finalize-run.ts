@@ -15,8 +15,6 @@ import { notifyRun } from '../run/notify-run.js';
 import { publishRun, updateLatest, type PublishFence } from '../run/publish.js';
 import { verifyParts } from '../run/verify-parts.js';
 import { isActiveState } from '../queue/run-registry.js';
-import { joinKey, runFileAttempt } from '../run/output-layout.js';
-import type { StoreRef } from '../storage/stores.js';
 import { parseLocation } from '../spec/uri.js';
 import { resolveRun } from '../run/run-plan.js';
 import { abortLeftovers } from '../run/discard-attempt.js';
