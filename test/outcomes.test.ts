@@ -22,6 +22,7 @@ const samples: Error[] = [
   new errors.RegistryNotFoundError('model fraud has no version 9'),
   new errors.AliasConflictError('fraud@champion changed while you moved it', 3),
   new errors.NotPublishedError('fraud@2026-11-28 has no published output'),
+  new errors.SupersededError('fraud@2026-11-28 a2-1f3c was superseded by a3-0b7e'),
   new errors.RunStateError('fraud@2026-11-28 is not held'),
   new errors.ConfigError('NIGHTSHIFT_REDIS_URL: not a redis:// URL'),
   new errors.AccessError('s3://models/fraud.onnx', 'read s3://models/fraud.onnx: InvalidAccessKeyId: the key does not exist'),

@@ -88,5 +88,5 @@ it('backfill enqueues one run per date and they run one after another', async (t
   // A second backfill of the same range is a no-op.
   const again = spawnCli(['backfill', path.join(fx.dir, 'job.yaml'), '--from', dates[0] ?? '', '--to', dates[2] ?? ''], { NIGHTSHIFT_REDIS_URL: REDIS_URL, NIGHTSHIFT_REDIS_PREFIX: h.prefix });
   assert.equal((await again.exited).code, 0);
-  assert.equal((again.output.match(/exists \(succeeded\)/g) ?? []).length, 3, again.output);
+  assert.equal((again.output.match(/already exists \(attempt a1-[0-9a-f]+, succeeded\)/g) ?? []).length, 3, again.output);
 });

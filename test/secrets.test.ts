@@ -155,7 +155,7 @@ describe('secrets', () => {
 
     const denied = ((await redis.call('ACL', 'LOG')) as unknown[][]).map((entry) => entry[entry.indexOf('object') + 1]);
     assert.deepEqual([...new Set(denied)], ['config|get'], 'the ACL refused nothing but the eviction check');
-    assert.match(worker.output, /cannot read Redis maxmemory-policy \(CONFIG GET refused\): make sure it is "noeviction"/);
+    assert.match(worker.output, /cannot read Redis maxmemory-policy \(CONFIG GET refused\): make sure it is \\"noeviction\\"/, 'the warning, as a JSON log line');
 
     const leaks: string[] = [];
     const check = (where: string, text: string): void => {

@@ -195,6 +195,7 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   RunStateError,
   ConfigError,
   NotPublishedError,
+  SupersededError,
 };
 
 export function reviveError(e: SerializedError): Error {

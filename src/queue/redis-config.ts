@@ -119,9 +119,16 @@ export async function connectWithBackoff(redis: Redis, settings: RedisSettings, 
       return;
     }
     if (!ready) log.warn({ err, redis: where, attempt: ++attempt, retryInMs: reconnectDelayMs(attempt) }, `waiting for Redis at ${where}`);
-    else if (!down) log.error({ err, redis: where }, 'Redis connection lost; reconnecting');
-    if (ready) down = true;
+    else lost(err);
   });
+  // 'reconnecting' as well as 'error': a Redis that restarts within the first reconnect delay never
+  // refuses a connection, so no 'error' event would say it was gone. (A quit() never reconnects.)
+  const lost = (err?: Error): void => {
+    if (!ready || down) return;
+    down = true;
+    log.error({ err, redis: where }, 'Redis connection lost; reconnecting');
+  };
+  redis.on('reconnecting', () => lost());
   redis.on('ready', () => {
     if (ready && down) log.info({ redis: where }, 'Redis connection back');
     down = false;
