@@ -3,7 +3,9 @@
  *
  *   tsx scripts/make-models.ts <outDir>
  *
- * `writeModels(outDir)` is also importable from tests and other scripts.
+ * `writeModels(outDir)` is also importable from tests and other scripts. `npm run models` writes to
+ * data/test-models/, never data/models/: the demo's fraud-mlp.onnx (scripts/make-demo.ts, another
+ * seed) lives there and a model of the same name would silently replace it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -75,8 +75,8 @@ describe('job spec: errors name the file, the field path and what was found', ()
       s['colour'] = 'blue';
       (s.model as Record<string, unknown>)['weights'] = 'model.bin';
     });
-    assertIssue(err, /^\(top level\): .*"colour"/);
-    assertIssue(err, /^model: .*"weights"/);
+    assertIssue(err, /^colour: unknown key \(known here: name, description, /);
+    assertIssue(err, /^model\.weights: unknown key \(known here: uri, ref, registry, sha256, threads, inputs, outputs\)/);
   });
 
   it('a dtype that is not one of the supported ones', () => {

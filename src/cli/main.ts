@@ -4,7 +4,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { errorMessage } from '../core/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../core/did-you-mean.js';
 
 type Loaded = { run: (argv: string[]) => Promise<number>; help: string };
 type Command = { load: () => Promise<Loaded>; summary: string };

@@ -28,6 +28,11 @@ export interface ModelVersionInfo {
 export interface ModelSource {
   /** The model object's location (a registered version's model.onnx for a ref). */
   readonly uri: string;
+  /**
+   * Which spec field named it, for messages a user can act on: `model.uri "m.onnx" (relative to
+   * the spec file's folder /jobs)` or `model.ref "fraud@champion"`.
+   */
+  readonly origin?: string | undefined;
   /** The bytes must hash to this (the job's pin, or the version's record). */
   readonly sha256?: string | undefined;
   readonly version?: ModelVersionInfo | undefined;
@@ -43,7 +48,9 @@ export interface LoadedModel {
 
 /** The model, as the job's model.uri names it for this run (templates rendered). */
 export function sourceFromUri(uri: string, sha256: string | undefined, baseDir: string, values: TemplateValues): ModelSource {
-  return { uri: formatLocation(parseLocation(renderTemplate(uri, values), baseDir)), sha256 };
+  const relative = !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('/');
+  const origin = `model.uri "${uri}"${relative ? ` (relative to the spec file's folder, ${baseDir})` : ''}`;
+  return { uri: formatLocation(parseLocation(renderTemplate(uri, values), baseDir)), sha256, origin };
 }
 
 /** `expectSha256` pins the bytes (a run's shards must score with the model its plan checked). */
@@ -54,9 +61,12 @@ export async function fetchModel(source: ModelSource, stores: Stores, expectSha2
   try {
     bytes = await readAll(await store.read(key));
   } catch (err) {
+    // Name the spec field first (the user edits that), and drop the store's repeat of the URI.
+    const reason = (err as Error).message.replace(`read ${uri}: `, '').replace(`${uri}: `, '');
+    const message = `${source.origin ? `${source.origin}: ` : ''}model ${uri} cannot be read: ${reason}`;
     // This process's credentials or filesystem, not the model: keep the class (workers hand on).
-    if (err instanceof AccessError) throw new AccessError(err.uri, `model ${uri} cannot be read: ${err.message}`, { cause: err });
-    throw new ModelError(`model ${uri} cannot be read: ${(err as Error).message}`, { cause: err });
+    if (err instanceof AccessError) throw new AccessError(err.uri, message, { cause: err });
+    throw new ModelError(message, { cause: err });
   }
   const model = { ...prepareModel(bytes, uri), ...(source.version ? { version: source.version } : {}) };
   if (source.sha256 && source.sha256 !== model.sha256) {

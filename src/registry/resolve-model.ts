@@ -4,7 +4,7 @@
  * version it names now and that version's sha256. Every shard then reads exactly those bytes,
  * whatever happens to the alias while the run is in progress.
  */
-import { ModelError } from '../core/errors.js';
+import { ModelError, RegistryError, RegistryNotFoundError } from '../core/errors.js';
 import { sourceFromUri, type ModelSource } from '../model/load-model.js';
 import type { ModelSourceSpec } from '../spec/job-spec.js';
 import { formatModelRef, parseModelRef } from '../spec/model-ref.js';
@@ -20,16 +20,34 @@ export async function resolveModelSource(src: ModelSourceSpec, baseDir: string, 
   const refText = override ?? src.ref;
   if (refText === undefined) return sourceFromUri(src.uri as string, src.sha256, baseDir, values);
   const ref = parseModelRef(refText);
-  const registry = await openRegistry(src.registry ?? defaultRegistryUri(), stores, baseDir);
-  const resolved = await registry.resolve(ref);
+  const origin = override === undefined ? `model.ref "${refText}"` : `--model ${refText}`;
+  const { registry, resolved } = await lookUp(src.registry, baseDir, stores, ref).catch((err: unknown) => {
+    throw named(err, src.registry === undefined ? origin : `${origin} (model.registry "${src.registry}")`);
+  });
   if (src.sha256 && !override && src.sha256 !== resolved.record.sha256) {
     throw new ModelError(`${formatModelRef(ref)} is version ${resolved.version} (sha256 ${resolved.record.sha256}), but the job pins sha256 ${src.sha256}; refusing to score with a different model`);
   }
   return {
     uri: `${registry.uri}${resolved.name}/versions/${resolved.version}/model.onnx`,
+    origin,
     sha256: resolved.record.sha256,
     version: { name: resolved.name, version: resolved.version, alias: resolved.alias, ref: formatModelRef(ref), registry: registry.uri },
   };
+}
+
+async function lookUp(registryUri: string | undefined, baseDir: string, stores: Stores, ref: ReturnType<typeof parseModelRef>) {
+  if (registryUri === undefined && defaultRegistryUri() === undefined) {
+    throw new RegistryError('no model registry given: set model.registry in the job (s3://bucket/prefix/ or a folder) or NIGHTSHIFT_REGISTRY');
+  }
+  const registry = await openRegistry(registryUri ?? defaultRegistryUri(), stores, baseDir);
+  return { registry, resolved: await registry.resolve(ref) };
+}
+
+/** The same registry error, its message starting with the spec field that led to it. */
+function named(err: unknown, origin: string): unknown {
+  if (err instanceof RegistryNotFoundError) return new RegistryNotFoundError(`${origin}: ${err.message}`, { cause: err });
+  if (err instanceof RegistryError && err.constructor === RegistryError) return new RegistryError(`${origin}: ${err.message}`, { cause: err });
+  return err;
 }
 
 /** How messages name a model: "fraud@3 (alias champion)" for a registered version, else its location. */

@@ -7,11 +7,14 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import cron from 'node-cron';
+import { closest } from '../core/did-you-mean.js';
 import { JobSpecError, UriError } from '../core/errors.js';
 import { jobSpecSchema, type JobSpec, type ModelSourceSpec } from './job-spec.js';
+import { knownKeysAt } from './known-keys.js';
 import { parseModelRef } from './model-ref.js';
 import { unknownTemplates, renderTemplate } from './templates.js';
 import { isWithin, parseLocation, type Location } from './uri.js';
+import { findUnquotedTemplates, unquotedTemplateIssues, yamlErrorIssues } from './yaml-hints.js';
 
 export interface LoadedJob {
   readonly spec: JobSpec;
@@ -34,13 +37,15 @@ export async function loadJobFile(file: string): Promise<LoadedJob> {
 }
 
 export function parseJobSpec(text: string, file: string): LoadedJob {
+  // Before the parser: an unquoted {{date}} gives a cascade of YAML errors (or a map where a
+  // string belongs, and a Node warning from toJS); one line saying "quote it" is what helps.
+  const unquoted = findUnquotedTemplates(text);
+  if (unquoted.length > 0) throw new JobSpecError(file, unquotedTemplateIssues(unquoted));
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new JobSpecError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0] ?? e.message}`));
-  }
+  if (doc.errors.length > 0) throw new JobSpecError(file, yamlErrorIssues(doc.errors));
   const raw: unknown = doc.toJS();
   const parsed = jobSpecSchema.safeParse(raw);
-  if (!parsed.success) throw new JobSpecError(file, parsed.error.issues.map((i) => describeIssue(i, raw)));
+  if (!parsed.success) throw new JobSpecError(file, parsed.error.issues.flatMap((i) => describeIssue(i, raw)));
   const baseDir = path.dirname(file);
   const problems = semanticProblems(parsed.data, baseDir);
   if (problems.length > 0) throw new JobSpecError(file, problems);
@@ -63,14 +68,22 @@ export async function loadJobsDir(dir: string): Promise<{ jobs: LoadedJob[]; err
   return { jobs, errors };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    // One line per key, with the nearest key the schema allows there.
+    const known = knownKeysAt(jobSpecSchema, issue.path);
+    return issue.keys.map((k) => {
+      const near = closest(k, known);
+      return `${[...issue.path, k].join('.')}: unknown key${near === undefined ? '' : `; did you mean "${near}"?`} (known here: ${known.join(', ')})`;
+    });
+  }
   const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
   let found = '';
-  if (issue.code !== 'unrecognized_keys' && issue.path.length > 0) {
+  if (issue.path.length > 0) {
     const value = valueAt(raw, issue.path);
     found = value === undefined ? ' (missing)' : `; found ${JSON.stringify(value)?.slice(0, 80)}`;
   }
-  return `${where}: ${issue.message}${found}`;
+  return [`${where}: ${issue.message}${found}`];
 }
 
 function valueAt(root: unknown, pathParts: readonly PropertyKey[]): unknown {

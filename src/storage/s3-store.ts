@@ -218,6 +218,9 @@ const ACCESS_CODES = new Set([
   'CredentialsProviderError',
 ]);
 
+export const NO_CREDENTIALS =
+  'no S3 credentials found on this machine; the AWS SDK looks in AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_PROFILE (~/.aws/credentials, ~/.aws/config, SSO), AWS_WEB_IDENTITY_TOKEN_FILE, then the container or EC2 instance role: set one of them';
+
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);
 
 /**
@@ -228,6 +231,9 @@ export function classifyS3Error(err: unknown, what: string, uri = what): Error {
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
   const code = (err as { code?: string; name?: string }).code ?? (err as { name?: string }).name ?? '';
   const message = err instanceof Error ? err.message : String(err);
+  // The SDK's own text ("Could not load credentials from any providers") does not say where it
+  // looked; a user setting nightshift up for the first time needs exactly that, in one line.
+  if (code === 'CredentialsProviderError') return new AccessError(uri, `${what}: ${NO_CREDENTIALS}`, { cause: err });
   // A 403 without a body (HEAD) has no code: its status says enough.
   if (status === 403 || ACCESS_CODES.has(code)) {
     return new AccessError(uri, `${what}: ${code && code !== 'Unknown' ? code : `HTTP ${status ?? '?'}`}: ${message}`, { cause: err });
