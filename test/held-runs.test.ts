@@ -1,4 +1,3 @@
-import { runIdFor } from '../src/run/run-identity.js';
 /**
  * monitor.onDrift: hold. A drifted run writes its parts and report but publishes nothing; a
  * reader following _SUCCESS keeps seeing the previously published attempt. approve publishes it
@@ -116,13 +115,19 @@ test('hold then approve and hold then reject through workers, decided over HTTP'
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const post = (p: string, body: unknown): Promise<Response> => fetch(base + p, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
 
-  // score published a1-… in the store; the Redis attempt counter knows nothing of it, so a worker
-  // a1 would tie with it and lose the fence by its random suffix half the time (a known bug, see
-  // the session note). Claim one attempt first so the workers' attempts are a2+.
-  await h.registry.claimAttempt(runIdFor(held.spec.name, DATE), true);
+  // score published a1-… in the store; the Redis counter knows nothing of it, so the first
+  // trigger's a1 is renumbered after it by the plan step (worker/renumber-attempt.ts).
   for (const decision of ['approve', 'reject'] as const) {
-    const trig = await h.trigger(held, DATE, { rerun: true });
-    const rec = await h.waitForRun(trig.runId, trig.attempt);
+    const trig0 = await h.trigger(held, DATE, { rerun: true });
+    const rec = await h.waitForRun(trig0.runId, trig0.attempt);
+    const trig = { runId: trig0.runId, attempt: rec.attempt };
+    if (decision === 'approve') {
+      const first = await h.registry.get(trig0.runId, trig0.attempt);
+      assert.match(trig0.attempt, /^a1-/, 'the Redis counter starts at 1');
+      assert.equal(first?.status, 'superseded', 'a1 from Redis could not publish over the a1 score published');
+      assert.equal(first?.supersededBy, rec.attempt);
+      assert.match(rec.attempt, /^a2-/, 'renumbered after the store');
+    }
     assert.equal(rec.status, 'held', rec.reason);
     const before = await success(fx.outputDir);
     assert.notEqual(before.attempt, trig.attempt, 'a held attempt is not published');

@@ -102,7 +102,7 @@ describe('Redis restarts', () => {
     assert.ok(scheduler.running);
     assert.match(scheduler.output, /"decision":"fired"/);
     scheduler.signal('SIGTERM');
-    assert.equal((await scheduler.waitForExit(10_000)).code, 0);
+    assert.equal((await scheduler.waitForExit(30_000)).code, 0);
   });
 
   it('a worker waits for Redis at start-up and stops cleanly on SIGTERM while waiting', { timeout: 60_000 }, async (t) => {

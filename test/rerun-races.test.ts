@@ -154,6 +154,29 @@ describe('reruns racing their run (two worker processes, S3 with conditional wri
   });
 });
 
+describe('attempt numbers after the run\'s Redis records aged out', { timeout: 300_000 }, () => {
+  it('a new trigger restarts the Redis counter at a1, is renumbered after the store\'s newest attempt, and publishes', async () => {
+    const date = await newDate();
+    const first = await h.trigger(job, date);
+    assert.equal((await finalRecord(first.runId, first.attempt)).status, 'succeeded');
+    const rerun = await h.trigger(job, date, { rerun: true });
+    const published = (await finalRecord(rerun.runId, rerun.attempt)).attempt;
+    assert.match(published, /^a2-/);
+    // What retention does after NIGHTSHIFT_KEEP_RUNS_DAYS: the run's records, counter and pointer expire.
+    const keys = await h.redis.keys(`${h.prefix}:*${first.runId}*`);
+    assert.ok(keys.length >= 3, keys.join(' '));
+    await h.redis.del(...keys);
+    const again = await h.trigger(job, date);
+    assert.equal(again.created, true);
+    assert.match(again.attempt, /^a1-/, 'the Redis counter knows nothing of the run');
+    const final = await finalRecord(again.runId, again.attempt);
+    assert.equal(final.status, 'succeeded', final.reason);
+    assert.match(final.attempt, /^a3-/, 'renumbered after the published a2');
+    assert.equal((await h.registry.get(again.runId, again.attempt))?.supersededBy, final.attempt);
+    assert.equal(await assertPublishedExactlyOnce(date), final.attempt);
+  });
+});
+
 describe('fenced publication: an older attempt finishing last (real S3 store through the conditional-write proxy)', () => {
   const fence = (may: boolean): PublishFence => ({ mayPublish: async () => may, isActive: async () => false });
 

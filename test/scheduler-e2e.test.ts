@@ -39,7 +39,7 @@ it('two scheduler replicas: every tick fires once, and the run completes on a re
   }, { timeoutMs: 40_000, detail: () => schedulers.map((s) => s.output).join('\n') + h.logs() });
   assert.equal(rec.trigger, 'schedule');
   // Let a few more ticks fire on both replicas, then stop them.
-  await waitFor('three ticks claimed', async () => ((await h.redis.keys(`${h.prefix}:sched:tick:ticker:*`)).length >= 3 ? true : undefined), { timeoutMs: 20_000 });
+  await waitFor('three ticks claimed', async () => ((await h.redis.keys(`${h.prefix}:sched:tick:ticker:*`)).length >= 3 ? true : undefined), { timeoutMs: 60_000 });
   for (const s of schedulers) s.signal('SIGTERM');
   const exits = await Promise.all(schedulers.map((s) => s.exited));
   assert.deepEqual(exits.map((e) => e.code), [0, 0], 'schedulers stop cleanly on SIGTERM');

@@ -135,7 +135,7 @@ describe('worker faults', () => {
     const worker = await spawnWorker({ prefix: randomPrefix(), redisUrl: redis.url, env: { NIGHTSHIFT_GRACE_MS: String(graceMs) } });
     t.after(() => worker.kill());
     await redis.stop();
-    await worker.waitForOutput(/ECONNREFUSED/, 20_000);
+    await worker.waitForOutput(/Redis connection lost|ECONNREFUSED/, 30_000);
     const signalled = Date.now();
     worker.signal('SIGTERM');
     const exit = await worker.waitForExit(graceMs + 30_000);

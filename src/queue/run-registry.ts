@@ -33,6 +33,8 @@ export interface RunRecord {
   rowsRejected?: number;
   reason?: string;
   output?: string;
+  /** A superseded attempt's successor, which a caller waiting on this attempt follows. */
+  supersededBy?: string;
 }
 
 const ACTIVE: readonly RunState[] = ['queued', 'planning', 'running', 'finalizing'];
@@ -83,12 +85,18 @@ export class RunRegistry {
   /**
    * Claims an attempt for a run, atomically: the first trigger creates attempt 1; a plain trigger
    * of an existing run returns the latest attempt (nothing new); a rerun always creates the next.
+   * `floor` is the lowest number the new attempt may take (see worker/process-plan.ts: an attempt
+   * renumbered after one that `score` published or that outlived the run's Redis counter).
    */
-  async claimAttempt(runId: string, rerun: boolean): Promise<{ attempt: string; created: boolean; previous?: string }> {
+  async claimAttempt(runId: string, rerun: boolean, floor = 1): Promise<{ attempt: string; created: boolean; previous?: string }> {
     const reply = (await this.redis.eval(
       `local cur = redis.call('GET', KEYS[2])
        if ARGV[1] == '0' and cur then return {cur, 0, ''} end
        local n = redis.call('INCR', KEYS[1])
+       if n < tonumber(ARGV[3]) then
+         n = tonumber(ARGV[3])
+         redis.call('SET', KEYS[1], n)
+       end
        redis.call('PERSIST', KEYS[1])
        local name = 'a' .. n .. '-' .. ARGV[2]
        redis.call('SET', KEYS[2], name)
@@ -98,6 +106,7 @@ export class RunRegistry {
       this.latestKey(runId),
       rerun ? '1' : '0',
       randomBytes(2).toString('hex'),
+      String(floor),
     )) as [string, number, string];
     return { attempt: reply[0], created: reply[1] === 1, ...(reply[2] ? { previous: reply[2] } : {}) };
   }
@@ -198,7 +207,7 @@ function unflatten(h: Record<string, string>): RunRecord {
     rowsRead: num('rowsRead') ?? rowsRead,
     shardsDone: num('shardsDone') ?? shardsDone,
   };
-  for (const k of ['startedAt', 'finishedAt', 'reason', 'output'] as const) if (h[k] !== undefined) rec[k] = h[k];
+  for (const k of ['startedAt', 'finishedAt', 'reason', 'output', 'supersededBy'] as const) if (h[k] !== undefined) rec[k] = h[k];
   for (const k of ['shards', 'rowsScored', 'rowsRejected'] as const) if (h[k] !== undefined) rec[k] = Number(h[k]);
   return rec;
 }

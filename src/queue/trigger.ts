@@ -38,10 +38,10 @@ export async function triggerRun(
   registry: RunRegistry,
   job: LoadedJob,
   logicalDate: string,
-  options: { rerun?: boolean; trigger?: string; now?: Date; serial?: boolean; model?: string } = {},
+  options: { rerun?: boolean; trigger?: string; now?: Date; serial?: boolean; model?: string; floor?: number } = {},
 ): Promise<TriggerResult> {
   const runId = runIdFor(job.spec.name, logicalDate);
-  const claim = await registry.claimAttempt(runId, options.rerun === true);
+  const claim = await registry.claimAttempt(runId, options.rerun === true, options.floor);
   const attempt = claim.attempt;
   if (!claim.created) return { runId, attempt, created: false, record: await registry.get(runId, attempt) };
   const triggeredAt = (options.now ?? new Date()).toISOString();

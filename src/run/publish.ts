@@ -190,11 +190,20 @@ async function removeFiles(out: StoreRef, remove: (name: string, attempt: string
 
 /** The next attempt number for `score` at a run's output prefix: after every attempt seen there. */
 export async function nextAttemptFromStore(out: StoreRef): Promise<number> {
-  let n = 0;
-  for (const name of [REPORT_NAME, SUCCESS_NAME]) n = Math.max(n, attemptNumber(attemptOf((await readVersioned(out, name))?.value) ?? ''));
+  const newest = await newestAttemptInStore(out);
+  return (newest ? attemptNumber(newest) : 0) + 1;
+}
+
+/** The newest attempt (in fence order) that left a report, a manifest, a part or an errors file at a run's output prefix. */
+export async function newestAttemptInStore(out: StoreRef, except?: string): Promise<string | undefined> {
+  let newest: string | undefined;
+  const see = (a: string | undefined): void => {
+    if (a && a !== except && (!newest || compareAttempts(a, newest) > 0)) newest = a;
+  };
+  for (const name of [REPORT_NAME, SUCCESS_NAME]) see(attemptOf((await readVersioned(out, name))?.value));
   const prefix = joinKey(out.key, '');
-  for await (const o of out.store.list(prefix)) n = Math.max(n, attemptNumber(runFileAttempt(o.key.slice(prefix.length)) ?? ''));
-  return n + 1;
+  for await (const o of out.store.list(prefix)) see(runFileAttempt(o.key.slice(prefix.length)));
+  return newest;
 }
 
 /**

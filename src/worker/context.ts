@@ -1,5 +1,5 @@
 /** What the processors of one worker process share. */
-import type { FlowProducer, Job } from 'bullmq';
+import type { FlowProducer, Job, Queue } from 'bullmq';
 import type { Logger } from '../core/logger.js';
 import type { Retention } from '../queue/retention.js';
 import type { RunRegistry } from '../queue/run-registry.js';
@@ -13,6 +13,8 @@ export interface WorkerContext {
   /** Which attempt of a run may run and publish (at most one at a time). */
   readonly turns: RunTurns;
   readonly flow: FlowProducer;
+  /** The runs queue, for the plan step's own triggers (renumber-attempt.ts). */
+  readonly runs: Queue;
   readonly scorers: ScorerCache;
   /** The worker's logger; processors bind job, runId, attempt and shard. */
   readonly log: Logger;

@@ -21,6 +21,7 @@ import { formatLocation } from '../spec/uri.js';
 import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
 import { failRunEarly } from './finalize-run.js';
+import { renumberIfBehind } from './renumber-attempt.js';
 
 export async function processPlan(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<{ shards: number }> {
   const p = planPayloadSchema.parse(job.data);
@@ -32,6 +33,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const run = resolveRun(loaded, p.logicalDate);
+    if (await renumberIfBehind(ctx, loaded, p, run, log)) return { shards: 0 };
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
     // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
     const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);

@@ -13,7 +13,7 @@ import { toBullmqError } from '../queue/outcomes.js';
 import { checkEvictionPolicy } from '../queue/redis-check.js';
 import { connectWithBackoff, createRedis, type RedisSettings } from '../queue/redis-config.js';
 import { RunRegistry } from '../queue/run-registry.js';
-import { DEFAULT_RETENTION, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
+import { DEFAULT_RETENTION, jobRetentionOptions, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
 import type { Logger } from '../core/logger.js';
 import { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } from '../core/metrics.js';
 import { registerQueueGauges } from '../queue/queue-metrics.js';
@@ -100,11 +100,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
+  const runsQueue = new Queue(RUNS_QUEUE, { connection, prefix: opts.redis.prefix, defaultJobOptions: jobRetentionOptions(retention) });
   const ctx: WorkerContext = {
     stores,
     registry: new RunRegistry(connection, opts.redis.prefix, retention.runRecordMs),
     turns: new RunTurns(connection, opts.redis.prefix),
     flow,
+    runs: runsQueue,
     scorers,
     log: opts.log,
     prefix: opts.redis.prefix,
@@ -211,9 +213,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         opts.log.warn(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
         connection.disconnect();
         // BullMQ's disconnect waits for an 'end' that a connection still retrying may never emit.
-        await Promise.race([Promise.allSettled([shards.disconnect(), runs.disconnect(), flow.disconnect()]), delay(500)]);
+        await Promise.race([Promise.allSettled([shards.disconnect(), runs.disconnect(), flow.disconnect(), runsQueue.disconnect()]), delay(500)]);
       } else {
         await flow.close();
+        await runsQueue.close();
       }
       await scorers.close();
       stores.close();

@@ -231,12 +231,18 @@ export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS
     },
     trigger: (job, date, options = {}) => triggerRun(runs, registry, job, date, options),
     async waitForRun(runId, attempt, options = {}) {
+      let current = attempt;
       const states = options.states ?? TERMINAL;
       let last: RunRecord | undefined;
       return waitFor(
         `${runId} ${attempt} to reach ${states.join('|')}`,
         async () => {
-          last = await registry.get(runId, attempt);
+          last = await registry.get(runId, current);
+          // An attempt renumbered by the plan step goes on as its successor (worker/renumber-attempt.ts).
+          if (last?.status === 'superseded' && last.supersededBy) {
+            current = last.supersededBy;
+            return undefined;
+          }
           return last && states.includes(last.status) ? last : undefined;
         },
         { timeoutMs: options.timeoutMs ?? 45_000, intervalMs: 100, detail: () => `last record: ${JSON.stringify(last)}\n${logs()}` },
