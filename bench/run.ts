@@ -1,10 +1,13 @@
 /**
- * `npm run bench`: the reference workload and every figure issue #5 asks for, measured in one run
- * so the ratios compare like with like.
+ * `npm run bench`: the reference workload and every figure issues #5 and #17 ask for, measured in
+ * one run so the ratios compare like with like. The reference for throughput is the physical
+ * ceiling (bench/physical-ceiling.ts: a minimal scanner with no validation, checked by checksum
+ * to read the same values as the fast path); every figure carries the load average it was taken
+ * at and, where it can, rows per CPU-second (steadier than wall time on a shared machine).
  *
  *   npm run bench                      # 1M rows × 32 features, plus 5M for the memory check
  *   npm run bench -- --rows 200000 --memory-rows 1000000 --dist-rows 500000
- *   npm run bench -- --skip distributed,memory,startup,formats,monitoring
+ *   npm run bench -- --skip distributed,memory,startup,formats,monitoring,reference
  *
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
@@ -22,6 +25,7 @@ import { stringify as toYaml } from 'yaml';
 import { buildMlp } from '../scripts/models/models.js';
 import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 import { measureParseCeiling, measureParseCeilingOn } from './parse-ceiling.js';
+import { measureCeilingVersusFast } from './physical-ceiling.js';
 import { measureFormat } from './format.js';
 import type { DistributedBenchResult } from './distributed.js';
 import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
@@ -42,6 +46,14 @@ interface Figure {
   note?: string;
   /** Worker start-up only: median ms per phase (bench/startup.ts). */
   breakdownMs?: Record<string, number | undefined>;
+  /** Rows per CPU-second (the process's own CPU, all threads): steadier than rows/s under load. */
+  rowsPerCpuSecond?: number;
+  /** 1-minute load average when the figure was taken (2 cores: above 2, seconds stretch). */
+  load?: number;
+  /** Distributed runs: the plan step's ms (issue #17: ≤ 300 ms for the 526 MB object). */
+  planMs?: number;
+  /** Worker start-up: every sample's spawn → first shard ms. */
+  samplesMs?: number[];
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -62,35 +74,43 @@ async function main(): Promise<void> {
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-'));
   const figures: Figure[] = [];
+  const push = (...fs: Figure[]): void => void figures.push(...fs.map((f) => ({ ...f, load: os.loadavg()[0] ?? 0 })));
   try {
     const model = buildMlp(MODEL);
     await writeFile(path.join(dir, 'model.onnx'), model);
     log(`generating ${rows.toLocaleString('en-US')} rows × ${FEATURES} features…`);
     const input = await workload(dir, rows, 'main');
 
-    log('1. parse ceiling (fast parser alone, the same bytes in memory)…');
+    log('1. physical ceiling (minimal scanner, bench/physical-ceiling.ts) and fast path, alternated, same bytes in memory…');
     // The very file `score` reads below (up to 2M rows; a bigger workload gets a 1M-row one of its own).
-    const ceiling = rows <= 2_000_000 ? await measureParseCeilingOn(await readFile(input.csv), FEATURES) : await measureParseCeiling(1_000_000, FEATURES);
-    figures.push({ stage: 'parse ceiling (fast parser, in memory)', rows: ceiling.rows, seconds: ceiling.fast.ms / 1000, rowsPerSecond: ceiling.fast.rowsPerSecond, megabytesPerSecond: ceiling.fast.mbPerSecond });
-    figures.push({ stage: 'csv-parse path, same bytes (reference)', rows: ceiling.rows, seconds: ceiling.general.ms / 1000, rowsPerSecond: ceiling.general.rowsPerSecond, megabytesPerSecond: ceiling.general.mbPerSecond });
+    const csvBytes = rows <= 2_000_000 ? await readFile(input.csv) : undefined;
+    const phys = await measureCeilingVersusFast(csvBytes ?? (await workloadBytes(dir, 1_000_000)), FEATURES);
+    const sumNote = `checksum equal: Σ float32 ${phys.checksum.sum.toFixed(4)}, ${phys.checksum.idBytes.toLocaleString('en-US')} id bytes`;
+    push({ stage: 'physical ceiling (minimal scanner, 1 core)', rows: phys.ceiling.rows, seconds: phys.ceiling.ms / 1000, rowsPerSecond: phys.ceiling.rowsPerSecond, megabytesPerSecond: phys.ceiling.mbPerSecond, rowsPerCpuSecond: phys.ceiling.rowsPerCpuSecond, note: sumNote });
+    push({ stage: 'fast path (scan + batches, validated, 1 core)', rows: phys.fast.rows, seconds: phys.fast.ms / 1000, rowsPerSecond: phys.fast.rowsPerSecond, megabytesPerSecond: phys.fast.mbPerSecond, rowsPerCpuSecond: phys.fast.rowsPerCpuSecond, note: 'best of 3, alternated with the ceiling' });
+    if (!skip.has('reference')) {
+      log('1a. csv-parse path on the same bytes (reference)…');
+      const ceiling = csvBytes ? await measureParseCeilingOn(csvBytes, FEATURES, 1) : await measureParseCeiling(1_000_000, FEATURES);
+      push({ stage: 'csv-parse path, same bytes (reference)', rows: ceiling.rows, seconds: ceiling.general.ms / 1000, rowsPerSecond: ceiling.general.rowsPerSecond, megabytesPerSecond: ceiling.general.mbPerSecond, rowsPerCpuSecond: ceiling.general.rowsPerCpuSecond });
+    }
 
     log('1b. part formatting alone (id + text + float32 score as CSV)…');
     const format = measureFormat(Math.min(rows, 1_000_000)).find((c) => c.name.startsWith('csv: id + text'));
-    if (format) figures.push({ stage: 'part formatting (CSV: id, text, score; CPU)', rows: format.rows, seconds: format.new.cpuMs / 1000, rowsPerSecond: format.new.rowsPerCpuSecond, note: `${format.speedup.toFixed(1)}× the string formatting it replaced` });
+    if (format) push({ stage: 'part formatting (CSV: id, text, score; CPU)', rows: format.rows, seconds: format.new.cpuMs / 1000, rowsPerSecond: format.new.rowsPerCpuSecond, note: `${format.speedup.toFixed(1)}× the string formatting it replaced` });
 
     log(`2. session.run, batch ${batchRows}, 1 thread…`);
-    figures.push(await measureSessionRun(model, batchRows));
+    push(await measureSessionRun(model, batchRows));
 
     log(`3. naive pipeline on ${values['naive-rows']} rows…`);
-    figures.push(await measureNaive(model, input.csv, Number(values['naive-rows'])));
+    push(await measureNaive(model, input.csv, Number(values['naive-rows'])));
 
     log('4. nightshift score end to end (local files, fresh process)…');
     const e2e = await scoreInChild(input.job, rows, input.bytes);
-    figures.push({ ...e2e, stage: 'nightshift score (local files)' });
+    push({ ...e2e, stage: 'nightshift score (local files)' });
     const cores = Math.min(os.availableParallelism(), 8);
     log(`4b. nightshift score --threads ${cores}…`);
     const e2eThreads = await scoreInChild(input.job, rows, input.bytes, cores);
-    figures.push({ ...e2eThreads, stage: `nightshift score --threads ${cores} (local files)` });
+    push({ ...e2eThreads, stage: `nightshift score --threads ${cores} (local files)` });
 
     if (!skip.has('formats')) {
       log('4c. the same rows as Parquet and JSON Lines in, Parquet out (hyparquet, hyparquet-writer)…');
@@ -98,15 +118,15 @@ async function main(): Promise<void> {
       const pqOut = await formatWorkload(dir, 'parquet-out', 'csv', 'parquet');
       const out = await scoreInChild(pqOut.job, rows, input.bytes);
       const pqBytes = await partBytes(path.dirname(pqOut.job));
-      figures.push({ ...out, stage: 'nightshift score, CSV in → Parquet out', note: `parts ${(pqBytes / 1e6).toFixed(1)} MB vs CSV ${(csvOut / 1e6).toFixed(1)} MB` });
+      push({ ...out, stage: 'nightshift score, CSV in → Parquet out', note: `parts ${(pqBytes / 1e6).toFixed(1)} MB vs CSV ${(csvOut / 1e6).toFixed(1)} MB` });
       const { parquet, jsonl } = await convertWorkload(input.csv, dir);
       const pqIn = await formatWorkload(dir, 'parquet-in', 'parquet', 'csv');
       await copyIn(parquet, pqIn.job, 'data.parquet');
       const inPq = await scoreInChild(pqIn.job, rows, (await stat(parquet)).size);
-      figures.push({ ...inPq, stage: 'nightshift score, Parquet in → CSV out', note: `input ${((await stat(parquet)).size / 1e6).toFixed(1)} MB vs CSV ${(input.bytes / 1e6).toFixed(1)} MB` });
+      push({ ...inPq, stage: 'nightshift score, Parquet in → CSV out', note: `input ${((await stat(parquet)).size / 1e6).toFixed(1)} MB vs CSV ${(input.bytes / 1e6).toFixed(1)} MB` });
       const jlIn = await formatWorkload(dir, 'jsonl-in', 'jsonl', 'csv');
       await copyIn(jsonl, jlIn.job, 'data.jsonl');
-      figures.push({ ...(await scoreInChild(jlIn.job, rows, (await stat(jsonl)).size)), stage: 'nightshift score, JSON Lines in → CSV out' });
+      push({ ...(await scoreInChild(jlIn.job, rows, (await stat(jsonl)).size)), stage: 'nightshift score, JSON Lines in → CSV out' });
     }
 
     if (!skip.has('monitoring')) {
@@ -121,8 +141,8 @@ async function main(): Promise<void> {
         on.push(await scoreInChild(input.job, rows, input.bytes));
       }
       const best = (fs: Figure[]): Figure => fs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      figures.push({ ...best(without), stage: 'nightshift score, monitoring off (best of 2)' });
-      figures.push({ ...best(on), stage: 'nightshift score, monitoring on (best of 2)' });
+      push({ ...best(without), stage: 'nightshift score, monitoring off (best of 2)' });
+      push({ ...best(on), stage: 'nightshift score, monitoring on (best of 2)' });
     }
 
     if (!skip.has('distributed')) {
@@ -130,13 +150,14 @@ async function main(): Promise<void> {
       const dist = await distributedInChild(Number(values['dist-rows']));
       for (const r of dist.runs) {
         const where = r.inference === 'main' ? ', inference on main thread' : '';
-        figures.push({
+        push({
           stage: `distributed, ${r.workers} worker${r.workers > 1 ? 's' : ''}${where} (${r.shards} shards)`,
           rows: r.rows,
           seconds: r.wallMs / 1000,
           rowsPerSecond: r.rowsPerSecond,
           megabytesPerSecond: r.megabytesPerSecond,
-          note: `plan ${(r.phases.planMs / 1000).toFixed(1)} s, shards ${(r.phases.shardsMs / 1000).toFixed(1)} s, finalize ${(r.phases.finalizeMs / 1000).toFixed(1)} s; CPU s3rver ${r.cpu.endpointS.toFixed(1)} s + workers ${r.cpu.workersS.toFixed(1)} s`,
+          planMs: r.phases.planMs,
+          note: `${(dist.inputBytes / 1e6).toFixed(0)} MB object; plan ${(r.phases.planMs / 1000).toFixed(1)} s, shards ${(r.phases.shardsMs / 1000).toFixed(1)} s, finalize ${(r.phases.finalizeMs / 1000).toFixed(1)} s; CPU s3rver ${r.cpu.endpointS.toFixed(1)} s + workers ${r.cpu.workersS.toFixed(1)} s`,
         });
       }
     }
@@ -145,8 +166,9 @@ async function main(): Promise<void> {
       log('7. worker start-up: spawn → first shard scored, run already waiting, warm model…');
       const s = await runStartupBench({ log });
       const m = s.median;
-      const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length})`;
-      figures.push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m });
+      const samplesMs = s.samples.map((x) => x.total);
+      const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length}); runs ${samplesMs.join(', ')} ms`;
+      push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m, samplesMs });
     }
 
     if (!skip.has('memory')) {
@@ -154,7 +176,7 @@ async function main(): Promise<void> {
       log(`6. peak RSS: ${memRows.toLocaleString('en-US')} rows…`);
       const big = await workload(dir, memRows, 'memory');
       const m = await scoreInChild(big.job, memRows, big.bytes);
-      figures.push({ ...m, stage: `nightshift score, ${(memRows / 1e6).toFixed(1)}M rows (memory)` });
+      push({ ...m, stage: `nightshift score, ${(memRows / 1e6).toFixed(1)}M rows (memory)` });
       await rm(path.dirname(big.csv), { recursive: true, force: true });
     }
   } finally {
@@ -180,6 +202,15 @@ async function workload(dir: string, rows: number, name: string): Promise<{ job:
   const job = path.join(jobDir, 'job.yaml');
   await writeFile(job, toYaml(spec));
   return { job, csv, bytes: (await stat(csv)).size };
+}
+
+/** The workload CSV of `rows` rows, in memory (for the ceiling when the main workload is bigger). */
+async function workloadBytes(dir: string, rows: number): Promise<Buffer> {
+  const file = path.join(dir, 'ceiling', 'data.csv');
+  await writeSampleCsv(file, { rows, features: FEATURES, seed: 1, decimals: 4 });
+  const bytes = await readFile(file);
+  await rm(path.dirname(file), { recursive: true, force: true });
+  return bytes;
 }
 
 /** A job over the main workload's rows in another input and/or output format. */
@@ -315,9 +346,9 @@ async function scoreInChild(job: string, rows: number, bytes: number, threads = 
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`scoring child failed (${code}): ${text}`);
-  const r = JSON.parse(text) as { seconds: number; rowsScored: number; maxRssBytes: number };
+  const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number; maxRssBytes: number };
   if (r.rowsScored !== rows) throw new Error(`scored ${r.rowsScored} of ${rows} rows`);
-  return { stage: '', rows, seconds: r.seconds, rowsPerSecond: rows / r.seconds, megabytesPerSecond: bytes / 1e6 / r.seconds, peakRssMB: r.maxRssBytes / 1024 / 1024 };
+  return { stage: '', rows, seconds: r.seconds, rowsPerSecond: rows / r.seconds, megabytesPerSecond: bytes / 1e6 / r.seconds, peakRssMB: r.maxRssBytes / 1024 / 1024, rowsPerCpuSecond: rows / r.cpuSeconds };
 }
 
 /**
@@ -330,56 +361,76 @@ async function child(job: string): Promise<void> {
   const loaded = await api.loadJobFile(job);
   const stores = new api.Stores();
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const result = await api.scoreRun(loaded, stores, { date: DATE, threads: Number(process.argv[4] ?? 1) });
   const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
   stores.close();
   if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
-  process.stdout.write(JSON.stringify({ seconds, rowsScored: result.report.rows.scored, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (used.user + used.system) / 1e6, rowsScored: result.report.rows.scored, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
 }
 
 function report(figures: Figure[]): void {
   const find = (prefix: string): Figure | undefined => figures.find((f) => f.stage.startsWith(prefix));
-  const ceiling = find('parse ceiling');
+  const ceiling = find('physical ceiling');
+  const fast = find('fast path');
   const naive = find('naive');
   const e2e = find('nightshift score (local');
   const e2eThreads = find('nightshift score --threads');
-  const d1 = figures.find((f) => f.stage.startsWith('distributed, 1 worker (') );
+  const d1 = find('distributed, 1 worker (');
   const d1main = find('distributed, 1 worker, inference on main');
   const d2 = find('distributed, 2 workers');
-  const mem = find('nightshift score, ');
+  // (not find('nightshift score, '): the format stages come first and start the same way)
+  const mem = figures.find((f) => / rows \(memory\)$/.test(f.stage));
   const startup = find('worker start');
   const ratio = (a: Figure | undefined, b: Figure | undefined): number | null => (a && b ? a.rowsPerSecond / b.rowsPerSecond : null);
+  const cpuRatio = (a: Figure | undefined, b: Figure | undefined): number | null =>
+    a?.rowsPerCpuSecond !== undefined && b?.rowsPerCpuSecond !== undefined ? a.rowsPerCpuSecond / b.rowsPerCpuSecond : null;
+  const plans = figures.filter((f) => f.planMs !== undefined).map((f) => f.planMs as number);
+  const startups = startup?.samplesMs ?? [];
   const ratios = {
+    fastOverCeiling: ratio(fast, ceiling),
+    fastOverCeilingCpu: cpuRatio(fast, ceiling),
     scoreOverCeiling: ratio(e2e, ceiling),
-    scoreOverNaive: ratio(e2e, naive),
     threadedScoreOverCeiling: ratio(e2eThreads, ceiling),
+    scoreOverNaive: ratio(e2e, naive),
     threadedScoreOverNaive: ratio(e2eThreads, naive),
+    distributed1OverScore: ratio(d1, e2e),
     distributed1OverCeiling: ratio(d1, ceiling),
     twoWorkersOverOne: ratio(d2, d1),
     mainOverThreadInference: ratio(d1main, d1),
+    planMsMax: plans.length > 0 ? Math.max(...plans) : null,
     peakRssDeltaMB: e2e?.peakRssMB !== undefined && mem?.peakRssMB !== undefined ? mem.peakRssMB - e2e.peakRssMB : null,
+    startupUnderTarget: startups.length > 0 ? startups.filter((ms) => ms < STARTUP_TARGET_MS).length : null,
     /** Time with monitoring / time without, minus 1 (issue #14: ≤ 10 %). */
     monitoringOverhead: ((on, off) => (on && off ? on.seconds / off.seconds - 1 : null))(find('nightshift score, monitoring on'), find('nightshift score, monitoring off')),
   };
   const pad = (s: string, n: number): string => s.padEnd(n);
   const num = (v: number | undefined, d = 0): string => (v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: d }));
+  const cpu = (f: Figure | undefined): string => (f?.rowsPerCpuSecond === undefined ? '' : num(f.rowsPerCpuSecond));
   const lines = [
-    `${pad('stage', 52)} ${'rows'.padStart(10)} ${'s'.padStart(7)} ${'rows/s'.padStart(11)} ${'MB/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}`,
-    ...figures.map((f) => `${pad(f.stage, 52)} ${num(f.rows).padStart(10)} ${num(f.seconds, 2).padStart(7)} ${num(f.rowsPerSecond).padStart(11)} ${num(f.megabytesPerSecond, 1).padStart(7)} ${num(f.peakRssMB, 0).padStart(11)}  ${f.note ?? ''}`.trimEnd()),
+    `${pad('stage', 52)} ${'rows'.padStart(10)} ${'s'.padStart(7)} ${'rows/s'.padStart(11)} ${'rows/CPU-s'.padStart(11)} ${'MB/s'.padStart(7)} ${'RSS MB'.padStart(7)} ${'load'.padStart(5)}`,
+    ...figures.map(
+      (f) =>
+        `${pad(f.stage, 52)} ${num(f.rows).padStart(10)} ${num(f.seconds, 2).padStart(7)} ${num(f.rowsPerSecond).padStart(11)} ${cpu(f).padStart(11)} ${num(f.megabytesPerSecond, 1).padStart(7)} ${num(f.peakRssMB, 0).padStart(7)} ${num(f.load, 2).padStart(5)}  ${f.note ?? ''}`.trimEnd(),
+    ),
     '',
-    `score / parse ceiling        ${fmt(ratios.scoreOverCeiling, '%')}   (target ≥ 70 %)`,
-    `score / naive                ${fmt(ratios.scoreOverNaive, '×')}   (target ≥ 40×)`,
-    `score --threads / ceiling    ${fmt(ratios.threadedScoreOverCeiling, '%')}`,
-    `score --threads / naive      ${fmt(ratios.threadedScoreOverNaive, '×')}`,
-    `distributed 1w / ceiling     ${fmt(ratios.distributed1OverCeiling, '%')}   (target ≥ 50 %)`,
-    `2 workers / 1 worker         ${fmt(ratios.twoWorkersOverOne, '×')}   (target ≥ 1.6×)`,
-    `inference main / threads     ${fmt(ratios.mainOverThreadInference, '×')}   (1 worker; > 1 means threads cost more than they save)`,
-    `peak RSS, big − 1M           ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,
-    `monitoring overhead          ${ratios.monitoringOverhead === null ? 'n/a' : `${(ratios.monitoringOverhead * 100).toFixed(1)} %`}   (target ≤ 10 %)`,
-    `worker start → first shard   ${startup ? `${startup.seconds.toFixed(2)} s` : 'n/a'}   (target < ${STARTUP_TARGET_MS / 1000} s)`,
+    'ratios (issue #17 targets), rows/s of this run:',
+    `fast path / physical ceiling        ${fmt(ratios.fastOverCeiling, '%')}   (per CPU-second ${fmt(ratios.fastOverCeilingCpu, '%')}; target ≥ 75 %)`,
+    `score 1 thread / physical ceiling   ${fmt(ratios.scoreOverCeiling, '%')}   (target ≥ 50 %)`,
+    `score --threads / physical ceiling  ${fmt(ratios.threadedScoreOverCeiling, '%')}   (target ≥ 85 %)`,
+    `distributed 1 worker / score        ${fmt(ratios.distributed1OverScore, '%')}   (target ≥ 80 %)`,
+    `2 workers / 1 worker                ${fmt(ratios.twoWorkersOverOne, '×')}   (target ≥ 1.5×; CPU seconds in the notes above)`,
+    `plan of the distributed object      ${ratios.planMsMax === null ? 'n/a' : `${plans.map((ms) => `${ms} ms`).join(', ')}`}   (target ≤ 300 ms)`,
+    `peak RSS, big − 1M                  ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,
+    `worker start → first shard < 1 s    ${ratios.startupUnderTarget === null ? 'n/a' : `${ratios.startupUnderTarget} of ${startups.length} (${startups.join(', ')} ms)`}   (target: 5 of 5)`,
+    `monitoring overhead                 ${ratios.monitoringOverhead === null ? 'n/a' : `${(ratios.monitoringOverhead * 100).toFixed(1)} %`}   (target ≤ 10 %)`,
+    `score / naive                       ${fmt(ratios.scoreOverNaive, '×')}   (--threads: ${fmt(ratios.threadedScoreOverNaive, '×')})`,
+    `inference main / threads            ${fmt(ratios.mainOverThreadInference, '×')}   (1 worker; > 1 means threads cost more than they save)`,
+    `load average (1, 5, 15 min) at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.availableParallelism()} cores`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, figures, ratios };
+  const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg(), figures, ratios };
   void mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true }).then(() =>
     writeFile(path.join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`),
   );
