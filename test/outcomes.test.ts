@@ -16,6 +16,7 @@ const samples: Error[] = [
   new errors.TransientError('503 SlowDown'),
   new errors.LockLostError('lost the lock'),
   new errors.CancelledError('interrupted'),
+  new errors.RunCancelledError('fraud@2026-11-28 a1-3f2e was cancelled by ops: wrong input'),
   new errors.PreconditionFailedError('out/_SUCCESS', 'If-Match "abc" failed'),
   new errors.RedisPolicyError('maxmemory-policy is "allkeys-lru"'),
   new errors.RegistryError('s3://models/fraud/versions/1/version.json is corrupt'),

@@ -16,6 +16,7 @@ const commands: Record<string, Command> = {
   score: { summary: 'run a job in this process (no Redis)', load: () => import('./commands/score.js').then((m) => ({ run: m.scoreCommand, help: m.scoreHelp })) },
   worker: { summary: 'score shards from the queue (start many)', load: () => import('./commands/worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })) },
   trigger: { summary: 'start a run on the workers (--rerun, --wait)', load: () => import('./commands/trigger.js').then((m) => ({ run: m.triggerCommand, help: m.triggerHelp })) },
+  cancel: { summary: 'cancel a queued or running run (nothing is published)', load: () => import('./commands/cancel.js').then((m) => ({ run: m.cancelCommand, help: m.cancelHelp })) },
   runs: { summary: 'list recent runs', load: () => import('./commands/runs.js').then((m) => ({ run: m.runsCommand, help: m.runsHelp })) },
   run: { summary: "show one run's detail", load: () => import('./commands/runs.js').then((m) => ({ run: m.runCommand, help: m.runHelp })) },
   serve: { summary: 'HTTP trigger and run status API', load: () => import('./commands/serve.js').then((m) => ({ run: m.serveCommand, help: m.serveHelp })) },

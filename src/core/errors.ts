@@ -12,6 +12,7 @@
  * - PreconditionFailedError: a conditional write lost to another writer; the caller decides.
  * - LockLostError: another worker owns the shard now; this one must not publish.
  * - CancelledError: someone asked the work to stop (Ctrl-C, shutdown).
+ * - RunCancelledError: someone cancelled the run attempt; its work stops for good, never retried.
  * - RedisPolicyError: Redis is set up so that it could lose queued runs; the operator fixes it.
  * - AccessError: this process cannot reach an object with its own configuration (credentials
  *   refused, access denied, a local path missing on this machine); another worker may succeed.
@@ -130,6 +131,12 @@ export class LockLostError extends NightshiftError {}
 /** The work was asked to stop (a signal, a shutdown); nothing it started may publish. */
 export class CancelledError extends NightshiftError {}
 
+/**
+ * Someone cancelled the run attempt (`nightshift cancel`, POST /runs/:id/cancel): unlike a
+ * shutdown's CancelledError, no other worker should pick the work up again, so it is never retried.
+ */
+export class RunCancelledError extends NightshiftError {}
+
 /** Redis would evict keys (BullMQ loses jobs silently then): the operator must change its policy. */
 export class RedisPolicyError extends NightshiftError {}
 /** A setting from the environment or command line is wrong (malformed URL, port in use, bad level): fix it, exit 2. */
@@ -189,6 +196,7 @@ const SIMPLE: Record<string, new (message: string) => NightshiftError> = {
   ErrorRateExceededError,
   LockLostError,
   CancelledError,
+  RunCancelledError,
   RedisPolicyError,
   RegistryError,
   RegistryNotFoundError,

@@ -20,6 +20,7 @@ import {
   RedisPolicyError,
   RegistryError,
   RegistryNotFoundError,
+  RunCancelledError,
   RunStateError,
   SupersededError,
   TransientError,
@@ -80,6 +81,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [PreconditionFailedError, { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' }],
   // A newer attempt of the run published first: nothing to retry, this attempt's work is moot.
   [SupersededError, { kind: 'conflict', exitCode: EXIT.internal, retry: false, httpStatus: 409, httpMessage: 'a newer attempt of the run published first' }],
+  // A person cancelled the run: its shards stop for good (no other worker takes them up again).
+  [RunCancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: false, httpStatus: 409, httpMessage: 'the run was cancelled' }],
   // A shard cancelled by a worker's shutdown goes back to the queue for another worker.
   [CancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: true, httpStatus: 503, httpMessage: 'cancelled; try again' }],
   // This process's credentials or paths: a worker hands the job to another (worker/hand-back.ts);

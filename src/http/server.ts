@@ -1,5 +1,6 @@
 /**
- * The HTTP trigger: POST /jobs/:name/runs, GET /runs, GET /runs/:id. Every route needs the
+ * The HTTP trigger: POST /jobs/:name/runs, GET /runs, GET /runs/:id, POST /runs/:id/cancel
+ * (and approve/reject). Every route needs the
  * bearer token; bodies are size-limited and validated; errors are JSON without internals.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,6 +12,9 @@ import { recordDecision } from '../queue/run-registry.js';
 import { approveRun, rejectRun } from '../run/held-runs.js';
 import { Stores } from '../storage/stores.js';
 import { describeTrigger, triggerRun } from '../queue/trigger.js';
+import { cancelRun } from '../queue/cancel-run.js';
+import { ATTEMPT_PATTERN } from '../run/output-layout.js';
+import { resolveRun } from '../run/run-plan.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
@@ -29,6 +33,7 @@ const triggerBody = z.strictObject({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected name@version or name@alias').optional(),
 });
 const decisionBody = z.strictObject({ reason: z.string().max(2000).optional(), by: z.string().min(1).max(200).optional() });
+const cancelBody = decisionBody.extend({ attempt: z.string().regex(ATTEMPT_PATTERN, 'expected an attempt name such as a2-1f3c').optional() });
 
 export interface ServerTimeouts {
   /** The request line and headers must arrive within this (Node's headersTimeout). */
@@ -104,6 +109,7 @@ const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly met
   { path: ['runs'], methods: { GET: listRoute } },
   { path: ['runs', null], methods: { GET: (o, _req, res, [runId], url) => runRoute(o, runId as string, res, url) } },
   { path: ['runs', null, 'approve'], methods: { POST: (o, req, res, [runId]) => decisionRoute(o, runId as string, 'approve', req, res) } },
+  { path: ['runs', null, 'cancel'], methods: { POST: (o, req, res, [runId]) => cancelRoute(o, runId as string, req, res) } },
   { path: ['runs', null, 'reject'], methods: { POST: (o, req, res, [runId]) => decisionRoute(o, runId as string, 'reject', req, res) } },
   ...modelRoutes(MODEL_ROUTES),
 ];
@@ -211,6 +217,27 @@ async function decisionRoute(opts: HandlerOptions, runId: string, what: 'approve
   const report = what === 'approve' ? await approveRun(ref, d) : await rejectRun(ref, d);
   await recordDecision(opts.client.registry, report);
   send(res, 200, { runId: report.runId, attempt: report.attempt, status: report.status, approval: report.approval });
+}
+
+/**
+ * POST /runs/:id/cancel {by?, reason?, attempt?}: `nightshift cancel`, recorded as "<by> (HTTP)".
+ * 200 cancelled; 404 no such run; 409 it has ended or is publishing (RunStateError).
+ */
+async function cancelRoute(opts: HandlerOptions, runId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const id = parseRunId(runId);
+  if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
+  const body = cancelBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
+  if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  // The job's spec names the output; without it (spec removed) the attempt's finalize step still removes its files.
+  const job = (await opts.jobs()).get(id.job);
+  const output = job ? (opts.stores ?? defaultStores()).resolve(resolveRun(job, id.logicalDate).output) : undefined;
+  const r = await cancelRun({ runs: opts.client.runs, registry: opts.client.registry, ...(output ? { output } : {}) }, runId, {
+    by: `${body.data.by ?? 'anonymous'} (HTTP)`,
+    ...(body.data.reason ? { reason: body.data.reason } : {}),
+    ...(body.data.attempt ? { attempt: body.data.attempt } : {}),
+  });
+  if (!r) throw new HttpError(404, `no run ${runId}${body.data.attempt ? ` attempt ${body.data.attempt}` : ''}`);
+  send(res, 200, { runId: r.runId, attempt: r.attempt, status: 'cancelled', previous: r.previous, removedJobs: r.removedJobs, message: r.message });
 }
 
 let sharedStores: Stores | undefined;

@@ -35,6 +35,8 @@ export interface RunRecord {
   output?: string;
   /** A superseded attempt's successor, which a caller waiting on this attempt follows. */
   supersededBy?: string;
+  /** Who cancelled the attempt (`nightshift cancel --by`, POST /runs/:id/cancel {by}). */
+  cancelledBy?: string;
 }
 
 const ACTIVE: readonly RunState[] = ['queued', 'planning', 'running', 'finalizing'];
@@ -120,14 +122,61 @@ export class RunRegistry {
     await m.exec();
   }
 
-  async update(runId: string, attempt: string, fields: Partial<RunRecord>): Promise<void> {
-    if (fields.status === undefined || !FINAL_STATES.includes(fields.status)) {
-      await this.redis.hset(this.key(runId, attempt), flatten(fields));
-      return;
+  /**
+   * Sets fields of an attempt's record. A cancelled record is never changed again (a step that
+   * was running when the attempt was cancelled must not bring it back): false then.
+   */
+  async update(runId: string, attempt: string, fields: Partial<RunRecord>): Promise<boolean> {
+    const args = Object.entries(flatten(fields)).flat();
+    if (args.length === 0) return true;
+    const applied = (await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'status') == 'cancelled' then return 0 end
+       redis.call('HSET', KEYS[1], unpack(ARGV))
+       return 1`,
+      1,
+      this.key(runId, attempt),
+      ...args,
+    )) as number;
+    if (applied !== 1) return false;
+    if (fields.status !== undefined && FINAL_STATES.includes(fields.status)) {
+      const m = this.redis.multi();
+      this.ageOut(m, runId, attempt);
+      await m.exec();
     }
-    const m = this.redis.multi().hset(this.key(runId, attempt), flatten(fields));
-    this.ageOut(m, runId, attempt);
-    await m.exec();
+    return true;
+  }
+
+  /**
+   * Cancels an attempt if its status is one of `from`, atomically with releasing the run's turn
+   * when the attempt holds it (a waiting rerun may start at once). Answers the status found.
+   */
+  async cancel(runId: string, attempt: string, from: readonly RunState[], fields: { by: string; reason: string; finishedAt: string }): Promise<{ cancelled: boolean; status: RunState | undefined }> {
+    const [done, status] = (await this.redis.eval(
+      `local s = redis.call('HGET', KEYS[1], 'status')
+       if not s then return {0, ''} end
+       for i = 5, #ARGV do
+         if ARGV[i] == s then
+           redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelledBy', ARGV[2], 'reason', ARGV[3], 'finishedAt', ARGV[4])
+           if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+           return {1, s}
+         end
+       end
+       return {0, s}`,
+      2,
+      this.key(runId, attempt),
+      this.turns().turnKeyOf(runId),
+      attempt,
+      fields.by,
+      fields.reason,
+      fields.finishedAt,
+      ...from,
+    )) as [number, string];
+    if (done === 1) {
+      const m = this.redis.multi();
+      this.ageOut(m, runId, attempt);
+      await m.exec();
+    }
+    return { cancelled: done === 1, status: status === '' ? undefined : (status as RunState) };
   }
 
   /**
@@ -150,6 +199,11 @@ export class RunRegistry {
   /** Rows read so far by one shard; set (not added) so a retried shard is not counted twice. */
   async shardProgress(runId: string, attempt: string, shard: string, rows: number): Promise<void> {
     await this.redis.hset(this.key(runId, attempt), `rows:${shard}`, String(rows));
+  }
+
+  /** Whether the attempt was cancelled: steps ask before and while they work (queue/cancel-run.ts). */
+  async isCancelled(runId: string, attempt: string): Promise<boolean> {
+    return (await this.redis.hget(this.key(runId, attempt), 'status')) === 'cancelled';
   }
 
   async shardDone(runId: string, attempt: string, shard: string): Promise<void> {
@@ -207,7 +261,7 @@ function unflatten(h: Record<string, string>): RunRecord {
     rowsRead: num('rowsRead') ?? rowsRead,
     shardsDone: num('shardsDone') ?? shardsDone,
   };
-  for (const k of ['startedAt', 'finishedAt', 'reason', 'output', 'supersededBy'] as const) if (h[k] !== undefined) rec[k] = h[k];
+  for (const k of ['startedAt', 'finishedAt', 'reason', 'output', 'supersededBy', 'cancelledBy'] as const) if (h[k] !== undefined) rec[k] = h[k];
   for (const k of ['shards', 'rowsScored', 'rowsRejected'] as const) if (h[k] !== undefined) rec[k] = Number(h[k]);
   return rec;
 }

@@ -27,6 +27,10 @@ export class RunTurns {
   private turnKey(runId: string): string {
     return `${this.prefix}:turn:${runId}`;
   }
+  /** The key that names the turn's holder, for a script that releases it with other changes (RunRegistry.cancel). */
+  turnKeyOf(runId: string): string {
+    return this.turnKey(runId);
+  }
   /** The run's newest claimed attempt (kept by RunRegistry.claimAttempt). */
   private latestKey(runId: string): string {
     return `${this.prefix}:latest:${runId}`;

@@ -23,17 +23,19 @@ import { UnrecoverableError } from '../queue/bullmq.js';
 import { finalizeDuration, runsTotal } from '../core/metrics.js';
 import { recordSuccess } from '../queue/queue-metrics.js';
 import type { WorkerContext } from './context.js';
+import { endCancelledAttempt } from './cancelled-attempt.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
   const p = finalizePayloadSchema.parse(job.data);
   const started = performance.now();
   const before = await ctx.registry.get(p.runId, p.attempt);
+  if (before?.status === 'cancelled') return endCancelledAttempt(ctx, p);
   if (before && !isActiveState(before.status)) {
     // A retried finalize of an attempt that already ended (killed after recording its status).
     await ctx.turns.release(p.runId, p.attempt);
     return { status: before.status };
   }
-  await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' });
+  if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' }))) return endCancelledAttempt(ctx, p);
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
   const failures = await job.getIgnoredChildrenFailures();

@@ -25,9 +25,11 @@ import { renumberIfBehind } from './renumber-attempt.js';
 
 export async function processPlan(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<{ shards: number }> {
   const p = planPayloadSchema.parse(job.data);
+  // Cancelled while queued (and taken before its job could be removed): it never runs.
+  if (await ctx.registry.isCancelled(p.runId, p.attempt)) return { shards: 0 };
   await waitForEarlierRuns(ctx, job, p, token);
   if (!(await takeTurn(ctx, job, p, token))) return { shards: 0 };
-  await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString(), reason: '' });
+  if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString(), reason: '' }))) return cancelledBeforeShards(ctx, p);
   const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
   log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
   try {
@@ -53,6 +55,9 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       plannedAt: new Date().toISOString(),
       model: modelFacts(model),
     };
+    // Cancelled while planning: enqueue nothing. (Cancelled just after this check, the shards
+    // find out when they start and the finalize step removes whatever they wrote.)
+    if (await ctx.registry.isCancelled(p.runId, p.attempt)) return cancelledBeforeShards(ctx, p);
     await ctx.flow.add({
       name: 'finalize',
       queueName: RUNS_QUEUE,
@@ -81,6 +86,13 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     await failRunEarly(ctx, job, p, err);
     throw err;
   }
+}
+
+/** A cancelled attempt that took the run's turn gives it back: a waiting rerun may start. */
+async function cancelledBeforeShards(ctx: WorkerContext, p: PlanPayload): Promise<{ shards: number }> {
+  await ctx.turns.release(p.runId, p.attempt);
+  ctx.log.info({ job: p.job, runId: p.runId, attempt: p.attempt, status: 'cancelled' }, `${p.runId} ${p.attempt} was cancelled before its shards were queued`);
+  return { shards: 0 };
 }
 
 function runRef(p: PlanPayload): RunRef {
@@ -119,7 +131,8 @@ async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: str
     }
     const holder = await ctx.registry.get(p.runId, answer.holder);
     if (holder && isActiveState(holder.status)) {
-      await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for attempt ${answer.holder} (${holder.status}) of this run to finish` });
+      // Cancelled while it waited: it never runs.
+      if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for attempt ${answer.holder} (${holder.status}) of this run to finish` }))) return false;
       if (!token) throw new Error(`plan of ${p.runId} ${p.attempt}: no lock token to wait with`);
       await job.moveToDelayed(Date.now() + TURN_POLL_MS, token);
       throw new DelayedError();

@@ -1,17 +1,31 @@
 /** Scores one shard of a run and returns its result to the run's finalize step. */
 import type { Job } from 'bullmq';
-import { LockLostError } from '../core/errors.js';
+import { LockLostError, RunCancelledError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
-import { shardPayloadSchema } from '../queue/payloads.js';
+import { shardPayloadSchema, type ShardPayload } from '../queue/payloads.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import { parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
+import { watchCancel } from './cancelled-attempt.js';
 
 const PROGRESS_EVERY_MS = 1_000;
 
 export async function processShard(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<ShardResult> {
   const p = shardPayloadSchema.parse(job.data);
+  const watch = watchCancel(ctx.registry, p.runId, p.attempt, signal);
+  try {
+    if (await ctx.registry.isCancelled(p.runId, p.attempt)) throw watch.error();
+    return await scoreShardJob(ctx, job, token, p, watch.signal);
+  } catch (err) {
+    // An abort surfaces as whatever the stream in flight threw: the cancellation is the cause.
+    throw watch.cancelled() ? watch.error() : err;
+  } finally {
+    watch.stop();
+  }
+}
+
+async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undefined, p: ShardPayload, signal: AbortSignal): Promise<ShardResult> {
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const scorer = await ctx.scorers.scorer(loaded.spec, { uri: p.modelUri }, p.runId, p.modelSha256);
   const inputLoc = parseLocation(p.object.uri, loaded.baseDir);
@@ -23,8 +37,10 @@ export async function processShard(ctx: WorkerContext, job: Job, token: string |
       spec: loaded.spec,
       scorer,
       format: partFormat(loaded.spec),
-      ...(signal ? { signal } : {}),
+      signal,
       beforePublish: async () => {
+        // A cancelled attempt's part is never completed (its upload is aborted instead).
+        if (await ctx.registry.isCancelled(p.runId, p.attempt)) throw new RunCancelledError(`${p.runId} attempt ${p.attempt} was cancelled: part not completed`);
         if (!token) return;
         if ((await job.extendLock(token, ctx.lockDurationMs)) !== 1) {
           throw new LockLostError(`shard ${p.shard} of ${p.runId} ${p.attempt}: this worker lost its lock (another worker owns the shard now); not publishing its part`);

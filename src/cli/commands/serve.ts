@@ -18,6 +18,7 @@ import { openQueueClient, type QueueClient } from '../../queue/queue-client.js';
 
 export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI] [--metrics-port P]
   HTTP API: POST /jobs/:name/runs {"date"?, "rerun"?, "model"?}, GET /runs, GET /runs/:id,
+  POST /runs/:id/cancel {"by"?, "reason"?, "attempt"?} (409 when it has ended or is publishing),
   and the model registry (--registry or NIGHTSHIFT_REGISTRY) under /models (see README).
   Every request needs "Authorization: Bearer $NIGHTSHIFT_API_TOKEN", except /healthz and /readyz.
   GET /metrics: Prometheus text (with the token); --metrics-port serves it without auth instead.

@@ -13,7 +13,8 @@ export const triggerHelp = `nightshift trigger <job> [--date YYYY-MM-DD] [--reru
   job@date); --rerun starts a new attempt that replaces the published outputs when it succeeds.
   A rerun while an attempt of the run is active waits for that attempt to finish, then runs
   (never beside it); of several reruns waiting, only the newest runs (the others: superseded).
-  --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval.
+  --wait  show progress, then the result; exit 0 succeeded, 3 failed, 4 held for approval,
+          130 cancelled (nightshift cancel).
   --model score with this registered version (or alias) instead of the job's model, for this run
           only (a rerun or backfill with an older version); checked when the run is planned.`;
 
@@ -35,6 +36,7 @@ export async function triggerCommand(argv: string[]): Promise<number> {
     if (!values.wait) return EXIT.ok;
     const final = await waitForRun(client.registry, res.runId, res.attempt);
     process.stdout.write(`${describeRun(final)}\n`);
+    if (final.status === 'cancelled') return EXIT.cancelled;
     return final.status === 'succeeded' ? EXIT.ok : final.status === 'held' ? EXIT.held : EXIT.data;
   } finally {
     await client.close();
@@ -48,7 +50,7 @@ export async function waitForRun(registry: RunRegistry, runId: string, attempt: 
       const rec = await registry.get(runId, attempt);
       // An attempt renumbered by the plan step (worker/renumber-attempt.ts) goes on as its successor.
       if (rec?.status === 'superseded' && rec.supersededBy) return waitForRun(registry, runId, rec.supersededBy, pollMs);
-      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held' || rec.status === 'superseded')) return rec;
+      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held' || rec.status === 'superseded' || rec.status === 'cancelled')) return rec;
       if (rec) progress.update(() => `${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
