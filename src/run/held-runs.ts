@@ -34,7 +34,9 @@ export async function approveRun(ref: HeldRunRef, d: Decision): Promise<RunRepor
     r.status = 'succeeded';
     delete r.reason;
   });
-  await publishRun(out, report);
+  const outcome = await publishRun(out, report);
+  // Approval never reports a publication that did not happen (a newer attempt published first).
+  if (outcome.kind === 'superseded') throw new RunStateError(`run ${report.runId} attempt ${report.attempt} was approved but not published: attempt ${outcome.by ?? '(a newer one)'} published first`);
   await updateLatest(ref.stores, jobOutputRoot(ref), report);
   void notifyRun(ref.spec, report);
   return report;
