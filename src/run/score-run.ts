@@ -1,26 +1,25 @@
 /**
- * Runs a job in-process (no Redis): resolve inputs, score every shard, write the report, and
- * publish with _SUCCESS only if the run succeeded. The distributed path reuses the same steps.
+ * The in-process executor (no Redis): plan, score every shard here or on shard threads, then
+ * the shared finalize stage (finalize-attempt.ts) publishes with _SUCCESS only if the run
+ * succeeded. The workers execute the same stages as BullMQ jobs (worker/).
  */
 import { CancelledError, InputError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
-import { monitorRun } from './monitor-run.js';
-import { notifyRun } from './notify-run.js';
 import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
-import { buildReport, failureReason, modelFacts, totalRows, type RunReport } from '../report/run-report.js';
+import { modelFacts, type RunReport } from '../report/run-report.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
 import type { StoreRef, Stores } from '../storage/stores.js';
 import { attemptName } from './output-layout.js';
 import { discardAttempt } from './discard-attempt.js';
-import { nextAttemptFromStore, publishRun, updateLatest, type PublishOutcome } from './publish.js';
-import { verifyParts } from './verify-parts.js';
+import { nextAttemptFromStore, type PublishOutcome } from './publish.js';
+import { finalizeAttempt } from './finalize-attempt.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { runShardThreads } from './shard-threads.js';
 import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
@@ -83,30 +82,27 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       throw new CancelledError(`${runId}: ${why}; nothing was published and this attempt's files were removed`, { cause: err });
     }
     const { shards, inputError } = scored;
-    const totals = totalRows(shards);
-    const failure = inputError ? inputError.message : (failureReason(totals, spec.limits.maxErrorRate) ?? (await verifyParts(out, attempt, shards, totals.read - totals.rejected)));
-    const report = buildReport(
-      {
-        runId,
-        attempt,
-        job: spec.name,
-        logicalDate: opts.date,
-        startedAt,
-        finishedAt: new Date(),
-        model: modelFacts(model),
-        inputUri: inputs.length === 1 ? (inputs[0]?.display ?? inputUri) : inputUri,
-        outputUri,
-        maxErrorRate: spec.limits.maxErrorRate,
-      },
+    const facts = {
+      runId,
+      attempt,
+      job: spec.name,
+      logicalDate: opts.date,
+      startedAt,
+      finishedAt: new Date(),
+      model: modelFacts(model),
+      inputUri: inputs.length === 1 ? (inputs[0]?.display ?? inputUri) : inputUri,
+      outputUri,
+      maxErrorRate: spec.limits.maxErrorRate,
+    };
+    // No Redis here (no fence): the store's conditional writes order this attempt against the workers'.
+    const { report, publication } = await finalizeAttempt({
+      facts,
       shards,
-      failure,
-    );
-    await monitorRun({ spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) }, report, shards);
-    // No Redis here: the store's conditional writes order this attempt against the workers'.
-    const publication = await publishRun(out, report);
-    if (publication.kind === 'published') await updateLatest(stores, run.latestRoot, report);
-    // After publishing, in the background: a slow or failing receiver never delays the run.
-    if (!opts.profileOnly && publication.kind !== 'superseded') void notifyRun(spec, report);
+      shardFailure: inputError?.message,
+      monitor: { spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) },
+      latestRoot: run.latestRoot,
+      notify: !opts.profileOnly,
+    });
     return { report, outputUri, inputError, publication };
   } finally {
     await scorer.close();

@@ -1,23 +1,20 @@
 /**
- * The finalize step of a run: merge shard results, check that every row is accounted for and
- * every part is in place, write the report, and publish (_SUCCESS, then _latest.json) only if
- * every shard succeeded and this attempt still holds the run's turn (see queue/run-turns.ts and
- * run/publish.ts). Then it releases the turn, so a waiting rerun can start.
+ * The finalize job of a run: gathers the shard jobs' results and failures and runs the shared
+ * finalize stage (run/finalize-attempt.ts), fenced by this attempt's turn (queue/run-turns.ts):
+ * it publishes only if every shard succeeded and the attempt still holds the run. Then it records
+ * the outcome and releases the turn, so a waiting rerun can start.
  */
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import type { ShardResult } from '../core/types.js';
 import { reportReason } from '../core/outcomes.js';
 import { finalizePayloadSchema, type PlanPayload, type RunRef } from '../queue/payloads.js';
-import { buildReport, failureReason, totalRows, type RunFacts } from '../report/run-report.js';
-import { monitorRun } from '../run/monitor-run.js';
-import { notifyRun } from '../run/notify-run.js';
-import { publishRun, updateLatest, type PublishFence } from '../run/publish.js';
-import { verifyParts } from '../run/verify-parts.js';
+import { buildReport, type RunFacts } from '../report/run-report.js';
+import { finalizeAttempt } from '../run/finalize-attempt.js';
+import { publishRun, type PublishFence } from '../run/publish.js';
 import { isActiveState } from '../queue/run-registry.js';
 import { parseLocation } from '../spec/uri.js';
 import { resolveRun } from '../run/run-plan.js';
-import { abortLeftovers } from '../run/discard-attempt.js';
 import { isFinalFailure } from '../queue/outcomes.js';
 import { UnrecoverableError } from '../queue/bullmq.js';
 import { finalizeDuration, runsTotal } from '../core/metrics.js';
@@ -38,27 +35,16 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'finalizing' }))) return endCancelledAttempt(ctx, p);
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
-  const failures = await job.getIgnoredChildrenFailures();
-  const shards = Object.values(values).sort((a, b) => a.shard.localeCompare(b.shard));
-  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
-  let failure: string | undefined;
-  const failed = Object.entries(failures);
-  if (failed.length > 0) {
-    const [key, reason] = failed[0] as [string, string];
-    failure = `${failed.length} of ${p.shards} shard(s) failed; shard ${key.slice(key.lastIndexOf('#') + 1)}: ${reason}`;
-  } else if (shards.length !== p.shards) {
-    failure = `internal error: ${shards.length} shard results for ${p.shards} planned shards`;
-  } else {
-    const totals = totalRows(shards);
-    failure = failureReason(totals, loaded.spec.limits.maxErrorRate) ?? (await verifyParts(out, p.attempt, shards, totals.read - totals.rejected));
-  }
-  const report = buildReport(runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), shards, failure);
-  await abortLeftovers(out, p.attempt);
-  await monitorRun({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out }, report, shards);
-  const outcome = await publishRun(out, report, workerFence(ctx, p.runId, p.attempt));
-  if (outcome.kind === 'published') await updateLatest(ctx.stores, p.latestUri === undefined ? undefined : parseLocation(p.latestUri, '/'), report);
+  const shards = Object.values(values);
+  const { report, publication: outcome } = await finalizeAttempt({
+    facts: runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }),
+    shards,
+    shardFailure: shardFailure(p.shards, shards.length, await job.getIgnoredChildrenFailures()),
+    monitor: { spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out: ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir)) },
+    latestRoot: p.latestUri === undefined ? undefined : parseLocation(p.latestUri, '/'),
+    fence: workerFence(ctx, p.runId, p.attempt),
+  });
   const superseded = outcome.kind === 'superseded';
-  if (!superseded) void notifyRun(loaded.spec, report);
   await ctx.registry.update(p.runId, p.attempt, {
     status: superseded ? 'superseded' : report.status,
     finishedAt: report.finishedAt,
@@ -89,6 +75,16 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   }
   log.info(fields, `run ${p.runId} ${p.attempt} succeeded`);
   return { status };
+}
+
+/** Shard jobs that failed for good (BullMQ's ignored child failures), or results missing: the run fails. */
+function shardFailure(planned: number, results: number, failures: Record<string, string>): string | undefined {
+  const failed = Object.entries(failures);
+  if (failed.length > 0) {
+    const [key, reason] = failed[0] as [string, string];
+    return `${failed.length} of ${planned} shard(s) failed; shard ${key.slice(key.lastIndexOf('#') + 1)}: ${reason}`;
+  }
+  return results === planned ? undefined : `internal error: ${results} shard results for ${planned} planned shards`;
 }
 
 /** The Redis half of the fence: this attempt holds the run's turn; others' activity from the registry. */
