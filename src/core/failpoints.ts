@@ -3,11 +3,12 @@
  * variable NIGHTSHIFT_FAILPOINTS names them (comma-separated); each fires once per process:
  * - `block-event-loop:<ms>` at `shard-batch`: busy-waits, as a long GC pause or a hung native call
  *   would, so the worker loses its BullMQ lock mid-shard;
- * - `crash` at `before-success`: SIGKILLs the process between the report and _SUCCESS.
+ * - `crash` at `before-success`: SIGKILLs the process between the report and _SUCCESS;
+ * - `throw` at `challenger-batch`: the challenger's session.run throws (a challenger failure).
  */
 const fired = new Set<string>();
 
-export function failpoint(at: 'shard-batch' | 'before-success'): void {
+export function failpoint(at: 'shard-batch' | 'before-success' | 'challenger-batch'): void {
   const spec = process.env.NIGHTSHIFT_FAILPOINTS;
   if (!spec) return;
   for (const entry of spec.split(',')) {
@@ -21,6 +22,8 @@ export function failpoint(at: 'shard-batch' | 'before-success'): void {
       }
     } else if (action === 'crash') {
       process.kill(process.pid, 'SIGKILL');
+    } else if (action === 'throw') {
+      throw new Error(`failpoint ${at}:throw`);
     }
   }
 }

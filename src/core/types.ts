@@ -90,6 +90,8 @@ export interface ShardResult {
   readonly scoreStats: Record<string, ScoreStatsState>;
   /** Profile of the shard's input and score columns (monitor/run-profile.ts), merged at finalize. */
   readonly profile?: ShardProfile | undefined;
+  /** The challenger's comparison in this shard, when the job names a challenger. */
+  readonly challenger?: ShardChallenger | undefined;
 }
 
 /**
@@ -122,4 +124,21 @@ export interface StageTimings {
   readParseMs: number;
   inferenceMs: number;
   writeMs: number;
+}
+
+/**
+ * What a shard's challenger (champion/challenger shadow scoring) did: its own status, so a
+ * challenger that fails never fails the shard. `columns` are per score column comparison states
+ * (report/challenger-comparison.ts, which core cannot name), merged at finalize.
+ */
+export interface ShardChallenger {
+  readonly status: 'compared' | 'failed';
+  readonly reason?: string | undefined;
+  /** Rows the challenger scored and compared in this shard. */
+  readonly rows: number;
+  readonly inferenceMs: number;
+  /** The challenger's part (`_challenger/part-…`), when it wrote one. */
+  readonly partKey?: string | undefined;
+  readonly partBytes?: number | undefined;
+  readonly columns: Readonly<Record<string, { readonly kind: string }>>;
 }

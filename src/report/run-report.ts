@@ -8,31 +8,13 @@ import type { MonitoringReport } from '../monitor/drift-report.js';
 import type { ProfileSummary } from '../monitor/profile-summary.js';
 import type { Approval } from '../monitor/approval.js';
 import { mergeStats, summarize, type ScoreStatsState, type ScoreSummary } from './score-stats.js';
+import { challengerSection, type ChallengerFacts, type ChallengerSection } from './challenger-report.js';
+import type { ModelFacts } from './model-facts.js';
 
 /** held: complete, but waiting for `nightshift approve` before it publishes (monitor.onDrift: hold). */
 export type RunStatus = 'succeeded' | 'failed' | 'held';
 
-/** The model a run scored with; for a registered version also its name, version and alias. */
-export interface ModelFacts {
-  uri: string;
-  sha256: string;
-  zipMapRewrites: { output: string; classLabels: (string | number)[] }[];
-  name?: string | undefined;
-  version?: number | undefined;
-  alias?: string | undefined;
-  ref?: string | undefined;
-  registry?: string | undefined;
-}
-
-export function modelFacts(m: { uri: string; sha256: string; zipMapRewrites: readonly { output: string; classLabels: ReadonlyArray<string | number> }[]; version?: { name: string; version: number; alias?: string | undefined; ref: string; registry: string } | undefined }): ModelFacts {
-  const v = m.version;
-  return {
-    uri: m.uri,
-    sha256: m.sha256,
-    zipMapRewrites: m.zipMapRewrites.map((z) => ({ output: z.output, classLabels: [...z.classLabels] })),
-    ...(v ? { name: v.name, version: v.version, ...(v.alias ? { alias: v.alias } : {}), ref: v.ref, registry: v.registry } : {}),
-  };
-}
+export { modelFacts, type ModelFacts } from './model-facts.js';
 
 export interface RunFacts {
   readonly runId: string;
@@ -45,6 +27,8 @@ export interface RunFacts {
   readonly inputUri: string;
   readonly outputUri: string;
   readonly maxErrorRate: number;
+  /** The job's challenger (model.challenger), if it names one. */
+  readonly challenger?: ChallengerFacts | undefined;
 }
 
 export interface RunReport {
@@ -80,7 +64,9 @@ export interface RunReport {
   monitoring?: MonitoringReport;
   /** Who approved or rejected a held run, when and why. */
   approval?: Approval;
-  shards: Omit<ShardResult, 'scoreStats' | 'profile'>[];
+  /** Champion/challenger: the challenger's model, status and comparison per score column. */
+  challenger?: ChallengerSection;
+  shards: Omit<ShardResult, 'scoreStats' | 'profile' | 'challenger'>[];
 }
 
 export interface RowTotals {
@@ -169,9 +155,10 @@ export function buildReport(facts: RunFacts, shards: readonly ShardResult[], fai
     timings: roundTimings(timings),
     rowsPerSecond: durationMs > 0 ? Math.round((totals.read / durationMs) * 1000) : 0,
     scores: Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, summarize(v)])),
-    shards: shards.map(({ scoreStats: _s, profile: _p, ...rest }) => ({ ...rest, timings: roundTimings(rest.timings) })),
+    shards: shards.map(({ scoreStats: _s, profile: _p, challenger: _c, ...rest }) => ({ ...rest, timings: roundTimings(rest.timings) })),
   };
   if (failure) report.reason = failure;
+  if (facts.challenger) report.challenger = challengerSection(facts.challenger, shards, failure !== undefined);
   return report;
 }
 

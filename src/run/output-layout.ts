@@ -58,7 +58,18 @@ export function errorsName(shard: string, attempt: string): string {
 /** Parts and errors files of any attempt (names relative to the output prefix): what a publish may replace or remove. */
 export function runFileAttempt(name: string): string | undefined {
   // errors-… at the top: where errors files were before _errors/, so a rerun still removes them.
-  return /^(?:part-|_errors\/errors-|errors-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
+  return /^(?:part-|_errors\/errors-|errors-|_challenger\/part-)\d{5}-(a\d+-[0-9a-f]{4})\./.exec(name)?.[1];
+}
+
+/**
+ * A challenger's part lives under `_challenger/` beside the champion's part of the same shard
+ * and attempt, so a reader globbing `part-*` never reads challenger scores as the run's.
+ */
+export const CHALLENGER_DIR = '_challenger/';
+
+export function challengerPartKey(partKey: string): string {
+  const i = partKey.lastIndexOf('/') + 1;
+  return `${partKey.slice(0, i)}${CHALLENGER_DIR}${partKey.slice(i)}`;
 }
 
 export function joinKey(prefix: string, name: string): string {

@@ -23,6 +23,7 @@ import { finalizeAttempt } from './finalize-attempt.js';
 import { resolveInputs } from './resolve-inputs.js';
 import { runShardThreads } from './shard-threads.js';
 import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
+import { openLocalChallenger, type LocalChallenger } from './challenger-model.js';
 
 export interface ScoreRunOptions {
   readonly date: string;
@@ -61,8 +62,10 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const model = await fetchModel(source, stores);
   const session = await createSession(model, spec.model.threads);
   const scorer = new OnnxScorer(session, spec);
+  let challenger: LocalChallenger | undefined;
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
+    challenger = await openLocalChallenger(job, stores, values, opts.signal);
     if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...(opts.signal ? { signal: opts.signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
@@ -73,7 +76,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     let scored: { shards: ShardResult[]; inputError: InputError | undefined };
     try {
       const tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
-      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks }, opts);
+      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger }, opts);
       opts.signal?.throwIfAborted();
     } catch (err) {
       if (!opts.signal?.aborted) throw err;
@@ -93,6 +96,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       inputUri: inputs.length === 1 ? (inputs[0]?.display ?? inputUri) : inputUri,
       outputUri,
       maxErrorRate: spec.limits.maxErrorRate,
+      challenger: challenger?.planned.facts,
     };
     // No Redis here (no fence): the store's conditional writes order this attempt against the workers'.
     const { report, publication } = await finalizeAttempt({
@@ -105,6 +109,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     });
     return { report, outputUri, inputError, publication };
   } finally {
+    await challenger?.close();
     await scorer.close();
   }
 }
@@ -113,7 +118,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 async function scoreTasks(
   job: LoadedJob,
   stores: Stores,
-  run: { runId: string; outputUri: string; model: LoadedModel; scorer: OnnxScorer; out: StoreRef; tasks: readonly PlannedShard[] },
+  run: { runId: string; outputUri: string; model: LoadedModel; scorer: OnnxScorer; out: StoreRef; tasks: readonly PlannedShard[]; challenger: LocalChallenger | undefined },
   opts: ScoreRunOptions,
 ): Promise<{ shards: ShardResult[]; inputError: InputError | undefined }> {
   const { spec } = job;
@@ -122,7 +127,7 @@ async function scoreTasks(
   const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
   if (threads > 1) {
     const r = await runShardThreads(
-      { specFile: job.file, specText: job.text, date: opts.date, runId: run.runId, modelUri: run.model.uri, modelSha256: run.model.sha256, s3: stores.explicitSettings },
+      { specFile: job.file, specText: job.text, date: opts.date, runId: run.runId, modelUri: run.model.uri, modelSha256: run.model.sha256, s3: stores.explicitSettings, ...(run.challenger?.thread ? { challenger: run.challenger.thread } : {}) },
       tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri: run.outputUri })),
       threads,
       (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
@@ -138,7 +143,7 @@ async function scoreTasks(
     opts.signal?.throwIfAborted();
     try {
       const result = await scoreShard(
-        { spec, scorer: run.scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i) },
+        { spec, scorer: run.scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i), challenger: run.challenger?.shards?.forShard(t.partKey) },
         { shard: t.shard, input: t.unit.input, ...(t.unit.range ? { range: t.unit.range } : {}), output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey } },
       );
       shards.push(result);

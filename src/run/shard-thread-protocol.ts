@@ -3,6 +3,7 @@ import type { SerializedError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import type { S3Settings } from '../storage/s3-config.js';
 import type { ShardUnit } from './plan-units.js';
+import type { ChallengerThreadInit } from './challenger-model.js';
 
 export interface ShardThreadInit {
   readonly specFile: string;
@@ -13,6 +14,8 @@ export interface ShardThreadInit {
   readonly modelUri: string;
   readonly modelSha256: string;
   readonly s3: S3Settings | undefined;
+  /** The challenger the run planned (model.challenger), when it loaded and fits the job. */
+  readonly challenger?: ChallengerThreadInit | undefined;
 }
 
 export interface ShardTaskMessage {

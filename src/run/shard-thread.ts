@@ -11,6 +11,9 @@ import { scoreShard } from '../scoring/score-shard.js';
 import { parseJobSpec } from '../spec/load-spec.js';
 import { parseLocation } from '../spec/uri.js';
 import { Stores } from '../storage/stores.js';
+import { challengerJobSpec } from '../spec/challenger-spec.js';
+import type { JobSpec } from '../spec/job-spec.js';
+import { shardChallengers, type ChallengerThreadInit } from './challenger-model.js';
 import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
 const init = workerData as ShardThreadInit;
@@ -23,6 +26,15 @@ const ready = (async () => {
   const model = await fetchModel({ uri: init.modelUri, sha256: init.modelSha256 }, stores);
   return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
 })();
+
+// The challenger's session is opened on the first shard, beside the champion's.
+const challengers = init.challenger
+  ? shardChallengers(job.spec, init.challenger.name, async () => {
+      const c = init.challenger as ChallengerThreadInit;
+      const spec = challengerJobSpec(job.spec) as JobSpec;
+      return new OnnxScorer(await createSession(await fetchModel({ uri: c.uri, sha256: c.sha256 }, stores), spec.model.threads), spec);
+    })
+  : undefined;
 
 const cancelled = new AbortController();
 port.on('message', (cmd: ShardThreadCommand) => {
@@ -42,6 +54,7 @@ async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
         scorer,
         format: partFormat(job.spec),
         signal: cancelled.signal,
+        challenger: challengers?.forShard(task.partKey),
         onProgress: (rows) => {
           if (Date.now() - last < 200) return;
           last = Date.now();

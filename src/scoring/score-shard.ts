@@ -15,6 +15,7 @@ import type { JobSpec } from '../spec/job-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBatches, type BatchEvent } from '../formats/read-batches.js';
 import { readParquetBatchEvents } from '../formats/parquet/parquet-input.js';
+import { ChallengerShard, type ChallengerShardContext } from './challenger-shard.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
@@ -41,6 +42,8 @@ export interface ShardContext {
    * stalled event loop, a network partition) cannot overwrite the part another worker wrote.
    */
   readonly beforePublish?: () => Promise<void>;
+  /** A challenger to score the same batches with and compare (model.challenger); it never fails the shard. */
+  readonly challenger?: ChallengerShardContext | undefined;
 }
 
 export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<ShardResult> {
@@ -56,7 +59,9 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   const stats: Record<string, ScoreStatsState> = {};
   const profile = spec.monitor.profile ? new ProfileCollector(profileSignature(spec)) : undefined;
   let bytes = () => 0;
+  let challenger: ShardResult['challenger'];
   let input: Readable | undefined;
+  const shadow = ctx.challenger ? new ChallengerShard(ctx.challenger, spec, task.output.store, task.input.display, ctx.signal) : undefined;
 
   const timed = async (stage: 'inferenceMs' | 'writeMs', fn: () => Promise<void>): Promise<void> => {
     const t = performance.now();
@@ -69,8 +74,11 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     let scores: Awaited<ReturnType<Scorer['score']>> = [];
     // Before scoring: a thread scorer transfers the feature arrays away.
     profile?.addBatch(batch);
+    const challenged = shadow?.begin(batch);
     await timed('inferenceMs', async () => {
       scores = await ctx.scorer.score(batch);
+      // Inference time covers waiting for the challenger of the same batch.
+      await shadow?.compare(batch, scores, challenged);
     });
     // An abort destroys the sinks, and a write to a destroyed sink would wait for 'drain' forever.
     ctx.signal?.throwIfAborted();
@@ -106,12 +114,14 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await timed('writeMs', async () => {
       const end = encoder.end();
       if (end.length > 0) await part.write(end);
+      challenger = await shadow?.finish();
       await ctx.beforePublish?.();
       await part.close();
       await errors?.close();
     });
   } catch (err) {
     const reason = err instanceof Error ? err : new Error(String(err));
+    await shadow?.abort(reason);
     await part.abort(reason);
     await errors?.abort(reason);
     throw err;
@@ -136,6 +146,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     timings,
     scoreStats: stats,
     profile: profile?.toJson(),
+    ...(challenger ? { challenger } : {}),
   };
 
   /** The shard's rows as batch events, by input format. */

@@ -37,12 +37,37 @@ const modelSourceFields = {
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
 };
 
+/**
+ * A second model scored on the same parsed batches as the job's model (the champion), for
+ * comparison only: its scores go to `_challenger/` parts and the report's `challenger` section,
+ * never into the published parts, and its failure never fails the run.
+ */
+const challengerSchema = z.strictObject({
+  ...modelSourceFields,
+  /** onnxruntime intra-op threads per session (default: model.threads). */
+  threads: z.int().min(1).max(64).optional(),
+  /**
+   * Which of its outputs become which columns, when they differ from model.outputs. Columns are
+   * compared with the champion's columns of the same name; default: model.outputs.
+   */
+  outputs: z.array(modelOutputSchema).min(1).optional(),
+  /**
+   * Decision threshold(s) for "agreement at a threshold": one for every float score column, or
+   * per column. A value ≥ the threshold is a positive decision.
+   */
+  threshold: z.union([z.number(), z.record(columnName, z.number())]).optional(),
+  /** Write the challenger's scores (id columns + its score columns) under `_challenger/` in the run's output. */
+  parts: z.boolean().default(true),
+});
+
 const modelSchema = z.strictObject({
   ...modelSourceFields,
   /** onnxruntime intra-op threads per session. */
   threads: z.int().min(1).max(64).default(1),
   inputs: z.array(modelInputSchema).min(1),
   outputs: z.array(modelOutputSchema).min(1),
+  /** Champion/challenger: a second model scored in the same pass, compared in the report. */
+  challenger: challengerSchema.optional(),
 });
 
 const csvSchema = z.strictObject({
@@ -205,6 +230,7 @@ export type JobSpec = z.output<typeof jobSpecSchema>;
 /** The fields that say where a model comes from. */
 export type ModelSourceSpec = Pick<JobSpec['model'], 'uri' | 'ref' | 'registry' | 'sha256'>;
 export type ModelInputSpec = JobSpec['model']['inputs'][number];
+export type ChallengerSpec = NonNullable<JobSpec['model']['challenger']>;
 export type ModelOutputSpec = JobSpec['model']['outputs'][number];
 export type CsvOptions = JobSpec['input']['csv'];
 export type ScheduleSpec = NonNullable<JobSpec['schedule']>;

@@ -104,7 +104,8 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
     }
   }
   problems.push(...sourceProblems('model', spec.model));
-  const uris = [['model.uri', spec.model.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
+  if (spec.model.challenger) problems.push(...sourceProblems('model.challenger', spec.model.challenger), ...challengerProblems(spec));
+  const uris = [['model.uri', spec.model.uri], ['model.challenger.uri', spec.model.challenger?.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
   for (const [field, uri] of uris) {
     for (const t of unknownTemplates(uri ?? '')) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
   }
@@ -121,6 +122,7 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
     }
   };
   if (spec.model.uri !== undefined) locate('model.uri', renderTemplate(spec.model.uri, sample));
+  if (spec.model.challenger?.uri !== undefined) locate('model.challenger.uri', renderTemplate(spec.model.challenger.uri, sample));
   const input = locate('input.uri', staticPrefix(renderTemplate(spec.input.uri, sample)));
   const output = locate('output.uri', renderTemplate(spec.output.uri, sample));
   if (input && output && (isWithin(output, input) || isWithin(input, output))) {
@@ -143,6 +145,29 @@ function sourceProblems(field: string, src: ModelSourceSpec): string[] {
   } catch (err) {
     return [`${field}.ref: ${(err as Error).message}`];
   }
+}
+
+/** A challenger's columns are compared with the champion's of the same name: each must be one. */
+function challengerProblems(spec: JobSpec): string[] {
+  const c = spec.model.challenger;
+  if (!c) return [];
+  const problems: string[] = [];
+  const champion = new Set(spec.model.outputs.flatMap((o) => o.columns));
+  const seen = new Set<string>();
+  c.outputs?.forEach((o, i) =>
+    o.columns.forEach((col, j) => {
+      const where = `model.challenger.outputs.${i}.columns.${j}`;
+      if (!champion.has(col)) problems.push(`${where}: "${col}" is not a column of model.outputs (challenger columns are compared with the champion's of the same name: ${[...champion].join(', ')})`);
+      else if (seen.has(col)) problems.push(`${where}: column "${col}" is listed twice`);
+      seen.add(col);
+    }),
+  );
+  if (c.threshold !== undefined && typeof c.threshold === 'object') {
+    for (const col of Object.keys(c.threshold)) {
+      if (!champion.has(col)) problems.push(`model.challenger.threshold.${col}: not a score column (the job's score columns: ${[...champion].join(', ')})`);
+    }
+  }
+  return problems;
 }
 
 function columnProblems(spec: JobSpec): string[] {

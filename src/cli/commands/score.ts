@@ -9,6 +9,7 @@ import { formatLocation, isWithin, parseLocation } from '../../spec/uri.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { monitoringLines } from '../../run/monitor-run.js';
+import { challengerLines } from '../../report/challenger-report.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
 import { progressPrinter } from '../progress.js';
 
@@ -113,6 +114,7 @@ export function summaryText(r: RunReport, outputUri: string): string {
     `  rows: ${r.rows.read} read = ${r.rows.scored} scored + ${r.rows.rejected} rejected${r.rows.rejected ? ` ${JSON.stringify(r.rows.rejectedByReason)}` : ''}`,
     `  time: ${(r.durationMs / 1000).toFixed(2)} s, ${r.rowsPerSecond.toLocaleString('en-US')} rows/s (read+parse ${r.timings.readParseMs} ms, inference ${r.timings.inferenceMs} ms, write ${r.timings.writeMs} ms)`,
     ...monitoringLines(r),
+    ...challengerLines(r.challenger),
     `  output: ${outputUri}`,
     ...r.output.parts.map((p) => `    ${p}`),
     ...r.output.errors.map((p) => `    ${p} (rejected rows)`),
