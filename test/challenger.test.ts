@@ -340,6 +340,6 @@ test('model.challenger in the spec: columns must be the champion\'s, one source,
   assert.match(bad({}), /model\.challenger: give either uri/);
   assert.match(bad({ ref: 'fraud@challenger', threshold: { p: 0.5 } }), /model\.challenger\.threshold\.p: not a score column/);
   assert.match(bad({ ref: 'fraud@challenger', extra: 1 }), /extra/);
-  const ok = parseSpec({ ...base, model: { ...base.model, challenger: { ref: 'fraud@challenger', threshold: 0.7 } } } as JobSpecInput);
+  const ok = parseSpec({ ...base, model: { ...base.model, challenger: { ref: 'fraud@challenger', threshold: 0.7 } } });
   assert.equal(ok.spec.model.challenger?.parts, true, 'parts default on');
 });
