@@ -13,6 +13,8 @@ type Command = { load: () => Promise<Loaded>; summary: string };
 // (a second of start-up), so a producer that cannot reach Redis fails in moments.
 const commands: Record<string, Command> = {
   validate: { summary: 'check job specs and their models', load: () => import('./commands/validate.js').then((m) => ({ run: m.validateCommand, help: m.validateHelp })) },
+  inspect: { summary: "a model's inputs, outputs, opsets and a model: block for a job spec", load: () => import('./commands/inspect.js').then((m) => ({ run: m.inspectCommand, help: m.inspectHelp })) },
+  init: { summary: 'write a starter job spec from a model (and a sample of its input)', load: () => import('./commands/init.js').then((m) => ({ run: m.initCommand, help: m.initHelp })) },
   score: { summary: 'run a job in this process (no Redis)', load: () => import('./commands/score.js').then((m) => ({ run: m.scoreCommand, help: m.scoreHelp })) },
   worker: { summary: 'score shards from the queue (start many)', load: () => import('./commands/worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })) },
   trigger: { summary: 'start a run on the workers (--rerun, --wait)', load: () => import('./commands/trigger.js').then((m) => ({ run: m.triggerCommand, help: m.triggerHelp })) },
