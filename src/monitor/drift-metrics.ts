@@ -24,42 +24,41 @@ export interface Point {
   readonly weight: number;
 }
 
-/** sup |F_a − F_b| over the union of support points (both sorted ascending). */
-export function ksStatistic(a: readonly Point[], b: readonly Point[]): number {
+/**
+ * Both empirical CDFs, stepped together over the union of support points (both sorted
+ * ascending): at each point x, F_a(x) and F_b(x) after the step. Undefined for an empty side.
+ */
+function* jointCdf(a: readonly Point[], b: readonly Point[]): Generator<{ x: number; fa: number; fb: number }, void, undefined> {
   const wa = totalWeight(a);
   const wb = totalWeight(b);
-  if (wa === 0 || wb === 0) return Number.NaN;
   let i = 0;
   let j = 0;
   let fa = 0;
   let fb = 0;
-  let d = 0;
   while (i < a.length || j < b.length) {
     const x = Math.min(a[i]?.value ?? Infinity, b[j]?.value ?? Infinity);
     while (i < a.length && (a[i] as Point).value === x) fa += (a[i++] as Point).weight;
     while (j < b.length && (b[j] as Point).value === x) fb += (b[j++] as Point).weight;
-    d = Math.max(d, Math.abs(fa / wa - fb / wb));
+    yield { x, fa: fa / wa, fb: fb / wb };
   }
+}
+
+/** sup |F_a − F_b| over the union of support points (both sorted ascending). */
+export function ksStatistic(a: readonly Point[], b: readonly Point[]): number {
+  if (totalWeight(a) === 0 || totalWeight(b) === 0) return Number.NaN;
+  let d = 0;
+  for (const { fa, fb } of jointCdf(a, b)) d = Math.max(d, Math.abs(fa - fb));
   return d;
 }
 
-/** W1 = ∫ |F_a − F_b| dx (both sorted ascending). */
+/** W1 = ∫ |F_a − F_b| dx (both sorted ascending): the CDFs are steps, constant between points. */
 export function wasserstein(a: readonly Point[], b: readonly Point[]): number {
-  const wa = totalWeight(a);
-  const wb = totalWeight(b);
-  if (wa === 0 || wb === 0) return Number.NaN;
-  let i = 0;
-  let j = 0;
-  let fa = 0;
-  let fb = 0;
-  let prev: number | undefined;
+  if (totalWeight(a) === 0 || totalWeight(b) === 0) return Number.NaN;
   let area = 0;
-  while (i < a.length || j < b.length) {
-    const x = Math.min(a[i]?.value ?? Infinity, b[j]?.value ?? Infinity);
-    if (prev !== undefined) area += Math.abs(fa / wa - fb / wb) * (x - prev);
-    while (i < a.length && (a[i] as Point).value === x) fa += (a[i++] as Point).weight;
-    while (j < b.length && (b[j] as Point).value === x) fb += (b[j++] as Point).weight;
-    prev = x;
+  let prev: { x: number; fa: number; fb: number } | undefined;
+  for (const p of jointCdf(a, b)) {
+    if (prev) area += Math.abs(prev.fa - prev.fb) * (p.x - prev.x);
+    prev = p;
   }
   return area;
 }
