@@ -11,7 +11,8 @@ import { loadJobsDir } from '../../spec/load-spec.js';
 import { errorMessage } from '../../core/errors.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir, loadJobArg } from '../job-arg.js';
-import { openQueueClient, type QueueClient } from '../../queue/queue-client.js';
+import { openQueueClient } from '../../queue/queue-client.js';
+import { startService } from '../service-start.js';
 import { rootLogger } from '../../core/logger.js';
 import { logicalDateForTick } from '../../scheduler/logical-date.js';
 
@@ -26,17 +27,9 @@ export const backfillHelp = `nightshift backfill <job> --from YYYY-MM-DD --to YY
 
 export async function schedulerCommand(): Promise<number> {
   const log = rootLogger().child({ component: 'scheduler' });
-  const stopping = new AbortController();
-  const stop = (): void => stopping.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  let client: QueueClient;
-  try {
-    client = await openQueueClient({ service: { log, signal: stopping.signal } });
-  } catch (err) {
-    if (stopping.signal.aborted) return EXIT.ok;
-    throw err;
-  }
+  const service = await startService(log);
+  if (!service) return EXIT.ok; // stopped while waiting for Redis
+  const { client } = service;
   const scheduler = new Scheduler({ redis: client.redis, prefix: client.prefix, runs: client.runs, registry: client.registry, now: () => new Date() }, systemClock, {
     log: (line) => log.info(line),
     onTick: (job, tick, outcome, why, text) => log.info({ job, runId: outcome.runId, tick: tick.at.toISOString(), why, decision: outcome.kind, ...(outcome.kind === 'fired' ? { attempt: outcome.attempt, created: outcome.created } : {}), ...(outcome.kind === 'skipped' ? { activeRun: outcome.activeRun } : {}) }, text),
@@ -52,7 +45,7 @@ export async function schedulerCommand(): Promise<number> {
   await reload();
   source.watch(() => void reload().catch((err: unknown) => log.error({ err }, `reload failed: ${errorMessage(err)}`)));
   process.on('SIGHUP', () => void reload().catch((err: unknown) => log.error({ err }, `reload failed: ${errorMessage(err)}`)));
-  if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+  await service.stopped();
   log.info('stopping');
   source.close();
   await scheduler.stop();

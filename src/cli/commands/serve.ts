@@ -14,7 +14,7 @@ import { loadJobsDir, type LoadedJob } from '../../spec/load-spec.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobsDir } from '../job-arg.js';
-import { openQueueClient, type QueueClient } from '../../queue/queue-client.js';
+import { startService } from '../service-start.js';
 
 export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI] [--metrics-port P]
   HTTP API: POST /jobs/:name/runs {"date"?, "rerun"?, "model"?}, GET /runs, GET /runs/:id,
@@ -45,17 +45,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!env.success) throw new UsageError(`invalid serve settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const timeouts = { headersMs: env.data.NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS, bodyIdleMs: env.data.NIGHTSHIFT_HTTP_BODY_IDLE_MS, requestMs: env.data.NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS };
   const log = rootLogger().child({ component: 'serve' });
-  const stopping = new AbortController();
-  const stop = (): void => stopping.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  let client: QueueClient;
-  try {
-    client = await openQueueClient({ service: { log, signal: stopping.signal } });
-  } catch (err) {
-    if (stopping.signal.aborted) return EXIT.ok; // stopped while waiting for Redis
-    throw err;
-  }
+  const service = await startService(log);
+  if (!service) return EXIT.ok; // stopped while waiting for Redis
+  const { client } = service;
   const jobs = async (): Promise<Map<string, LoadedJob>> => new Map((await loadJobsDir(jobsDir())).jobs.map((j) => [j.spec.name, j]));
   const registryUri = values.registry ?? defaultRegistryUri();
   const stores = new Stores();
@@ -76,7 +68,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (metricsPort !== undefined) ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
     const address = await listenOn(server, port, host, 'serve');
     log.info({ address }, `nightshift serve listening on ${address}`);
-    if (!stopping.signal.aborted) await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+    await service.stopped();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
