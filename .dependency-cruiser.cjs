@@ -11,6 +11,8 @@
  * Top to bottom:
  *   cli, then http       the edges: parse argv / HTTP, call into the rest, map errors to outcomes.
  *                        cli starts the HTTP server (serve), so cli sits above http.
+ *   dashboard            the HTML pages serve mounts next to the API (http mounts it, so it sits
+ *                        below http); it reads runs, reports, registry and schedules below it.
  *   scheduler | worker   the two processes around the queue: the scheduler enqueues runs, the
  *                        worker consumes them; neither knows the other.
  *   queue                BullMQ names, payloads, the run registry: the contract between producers
@@ -36,6 +38,7 @@
 const LAYERS = [
   ['cli'],
   ['http'],
+  ['dashboard'],
   ['scheduler', 'worker'],
   ['queue'],
   ['run'],

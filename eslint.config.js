@@ -41,6 +41,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's browser script (served as is, no build step).
+    files: ['src/dashboard/assets/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', fetch: 'readonly', DOMParser: 'readonly', FormData: 'readonly', CSS: 'readonly', URL: 'readonly', getComputedStyle: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', uPlot: 'readonly' },
+    },
+  },
+  {
     // Plain JS entry points and thread shims are outside the TypeScript project.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -23,6 +23,7 @@ import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.j
 import { handleHealth, type ReadinessCheck } from './health.js';
 import { serveMetrics } from './ops-server.js';
 import type { Logger } from '../core/logger.js';
+import type { DashboardHandler } from '../dashboard/dashboard.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -61,6 +62,8 @@ export interface ServerOptions {
   readonly log?: Logger;
   /** /readyz checks (default: none, always ready). */
   readonly checks?: Readonly<Record<string, ReadinessCheck>>;
+  /** The dashboard (pages at / and /ui/; a logged-in browser's session may call the API); none when left out. */
+  readonly dashboard?: DashboardHandler;
 }
 
 class HttpError extends Error {
@@ -114,6 +117,11 @@ const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly met
   ...modelRoutes(MODEL_ROUTES),
 ];
 
+/** Whether the API has a route (`:name` marks a parameter): the dashboard shows a button only when its route exists. */
+export function apiHasRoute(method: string, path: readonly string[]): boolean {
+  return ROUTES.some((r) => r.path.length === path.length && r.path.every((p, i) => (p === null ? path[i]?.startsWith(':') : p === path[i])) && Object.hasOwn(r.methods, method));
+}
+
 /** The registry's routes, grouped by path, with their bodies read and their errors mapped here. */
 function modelRoutes(routes: readonly ModelRoute[]): { path: readonly (string | null)[]; methods: Record<string, Handler> }[] {
   const byPath = new Map<string, { path: readonly (string | null)[]; methods: Record<string, Handler> }>();
@@ -162,7 +170,14 @@ async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerRes
   if (path === '/healthz' || path === '/readyz') routeNames.set(res, path);
   // Probes answer without the token: they say only up or down, and why.
   if (await handleHealth(req, res, opts.checks ?? {})) return;
-  if (!bearerMatches(req.headers.authorization, opts.token)) {
+  if (opts.dashboard?.owns(path ?? '/')) {
+    routeNames.set(res, '/ui');
+    return opts.dashboard.serve(req, res);
+  }
+  // A logged-in dashboard session (CSRF-checked when it changes state) stands in for the token.
+  const via = opts.dashboard?.authorize(req, res) ?? 'none';
+  if (via === 'refused') return;
+  if (via !== 'session' && !bearerMatches(req.headers.authorization, opts.token)) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     throw new HttpError(401, 'missing or wrong bearer token');
   }

@@ -230,6 +230,34 @@ export class RunRegistry {
     return out;
   }
 
+  /**
+   * Every attempt in the index, newest trigger first, from the index alone (no record is read):
+   * what the dashboard's grid lays out before it reads the records of one page.
+   */
+  async indexed(): Promise<{ runId: string; attempt: string; triggeredAt: number }[]> {
+    const flat = await this.redis.zrevrange(this.index, 0, -1, 'WITHSCORES');
+    const out: { runId: string; attempt: string; triggeredAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const member = flat[i] as string;
+      const hash = member.lastIndexOf('#');
+      if (hash > 0) out.push({ runId: member.slice(0, hash), attempt: member.slice(hash + 1), triggeredAt: Number(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  /** The records of many attempts in one round trip (undefined where a record has expired). */
+  async getMany(attempts: readonly { runId: string; attempt: string }[]): Promise<(RunRecord | undefined)[]> {
+    if (attempts.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const a of attempts) p.hgetall(this.key(a.runId, a.attempt));
+    const replies = (await p.exec()) ?? [];
+    return replies.map(([err, h]) => {
+      if (err) throw err;
+      const hash = h as Record<string, string>;
+      return Object.keys(hash).length === 0 ? undefined : unflatten(hash);
+    });
+  }
+
   /** Active attempts of a job (for overlap rules). */
   async active(job: string): Promise<RunRecord[]> {
     return (await this.list(200, job)).filter((r) => ACTIVE.includes(r.status));

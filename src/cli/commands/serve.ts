@@ -1,7 +1,8 @@
 /** `nightshift serve`: the HTTP trigger and run status API. */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createApiServer, DEFAULT_TIMEOUTS } from '../../http/server.js';
+import { apiHasRoute, createApiServer, DEFAULT_TIMEOUTS } from '../../http/server.js';
+import { createDashboard } from '../../dashboard/dashboard.js';
 import { redisChecks } from '../../http/health.js';
 import { listenOn, parsePort } from '../../http/listen.js';
 import { startOpsServer } from '../../http/ops-server.js';
@@ -17,6 +18,7 @@ import { jobsDir } from '../job-arg.js';
 import { startService } from '../service-start.js';
 
 export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--registry URI] [--metrics-port P]
+  Dashboard: open http://HOST:PORT/ in a browser and log in with the API token.
   HTTP API: POST /jobs/:name/runs {"date"?, "rerun"?, "model"?}, GET /runs, GET /runs/:id,
   POST /runs/:id/cancel {"by"?, "reason"?, "attempt"?} (409 when it has ended or is publishing),
   and the model registry (--registry or NIGHTSHIFT_REGISTRY) under /models (see README).
@@ -62,7 +64,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
   const closeGauges = registerQueueGauges(client.redis, client.prefix);
   const checks = redisChecks(client.redis);
-  const server = createApiServer({ token, client, jobs, timeouts, log, checks, ...(registryUri ? { registry: openModels } : {}) });
+  const dashboard = createDashboard({ token, client, jobs, stores, log: log.child({ component: 'dashboard' }), ...(registryUri ? { registry: openModels } : {}), canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']) });
+  const server = createApiServer({ token, client, jobs, timeouts, log, checks, stores, dashboard, ...(registryUri ? { registry: openModels } : {}) });
   let ops: Server | undefined;
   try {
     if (metricsPort !== undefined) ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
