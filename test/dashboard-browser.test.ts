@@ -85,14 +85,18 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const profile = await mkdtemp(path.join(os.tmpdir(), 'nightshift-chromium-'));
-  t.after(() => rm(profile, { recursive: true, force: true }));
   const browser: Browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     userDataDir: profile,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  t.after(() => browser.close());
+  t.after(async () => {
+    // The browser first (it writes its profile until it has exited), then its profile folder.
+    await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 10_000).unref())]).catch(() => undefined);
+    browser.process()?.kill('SIGKILL');
+    await rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  });
   const page: Page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   page.setDefaultTimeout(30_000);
