@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
-import { AccessError, ModelError } from '../core/errors.js';
+import { AccessError, CancelledError, ModelError } from '../core/errors.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
 import { formatLocation, parseLocation } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
@@ -53,14 +53,18 @@ export function sourceFromUri(uri: string, sha256: string | undefined, baseDir: 
   return { uri: formatLocation(parseLocation(renderTemplate(uri, values), baseDir)), sha256, origin };
 }
 
-/** `expectSha256` pins the bytes (a run's shards must score with the model its plan checked). */
-export async function fetchModel(source: ModelSource, stores: Stores, expectSha256?: string): Promise<LoadedModel> {
+/**
+ * `expectSha256` pins the bytes (a run's shards must score with the model its plan checked);
+ * `signal` stops a download that a cancel or shutdown made pointless (models can be large).
+ */
+export async function fetchModel(source: ModelSource, stores: Stores, expectSha256?: string, signal?: AbortSignal): Promise<LoadedModel> {
   const uri = source.uri;
   const { store, key } = stores.resolve(parseLocation(uri, '/'));
   let bytes: Buffer;
   try {
-    bytes = await readAll(await store.read(key));
+    bytes = await readAll(await store.read(key, signal ? { signal } : {}));
   } catch (err) {
+    if (signal?.aborted) throw new CancelledError(`download of model ${uri} stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`, { cause: err });
     // Name the spec field first (the user edits that), and drop the store's repeat of the URI.
     const reason = (err as Error).message.replace(`read ${uri}: `, '').replace(`${uri}: `, '');
     const message = `${source.origin ? `${source.origin}: ` : ''}model ${uri} cannot be read: ${reason}`;

@@ -8,7 +8,8 @@
 import type { ShardResult } from '../core/types.js';
 import { buildReport, failureReason, totalRows, type RunFacts, type RunReport } from '../report/run-report.js';
 import type { Location } from '../spec/uri.js';
-import { abortLeftovers } from './discard-attempt.js';
+import { CancelledError } from '../core/errors.js';
+import { abortLeftovers, discardAttempt } from './discard-attempt.js';
 import { monitorRun, type MonitorRunContext } from './monitor-run.js';
 import { notifyRun } from './notify-run.js';
 import { publishRun, updateLatest, type PublishFence, type PublishOutcome } from './publish.js';
@@ -28,6 +29,11 @@ export interface FinalizeInput {
   readonly fence?: PublishFence;
   /** Webhooks (monitor.notify); off for `nightshift profile`. */
   readonly notify?: boolean;
+  /**
+   * A cancel (Ctrl-C on `score`) before publishing removes this attempt's files and throws
+   * CancelledError; once publishing has begun it completes, so nothing is ever half-published.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunReport; publication: PublishOutcome }> {
@@ -40,6 +46,10 @@ export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunRe
   // Uploads a killed shard left open would otherwise linger (and cost) until a lifecycle rule.
   await abortLeftovers(out, facts.attempt);
   await monitorRun(monitor, report, shards);
+  if (i.signal?.aborted) {
+    await discardAttempt(out, facts.attempt);
+    throw new CancelledError(`${facts.runId}: cancelled before publishing; nothing was published and this attempt's files were removed`, { cause: i.signal.reason });
+  }
   const publication = await publishRun(out, report, i.fence);
   if (publication.kind === 'published') await updateLatest(monitor.stores, i.latestRoot, report);
   // After publishing, in the background: a slow or failing receiver never delays the run.

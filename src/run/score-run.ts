@@ -59,7 +59,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 
   // Everything that can be wrong with the spec or model is found before any output is touched.
   const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
-  const model = await fetchModel(source, stores);
+  const model = await fetchModel(source, stores, undefined, opts.signal);
   const session = await createSession(model, spec.model.threads);
   const scorer = new OnnxScorer(session, spec);
   let challenger: LocalChallenger | undefined;
@@ -106,6 +106,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       monitor: { spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) },
       latestRoot: run.latestRoot,
       notify: !opts.profileOnly,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     return { report, outputUri, inputError, publication };
   } finally {
