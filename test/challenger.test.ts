@@ -5,9 +5,9 @@
  * challenger never changes a byte of the published parts.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { buildLinearClassifier, buildMlp } from '../scripts/models/models.js';
 import type { ScoreComparisonSummary, LabelComparisonSummary } from '../src/report/challenger-comparison.js';
@@ -16,6 +16,9 @@ import type { RunReport } from '../src/report/run-report.js';
 import { scoreRun } from '../src/run/score-run.js';
 import type { JobSpecInput } from '../src/spec/job-spec.js';
 import { Stores } from '../src/storage/stores.js';
+import { openRegistry } from '../src/registry/open-registry.js';
+import { registerModel } from '../src/registry/register-model.js';
+import { queueHarness } from './helpers/workers.js';
 import { binShares, pointsOf, psi, quantileEdges } from '../src/monitor/drift-metrics.js';
 import type { ColumnarBatch } from '../src/core/types.js';
 import { newSketch, sketchBuckets, sketchToJson, type Bucket } from '../src/monitor/quantile-sketch.js';
@@ -342,4 +345,78 @@ test('model.challenger in the spec: columns must be the champion\'s, one source,
   assert.match(bad({ ref: 'fraud@challenger', extra: 1 }), /extra/);
   const ok = parseSpec({ ...base, model: { ...base.model, challenger: { ref: 'fraud@challenger', threshold: 0.7 } } });
   assert.equal(ok.spec.model.challenger?.parts, true, 'parts default on');
+});
+
+describe('champion/challenger on workers (real worker processes, real Redis)', () => {
+  it('every shard scores both models; the comparison equals the in-process one; parts are unchanged', { timeout: 180_000 }, async (t) => {
+    const q = await queueHarness(t);
+    const { files } = inputFiles();
+    const f = await fixture(t, { files });
+    const registry = path.join(f.dir, 'registry');
+    await mkdir(registry);
+    const stores = new Stores();
+    t.after(() => stores.close());
+    const reg = await openRegistry(registry, stores);
+    await registerModel(reg, { name: 'fraud', bytes: f.model, source: 'v1.onnx', by: 'ana', alias: 'champion' });
+    await registerModel(reg, { name: 'fraud', bytes: buildMlp({ ...MLP, seed: 8 }), source: 'v2.onnx', by: 'ana', alias: 'challenger' });
+    const spec = mlpSpec();
+    const model = { ref: 'fraud@champion', registry, inputs: spec.model.inputs, outputs: spec.model.outputs };
+    const withC: JobSpecInput = { ...spec, model: { ...model, challenger: { ref: 'fraud@challenger', registry, threshold: 0.5 } } };
+    const job = await writeJob(f.dir, withC);
+
+    await q.spawnWorker();
+    const { runId, attempt } = await q.trigger(job, DATE);
+    const rec = await q.waitForRun(runId, attempt);
+    assert.equal(rec.status, 'succeeded', `${rec.reason ?? ''}\n${q.logs()}`);
+    const out = await readOutput(f.outputDir);
+    const c = out.report?.challenger;
+    assert.equal(c?.status, 'compared', `${c?.reason ?? ''}\n${q.logs()}`);
+    assert.deepEqual([c.model?.name, c.model?.version, c.model?.alias], ['fraud', 2, 'challenger']);
+    assert.deepEqual([out.report?.model?.version, out.report?.model?.alias], [1, 'champion']);
+    assert.equal(c.parts.length, FILES);
+    for (const p of c.parts) assert.ok(out.names.includes(p), `${p} in ${out.names.join(', ')}`);
+
+    // The same job in-process: the same comparison; without a challenger: the same parts.
+    const local = await score(f, { ...withC, output: { uri: 'local/{{date}}/' } });
+    const plain = await score(f, { ...spec, model, output: { uri: 'plain/{{date}}/' } });
+    assert.ok(plain.challenger === undefined);
+    const a = c.comparison['score'] as ScoreComparisonSummary;
+    const b = local.challenger?.comparison['score'] as ScoreComparisonSummary;
+    assert.equal(a.rows, b.rows);
+    assert.deepEqual(a.largestDisagreements, b.largestDisagreements);
+    assert.deepEqual([a.spearman, a.psi, a.threshold, a.maxAbsDiff, a.diffQuantiles], [b.spearman, b.psi, b.threshold, b.maxAbsDiff, b.diffQuantiles]);
+    close(a.pearson, b.pearson as number, 1e-12, 'pearson');
+    close(a.meanAbsDiff, b.meanAbsDiff as number, 1e-12, 'mean |Δ|');
+    assert.deepEqual(await publishedBytes(f.outputDir), await publishedBytes(path.join(f.dir, 'plain', DATE)));
+
+    // A rerun removes the older attempt's challenger parts with its parts.
+    const again = await q.trigger(job, DATE, { rerun: true });
+    assert.equal((await q.waitForRun(again.runId, again.attempt)).status, 'succeeded');
+    const after = await readOutput(f.outputDir);
+    assert.deepEqual(after.names.filter((n) => n.startsWith('_challenger/')), after.report?.challenger?.parts);
+  });
+
+  it('a challenger that throws on a worker, or that does not resolve at plan, is reported; the run publishes', { timeout: 180_000 }, async (t) => {
+    const q = await queueHarness(t);
+    const { files } = inputFiles();
+    const f = await fixture(t, { files });
+    await writeIn(f.dir, 'other.onnx', buildMlp({ ...MLP, seed: 8 }));
+    await q.spawnWorker({ NIGHTSHIFT_FAILPOINTS: 'challenger-batch:throw' });
+    const job = await writeJob(f.dir, withChallenger({ uri: 'other.onnx' }));
+    const { runId, attempt } = await q.trigger(job, DATE);
+    const rec = await q.waitForRun(runId, attempt);
+    assert.equal(rec.status, 'succeeded', `${rec.reason ?? ''}\n${q.logs()}`);
+    const out = await readOutput(f.outputDir);
+    assert.ok(out.success);
+    assert.equal(out.report?.challenger?.status, 'failed');
+    assert.match(out.report?.challenger?.reason ?? '', /^shard 0000\d: challenger .*other\.onnx: failpoint challenger-batch:throw/);
+
+    const missing = await writeJob(f.dir, { ...withChallenger({ ref: 'fraud@challenger', registry: path.join(f.dir, 'no-registry') }, 'missing/{{date}}/'), name: 'other-job' }, 'missing.yaml');
+    const second = await q.trigger(missing, DATE);
+    const rec2 = await q.waitForRun(second.runId, second.attempt);
+    assert.equal(rec2.status, 'succeeded', `${rec2.reason ?? ''}\n${q.logs()}`);
+    const out2 = await readOutput(path.join(f.dir, 'missing', DATE));
+    assert.equal(out2.report?.challenger?.status, 'failed');
+    assert.match(out2.report?.challenger?.reason ?? '', /^challenger fraud@challenger: .*no-registry/);
+  });
 });

@@ -41,8 +41,22 @@ export const shardPayloadSchema = z.strictObject({
   /** The model the plan resolved and checked (a registered version's object for a ref); a shard refuses other bytes. */
   modelUri: z.string(),
   modelSha256: z.string(),
+  /** The challenger the plan resolved, loaded and checked (model.challenger), pinned like the model. */
+  challenger: z.strictObject({ uri: z.string(), sha256: z.string(), name: z.string() }).optional(),
 });
 export type ShardPayload = z.infer<typeof shardPayloadSchema>;
+
+/** A model as the report names it (report/model-facts.ts). */
+const modelFactsSchema = z.strictObject({
+  uri: z.string(),
+  sha256: z.string(),
+  zipMapRewrites: z.array(z.strictObject({ output: z.string(), classLabels: z.array(z.union([z.string(), z.number()])) })),
+  name: z.string().optional(),
+  version: z.number().int().optional(),
+  alias: z.string().optional(),
+  ref: z.string().optional(),
+  registry: z.string().optional(),
+});
 
 export const finalizePayloadSchema = z.strictObject({
   kind: z.literal('finalize'),
@@ -53,16 +67,9 @@ export const finalizePayloadSchema = z.strictObject({
   latestUri: z.string().optional(),
   shards: z.number().int().min(0),
   plannedAt: z.string(),
-  model: z.strictObject({
-    uri: z.string(),
-    sha256: z.string(),
-    zipMapRewrites: z.array(z.strictObject({ output: z.string(), classLabels: z.array(z.union([z.string(), z.number()])) })),
-    name: z.string().optional(),
-    version: z.number().int().optional(),
-    alias: z.string().optional(),
-    ref: z.string().optional(),
-    registry: z.string().optional(),
-  }),
+  model: modelFactsSchema,
+  /** The challenger as the plan found it (model.challenger): its model, or why it is not used. */
+  challenger: z.strictObject({ model: modelFactsSchema.optional(), failure: z.string().optional() }).optional(),
 });
 export type FinalizePayload = z.infer<typeof finalizePayloadSchema>;
 

@@ -9,7 +9,7 @@ import type { ModelFacts } from './model-facts.js';
 
 /** What the run knew of its challenger before the shards: its model, or why it could not be used. */
 export interface ChallengerFacts {
-  readonly model: ModelFacts | undefined;
+  readonly model?: ModelFacts | undefined;
   /** Set when the challenger failed before any shard (not found, not loadable, does not fit the job). */
   readonly failure?: string | undefined;
 }

@@ -37,7 +37,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
   const shards = Object.values(values);
   const { report, publication: outcome } = await finalizeAttempt({
-    facts: runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }),
+    facts: runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate, challenger: p.challenger }),
     shards,
     shardFailure: shardFailure(p.shards, shards.length, await job.getIgnoredChildrenFailures()),
     monitor: { spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out: ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir)) },
@@ -137,6 +137,6 @@ export async function recordFinalFailure(ctx: WorkerContext, job: Job, err: Erro
 }
 
 /** The run-level facts of a report: identity and times from the payload, the rest from the step. */
-function runFacts(p: RunRef, rest: Pick<RunFacts, 'model' | 'inputUri' | 'outputUri' | 'maxErrorRate'>): RunFacts {
+function runFacts(p: RunRef, rest: Pick<RunFacts, 'model' | 'inputUri' | 'outputUri' | 'maxErrorRate' | 'challenger'>): RunFacts {
   return { runId: p.runId, attempt: p.attempt, job: p.job, logicalDate: p.logicalDate, startedAt: new Date(p.triggeredAt), finishedAt: new Date(), ...rest };
 }

@@ -21,6 +21,7 @@ import { formatLocation } from '../spec/uri.js';
 import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
 import { failRunEarly } from './finalize-run.js';
+import { planChallenger, type PlannedChallenger } from '../run/challenger-model.js';
 import { renumberIfBehind } from './renumber-attempt.js';
 
 export async function processPlan(ctx: WorkerContext, job: Job, token: string | undefined, signal?: AbortSignal): Promise<{ shards: number }> {
@@ -41,10 +42,11 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
     const model = await ctx.scorers.model(source, p.runId);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
+    const challenger = await planChallenger(loaded, ctx.stores, values, { fetch: (s) => ctx.scorers.model(s, p.runId), metadata: (m, threads) => ctx.scorers.metadata(m, threads) }, signal);
     await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, ...(signal ? { signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
-    const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, signal);
+    const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, challenger, signal);
     const finalize: FinalizePayload = {
       ...runRef(p),
       kind: 'finalize',
@@ -54,6 +56,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       shards: shards.length,
       plannedAt: new Date().toISOString(),
       model: modelFacts(model),
+      ...(challenger ? { challenger: challenger.facts } : {}),
     };
     // Cancelled while planning: enqueue nothing. (Cancelled just after this check, the shards
     // find out when they start and the finalize step removes whatever they wrote.)
@@ -142,7 +145,17 @@ async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: str
   }
 }
 
-async function shardPayloads(ctx: WorkerContext, loaded: LoadedJob, inputs: InputObject[], p: PlanPayload, run: ResolvedRun, model: LoadedModel, signal?: AbortSignal): Promise<ShardPayload[]> {
+async function shardPayloads(
+  ctx: WorkerContext,
+  loaded: LoadedJob,
+  inputs: InputObject[],
+  p: PlanPayload,
+  run: ResolvedRun,
+  model: LoadedModel,
+  challenger: PlannedChallenger | undefined,
+  signal?: AbortSignal,
+): Promise<ShardPayload[]> {
+  const c = challenger?.model;
   const planned = await planShards(loaded.spec, inputs, ctx.stores.resolve(run.output).key, p.attempt, signal);
   return planned.map(({ shard, unit, partKey, errorsKey }) => ({
     ...runRef(p),
@@ -155,5 +168,6 @@ async function shardPayloads(ctx: WorkerContext, loaded: LoadedJob, inputs: Inpu
     errorsKey,
     modelUri: model.uri,
     modelSha256: model.sha256,
+    ...(c && challenger ? { challenger: { uri: c.uri, sha256: c.sha256, name: challenger.name } } : {}),
   }));
 }

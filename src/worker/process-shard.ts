@@ -8,6 +8,9 @@ import { scoreShard } from '../scoring/score-shard.js';
 import { parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
 import { watchCancel } from './cancelled-attempt.js';
+import { shardChallengers } from '../run/challenger-model.js';
+import { challengerJobSpec } from '../spec/challenger-spec.js';
+import type { JobSpec } from '../spec/job-spec.js';
 
 const PROGRESS_EVERY_MS = 1_000;
 
@@ -32,12 +35,18 @@ async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undef
   const input = ctx.stores.resolve(inputLoc);
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   let lastReport = 0;
+  // The challenger's scorer comes from the same cache: its pool or session is shared by every shard of the run.
+  const c = p.challenger;
+  const challenger = c
+    ? shardChallengers(loaded.spec, c.name, () => ctx.scorers.scorer(challengerJobSpec(loaded.spec) as JobSpec, { uri: c.uri }, p.runId, c.sha256)).forShard(p.partKey)
+    : undefined;
   const result = await scoreShard(
     {
       spec: loaded.spec,
       scorer,
       format: partFormat(loaded.spec),
       signal,
+      challenger,
       beforePublish: async () => {
         // A cancelled attempt's part is never completed (its upload is aborted instead).
         if (await ctx.registry.isCancelled(p.runId, p.attempt)) throw new RunCancelledError(`${p.runId} attempt ${p.attempt} was cancelled: part not completed`);
