@@ -26,6 +26,7 @@ const commands: Record<string, Command> = {
   schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
   model: { summary: 'model registry: register, list, show, promote, rollback, history', load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })) },
   output: { summary: "a run's published parts (--list) or rows (--cat)", load: () => import('./commands/output.js').then((m) => ({ run: m.outputCommand, help: m.outputHelp })) },
+  history: { summary: "a job's runs over time: rows, rejections, scores, drift (from reports)", load: () => import('./commands/history.js').then((m) => ({ run: m.historyCommand, help: m.historyHelp })) },
   profile: { summary: 'profile reference data into a baseline file (monitor.baseline)', load: () => import('./commands/profile.js').then((m) => ({ run: m.profileCommand, help: m.profileHelp })) },
   approve: { summary: 'publish a run held for approval (monitor.onDrift: hold)', load: () => import('./commands/decide.js').then((m) => ({ run: m.approveCommand, help: m.approveHelp })) },
   reject: { summary: 'fail a held run and remove its parts', load: () => import('./commands/decide.js').then((m) => ({ run: m.rejectCommand, help: m.rejectHelp })) },
