@@ -24,6 +24,10 @@ import { MLP, mlpSpec, tempDir, writeIn, writeJob } from './helpers/jobs.js';
 import { normalCsv } from './helpers/monitoring.js';
 import { createBucket, getObject, getText, putObject, startS3, storesFor } from './helpers/s3.js';
 import { queueHarness, REPO_ROOT, waitFor } from './helpers/workers.js';
+import { localBackend } from './helpers/registry.js';
+import { registerModel } from '../src/registry/register-model.js';
+import type { RunState } from '../src/queue/run-registry.js';
+import { addDays } from '../src/run/run-identity.js';
 
 const CHROMIUM = process.env.NIGHTSHIFT_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'artifacts');
@@ -78,8 +82,12 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   t.after(() => stores.close());
   const token = randomBytes(16).toString('hex');
   const client = { runs: h.runs, registry: h.registry, redis: h.redis, prefix: h.prefix, close: async () => undefined };
-  const dashboard = createDashboard({ token, client, jobs: async () => jobs, stores, canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']) });
-  const server: Server = createApiServer({ token, client, jobs: async () => jobs, stores, dashboard });
+  const models = await localBackend.create(t);
+  await registerModel(models.registry, { name: 'fraud', bytes: buildMlp(MLP), source: 'v1.onnx', by: 'ana', description: 'first', alias: 'champion' });
+  await registerModel(models.registry, { name: 'fraud', bytes: buildMlp({ ...MLP, seed: 8 }), source: 'v2.onnx', by: 'bob', description: `retrained ${XSS_IMG}` });
+  const registry = async (): Promise<typeof models.registry> => models.registry;
+  const dashboard = createDashboard({ token, client, jobs: async () => jobs, stores, registry, canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']) });
+  const server: Server = createApiServer({ token, client, jobs: async () => jobs, stores, dashboard, registry });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -230,12 +238,58 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     await shot('approved');
   });
 
+  await t.test('models: promote and roll back an alias, each after a confirmation', async () => {
+    await page.goto(`${origin}/ui/models`);
+    await page.waitForSelector('#model-fraud');
+    const descriptions = await page.$$eval('#model-fraud td', (tds) => tds.map((td) => td.textContent ?? ''));
+    assert.ok(descriptions.some((d) => d.includes(XSS_IMG)), 'the description is text');
+    assert.equal(await page.$$eval('#model-fraud img', (els) => els.length), 0);
+    // Cancelling the confirmation changes nothing.
+    await page.select('#promote-fraud-version', '2');
+    await page.click('form[data-form="promote"] button[type="submit"]');
+    await page.waitForSelector('dialog#confirm[open]');
+    await page.click('dialog#confirm button[value="cancel"]');
+    await page.waitForSelector('dialog#confirm:not([open])');
+    assert.equal((await models.registry.alias('fraud', 'champion'))?.record.version, 1);
+    // Confirmed: champion moves to v2, recorded with the reason and who.
+    await page.click('form[data-form="promote"] button[type="submit"]');
+    await page.waitForSelector('dialog#confirm[open]');
+    await page.type('#confirm-reason', 'AUC +0.02');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('button[data-action="rollback"][data-alias="champion"]');
+    const moved = await models.registry.alias('fraud', 'champion');
+    assert.equal(moved?.record.version, 2);
+    assert.equal(moved?.record.reason, 'AUC +0.02');
+    await shot('models');
+    await page.click('button[data-action="rollback"][data-alias="champion"]');
+    await page.waitForSelector('dialog#confirm[open]');
+    await page.click('#confirm-ok');
+    await waitFor('champion back at v1', async () => ((await models.registry.alias('fraud', 'champion'))?.record.version === 1 ? true : undefined), { timeoutMs: 20_000 });
+  });
+
+  await t.test('the grid with runs of every status (illustration for the README screenshot)', async () => {
+    // Records only, on dates before the real runs: they show the colours; nothing asserts on their reports.
+    const states: RunState[] = ['succeeded', 'failed', 'succeeded', 'held', 'succeeded', 'skipped', 'cancelled', 'succeeded', 'running', 'queued', 'succeeded', 'failed'];
+    for (const [j, name] of ['test-job', 'held-job'].entries()) {
+      for (let d = 1; d <= 10; d++) {
+        const logicalDate = addDays(D1, -d);
+        await h.registry.create({ runId: `${name}@${logicalDate}`, attempt: 'a1-0000', job: name, logicalDate, status: states[(d + j * 5) % states.length] as RunState, triggeredAt: new Date(Date.now() - d * 86_400_000).toISOString(), trigger: 'schedule' });
+      }
+    }
+    await page.goto(`${origin}/ui/runs`);
+    await page.waitForSelector(`a[data-run="held-job@${D3}"][data-status="succeeded"]`);
+    assert.equal(await page.$$eval('a.run', (els) => els.length), 2 + 20 + 1);
+    await shot('grid-all');
+  });
+
   await t.test('no errors in the browser console', () => {
     assert.deepEqual(consoleErrors, []);
   });
 
   if (process.env.NIGHTSHIFT_UPDATE_SCREENSHOTS === '1') {
     await mkdir(path.join(REPO_ROOT, 'docs'), { recursive: true });
-    for (const name of ['grid', 'run', 'jobs', 'held']) await copyFile(path.join(ARTIFACTS, `dashboard-${name}.png`), path.join(REPO_ROOT, 'docs', `dashboard-${name}.png`));
+    for (const [from, to] of [['grid-all', 'grid'], ['run', 'run'], ['held', 'held'], ['jobs', 'jobs'], ['models', 'models']]) {
+      await copyFile(path.join(ARTIFACTS, `dashboard-${from}.png`), path.join(REPO_ROOT, 'docs', `dashboard-${to}.png`));
+    }
   }
 });

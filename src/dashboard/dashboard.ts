@@ -251,7 +251,7 @@ export function createDashboard(opts: DashboardOptions): DashboardHandler {
 
 /** Where to go after login: only a path of this dashboard (no open redirect). */
 function safeNext(next: string | null): string {
-  return next !== null && /^\/ui\/[A-Za-z0-9/_@.%?=&-]*$/.test(next) && !next.startsWith('//') ? next : '/ui/runs';
+  return next !== null && /^\/ui\/[A-Za-z0-9/_@.%?=&-]*$/.test(next) && !next.includes('..') ? next : '/ui/runs';
 }
 
 function redirect(res: ServerResponse, location: string): void {

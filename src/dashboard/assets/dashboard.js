@@ -80,7 +80,7 @@ async function act(kind, data, confirmText, withReason, control) {
   if (control) control.disabled = true;
   try {
     const out = await ACTIONS[kind]({ ...data, ...extra });
-    flash(out.message ?? `${kind}: ${out.status ?? 'done'}${out.runId ? ` (${out.runId})` : ''}`, 'ok');
+    flash(describe(kind, out), 'ok');
     pollUntil = Date.now() + 120_000;
     await refresh();
   } catch (err) {
@@ -88,6 +88,14 @@ async function act(kind, data, confirmText, withReason, control) {
   } finally {
     if (control && control.isConnected) control.disabled = false;
   }
+}
+
+/** One line about what an action did, from the API's answer. */
+function describe(kind, out) {
+  if (out.message) return out.message;
+  if (out.record && out.record.alias) return `${out.record.name}@${out.record.alias} now points at version ${out.record.version}${out.changed === false ? ' (it already did)' : ''}`;
+  if (out.runId) return `${out.runId} (${out.attempt ?? ''}): ${out.status ?? kind}`;
+  return `${kind}: done`;
 }
 
 function onClick(event) {

@@ -40,7 +40,7 @@ function model(m: ModelView): Html {
     <label for="promote-${m.name}-version">Promote version</label>
     <select id="promote-${m.name}-version" name="version">${m.versions.map((v) => html`<option value="${v.version}">v${v.version}</option>`)}</select>
     <label for="promote-${m.name}-alias">to alias</label>
-    <input id="promote-${m.name}-alias" name="alias" required pattern="[a-z][a-z0-9._-]{0,62}" value="${m.aliases[0]?.alias ?? 'champion'}" list="aliases-${m.name}">
+    <input id="promote-${m.name}-alias" name="alias" required pattern="[a-z][a-z0-9._\\-]{0,62}" value="${m.aliases[0]?.alias ?? 'champion'}" list="aliases-${m.name}">
     <datalist id="aliases-${m.name}">${m.aliases.map((a) => html`<option value="${a.alias}"></option>`)}</datalist>
     <button type="submit">Promote…</button>
   </form>
