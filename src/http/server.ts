@@ -18,7 +18,8 @@ import { resolveRun } from '../run/run-plan.js';
 import { defaultLogicalDate, logicalDateSchema, parseRunId } from '../run/run-identity.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { LoadedJob } from '../spec/load-spec.js';
-import { bearerMatches } from './auth.js';
+import { basicMatches, bearerMatches } from './auth.js';
+import { BOARD_PATH, type QueueBoard } from './queue-board.js';
 import { MAX_MODEL_BYTES, MODEL_ROUTES, type ModelRoute } from './model-routes.js';
 import { handleHealth, type ReadinessCheck } from './health.js';
 import { serveMetrics } from './ops-server.js';
@@ -64,6 +65,8 @@ export interface ServerOptions {
   readonly checks?: Readonly<Record<string, ReadinessCheck>>;
   /** The dashboard (pages at / and /ui/; a logged-in browser's session may call the API); none when left out. */
   readonly dashboard?: DashboardHandler;
+  /** Bull Board, mounted under /admin/queues (queue-board.ts); without it that path is a 404. */
+  readonly board?: QueueBoard;
 }
 
 class HttpError extends Error {
@@ -174,12 +177,24 @@ async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerRes
     routeNames.set(res, '/ui');
     return opts.dashboard.serve(req, res);
   }
+  const onBoard = path === BOARD_PATH || path?.startsWith(`${BOARD_PATH}/`) === true;
   // A logged-in dashboard session (CSRF-checked when it changes state) stands in for the token.
   const via = opts.dashboard?.authorize(req, res) ?? 'none';
   if (via === 'refused') return;
-  if (via !== 'session' && !bearerMatches(req.headers.authorization, opts.token)) {
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    throw new HttpError(401, 'missing or wrong bearer token');
+  // The board is opened in a browser: HTTP Basic with the token as password works there too.
+  if (via !== 'session' && !bearerMatches(req.headers.authorization, opts.token) && !(onBoard && basicMatches(req.headers.authorization, opts.token))) {
+    res.setHeader('WWW-Authenticate', onBoard ? 'Basic realm="nightshift", charset="UTF-8"' : 'Bearer');
+    throw new HttpError(401, onBoard ? 'the queue board needs the API token (as the password of HTTP Basic, or a bearer token)' : 'missing or wrong bearer token');
+  }
+  if (onBoard && opts.board) {
+    routeNames.set(res, BOARD_PATH);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The UI's links are relative to /admin/queues/: send the bare path there.
+    if (path === BOARD_PATH) {
+      res.writeHead(308, { location: `${BOARD_PATH}/${url.search}` }).end();
+      return;
+    }
+    return opts.board.handle(req, res, (path ?? '').slice(BOARD_PATH.length), url.searchParams);
   }
   if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
     routeNames.set(res, '/metrics');

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { apiHasRoute, createApiServer, DEFAULT_TIMEOUTS } from '../../http/server.js';
 import { createDashboard } from '../../dashboard/dashboard.js';
+import { BOARD_PATH, createQueueBoard } from '../../http/queue-board.js';
 import { redisChecks } from '../../http/health.js';
 import { listenOn, parsePort } from '../../http/listen.js';
 import { startOpsServer } from '../../http/ops-server.js';
@@ -24,6 +25,8 @@ export const serveHelp = `nightshift serve [--port 8080] [--host 127.0.0.1] [--r
   and the model registry (--registry or NIGHTSHIFT_REGISTRY) under /models (see README).
   Every request needs "Authorization: Bearer $NIGHTSHIFT_API_TOKEN", except /healthz and /readyz.
   GET /metrics: Prometheus text (with the token); --metrics-port serves it without auth instead.
+  Bull Board (queue UI) at ${BOARD_PATH}/: the token as bearer, or as the password of HTTP Basic
+  (a browser asks for it); read-only unless NIGHTSHIFT_BOARD_READ_ONLY=false.
   Waits for Redis at start-up and rides out Redis restarts (requests answer 503 meanwhile).
 Environment: NIGHTSHIFT_API_TOKEN, NIGHTSHIFT_PORT, NIGHTSHIFT_REDIS_*, NIGHTSHIFT_LOG_LEVEL,
   NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS (${DEFAULT_TIMEOUTS.headersMs}), NIGHTSHIFT_HTTP_BODY_IDLE_MS (${DEFAULT_TIMEOUTS.bodyIdleMs}),
@@ -34,6 +37,7 @@ const envSchema = z.object({
   NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS: ms.default(DEFAULT_TIMEOUTS.headersMs),
   NIGHTSHIFT_HTTP_BODY_IDLE_MS: ms.default(DEFAULT_TIMEOUTS.bodyIdleMs),
   NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS: ms.default(DEFAULT_TIMEOUTS.requestMs),
+  NIGHTSHIFT_BOARD_READ_ONLY: z.enum(['true', 'false']).default('true'),
 });
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -64,8 +68,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
   const closeGauges = registerQueueGauges(client.redis, client.prefix);
   const checks = redisChecks(client.redis);
-  const dashboard = createDashboard({ token, client, jobs, stores, log: log.child({ component: 'dashboard' }), ...(registryUri ? { registry: openModels } : {}), canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']) });
-  const server = createApiServer({ token, client, jobs, timeouts, log, checks, stores, dashboard, ...(registryUri ? { registry: openModels } : {}) });
+  const board = await createQueueBoard(client.redis, client.prefix, { readOnly: env.data.NIGHTSHIFT_BOARD_READ_ONLY === 'true' });
+  const dashboard = createDashboard({ token, client, jobs, stores, log: log.child({ component: 'dashboard' }), ...(registryUri ? { registry: openModels } : {}), canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']), queuesPath: `${BOARD_PATH}/` });
+  const server = createApiServer({ token, client, jobs, timeouts, log, checks, stores, dashboard, board, ...(registryUri ? { registry: openModels } : {}) });
   let ops: Server | undefined;
   try {
     if (metricsPort !== undefined) ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
@@ -78,6 +83,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     });
   } finally {
     ops?.close();
+    await board.close();
     await closeGauges();
     await client.close();
     stores.close();
