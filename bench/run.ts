@@ -7,7 +7,7 @@
  *
  *   npm run bench                      # 1M rows × 32 features, plus 5M for the memory check
  *   npm run bench -- --rows 200000 --memory-rows 1000000 --dist-rows 500000
- *   npm run bench -- --skip distributed,memory,startup,formats,monitoring,reference
+ *   npm run bench -- --skip distributed,memory,startup,formats,monitoring,challenger,reference
  *
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
@@ -29,6 +29,7 @@ import { measureCeilingVersusFast } from './physical-ceiling.js';
 import { measureFormat } from './format.js';
 import type { DistributedBenchResult } from './distributed.js';
 import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
+import { measureChallengerCost } from './challenger.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -143,6 +144,13 @@ async function main(): Promise<void> {
       const best = (fs: Figure[]): Figure => fs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
       push({ ...best(without), stage: 'nightshift score, monitoring off (best of 2)' });
       push({ ...best(on), stage: 'nightshift score, monitoring on (best of 2)' });
+    }
+
+    if (!skip.has('challenger')) {
+      log('4e. nightshift score with and without a challenger (a second MLP on the same parsed batches, bench/challenger.ts)…');
+      const cost = await measureChallengerCost(input.job, 2, (job) => scoreInChild(job, rows, input.bytes));
+      push({ ...cost.alone, stage: 'nightshift score, champion alone (best of 2)' });
+      push({ ...cost.withChallenger, stage: 'nightshift score, champion + challenger (best of 2)', note: `${cost.ratio.toFixed(2)}× the time alone` });
     }
 
     if (!skip.has('distributed')) {
@@ -404,6 +412,8 @@ function report(figures: Figure[]): void {
     startupUnderTarget: startups.length > 0 ? startups.filter((ms) => ms < STARTUP_TARGET_MS).length : null,
     /** Time with monitoring / time without, minus 1 (issue #14: ≤ 10 %). */
     monitoringOverhead: ((on, off) => (on && off ? on.seconds / off.seconds - 1 : null))(find('nightshift score, monitoring on'), find('nightshift score, monitoring off')),
+    /** Time with a challenger / time alone (issue #13: far below 2×, the parse is shared). */
+    challengerCost: ((w, a) => (w && a ? w.seconds / a.seconds : null))(find('nightshift score, champion + challenger'), find('nightshift score, champion alone')),
   };
   const pad = (s: string, n: number): string => s.padEnd(n);
   const num = (v: number | undefined, d = 0): string => (v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: d }));
@@ -425,6 +435,7 @@ function report(figures: Figure[]): void {
     `peak RSS, big − 1M                  ${ratios.peakRssDeltaMB === null ? 'n/a' : `${ratios.peakRssDeltaMB.toFixed(0)} MB`}   (target ≤ 64 MB)`,
     `worker start → first shard < 1 s    ${ratios.startupUnderTarget === null ? 'n/a' : `${ratios.startupUnderTarget} of ${startups.length} (${startups.join(', ')} ms)`}   (target: 5 of 5)`,
     `monitoring overhead                 ${ratios.monitoringOverhead === null ? 'n/a' : `${(ratios.monitoringOverhead * 100).toFixed(1)} %`}   (target ≤ 10 %)`,
+    `challenger cost (with / alone)      ${fmt(ratios.challengerCost, '×')}   (issue #13: far below 2×)`,
     `score / naive                       ${fmt(ratios.scoreOverNaive, '×')}   (--threads: ${fmt(ratios.threadedScoreOverNaive, '×')})`,
     `inference main / threads            ${fmt(ratios.mainOverThreadInference, '×')}   (1 worker; > 1 means threads cost more than they save)`,
     `load average (1, 5, 15 min) at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.availableParallelism()} cores`,
