@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
+import { serializeError } from '../core/errors.js';
 import type { ThreadRequest, ThreadResponse } from './thread-protocol.js';
 
 const ort = requireCommonJs('onnxruntime-node') as typeof Ort;
@@ -21,7 +22,7 @@ port.on('message', (req: ThreadRequest) => {
       const transfer = res.kind === 'result' ? res.outputs.flatMap((o) => (Array.isArray(o.values) ? [] : [o.values.buffer as ArrayBuffer])) : [];
       port.postMessage(res, transfer);
     },
-    (err: unknown) => port.postMessage({ kind: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies ThreadResponse),
+    (err: unknown) => port.postMessage({ kind: 'error', id: req.id, error: serializeError(err) } satisfies ThreadResponse),
   );
 });
 

@@ -6,6 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
+import { emptyScores, featureInputs, scoreColumns } from './batch-tensors.js';
 
 export interface Scorer {
   score(batch: ColumnarBatch): Promise<ScoreColumns[]>;
@@ -24,22 +25,13 @@ export class OnnxScorer implements Scorer {
   }
 
   async score(batch: ColumnarBatch): Promise<ScoreColumns[]> {
-    if (batch.rows === 0) return this.spec.model.outputs.map((o) => ({ name: o.name, width: o.columns.length, values: new Float32Array(0) }));
+    if (batch.rows === 0) return emptyScores(this.spec);
     const feeds: Record<string, Ort.Tensor> = {};
-    for (const inp of this.spec.model.inputs) {
-      const data = batch.features.get(inp.name);
-      if (!data) throw new Error(`batch has no feature array for model input "${inp.name}"`);
-      feeds[inp.name] = new this.ort.Tensor(inp.dtype, data, [batch.rows, inp.columns.length]);
-    }
+    for (const f of featureInputs(this.spec, batch)) feeds[f.name] = new this.ort.Tensor(f.dtype, f.data, [batch.rows, f.width]);
     const result = await this.session.run(feeds, this.fetches);
-    return this.spec.model.outputs.map((o) => {
-      const t = result[o.name];
-      if (!t) throw new Error(`model returned no output "${o.name}"`);
-      const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
-      if (Number(t.dims[0]) !== batch.rows || width !== o.columns.length) {
-        throw new Error(`model output "${o.name}" has shape [${t.dims.join(', ')}], expected [${batch.rows}, ${o.columns.length}]`);
-      }
-      return { name: o.name, width, values: t.data as ScoreColumns['values'] };
+    return scoreColumns(this.spec, batch.rows, (name) => {
+      const t = result[name];
+      return t && { dims: t.dims.map(Number), values: t.data as ScoreColumns['values'] };
     });
   }
 

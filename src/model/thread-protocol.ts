@@ -1,4 +1,5 @@
 /** Messages between the inference threads' owner (thread-scorer.ts) and inference-thread.ts. */
+import type { SerializedError } from '../core/errors.js';
 import type { FeatureArray, ScoreColumns } from '../core/types.js';
 import type { Dtype } from '../spec/job-spec.js';
 import type { ModelMetadata } from './check-mapping.js';
@@ -13,5 +14,6 @@ export type ThreadResponse =
   | { kind: 'ready'; id: -1 }
   | { kind: 'loaded'; id: number; metadata: ModelMetadata }
   | { kind: 'result'; id: number; outputs: { name: string; dims: number[]; values: ScoreColumns['values'] }[] }
-  | { kind: 'error'; id: number; message: string }
+  /** The error keeps its class across the thread boundary (revived with reviveError). */
+  | { kind: 'error'; id: number; error: SerializedError }
   | { kind: 'closed'; id: number };

@@ -4,9 +4,11 @@
  * Feature buffers are transferred, not copied (each batch owns fresh arrays).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../core/threads.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
-import { ModelError } from '../core/errors.js';
+import { ModelError, reviveError } from '../core/errors.js';
+import { emptyScores, featureInputs, scoreColumns } from './batch-tensors.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { Scorer } from './onnx-scorer.js';
 import type { ModelMetadata } from './check-mapping.js';
@@ -14,8 +16,7 @@ import type { ThreadRequest, ThreadResponse } from './thread-protocol.js';
 
 type Pending = { resolve: (r: ThreadResponse) => void; reject: (e: Error) => void };
 
-// From TypeScript sources (tests, tsx) the thread needs tsx registered first; see the .dev.mjs.
-const entry = new URL(import.meta.url.endsWith('.ts') ? './inference-thread.dev.mjs' : './inference-thread.js', import.meta.url);
+const entry = new URL('./inference-thread.js', import.meta.url);
 
 /** Inference threads for a process scoring `concurrency` shards at once: one per shard, at most one per core. */
 export function inferenceThreadCount(concurrency: number): number {
@@ -42,7 +43,7 @@ export class InferenceThread {
   }
 
   private constructor() {
-    this.worker = new Worker(entry);
+    this.worker = startThread(entry);
     this.started = new Promise((resolve, reject) => {
       this.worker.on('message', (msg: ThreadResponse) => {
         if (msg.kind === 'ready') return resolve();
@@ -72,7 +73,7 @@ export class InferenceThread {
     await this.started;
     const res = await this.request({ kind: 'load', id: InferenceThread.newId(), model: model.bytes, threads }, []);
     if (res.kind === 'loaded') return res.metadata;
-    const why = res.kind === 'error' ? res.message : `unexpected answer "${res.kind}"`;
+    const why = res.kind === 'error' ? res.error.message : `unexpected answer "${res.kind}"`;
     throw new ModelError(`model ${model.uri} cannot be loaded by onnxruntime: ${why}`);
   }
 
@@ -139,25 +140,14 @@ export class ThreadScorer implements Scorer {
   ) {}
 
   async score(batch: ColumnarBatch): Promise<ScoreColumns[]> {
-    const features = this.spec.model.inputs.map((inp) => {
-      const data = batch.features.get(inp.name);
-      if (!data) throw new Error(`batch has no feature array for model input "${inp.name}"`);
-      return { name: inp.name, dtype: inp.dtype, width: inp.columns.length, data };
-    });
+    if (batch.rows === 0) return emptyScores(this.spec);
+    const features = featureInputs(this.spec, batch);
     const transfer = features.flatMap((f) => (Array.isArray(f.data) ? [] : [f.data.buffer as ArrayBuffer]));
     const fetches = this.spec.model.outputs.map((o) => o.name);
     const res = await this.pool.request({ kind: 'run', id: this.pool.newId(), rows: batch.rows, fetches, features }, [...new Set(transfer)]);
-    if (res.kind === 'error') throw new Error(`inference failed: ${res.message}`);
+    if (res.kind === 'error') throw reviveError(res.error);
     if (res.kind !== 'result') throw new Error(`unexpected answer from inference thread: ${res.kind}`);
-    return this.spec.model.outputs.map((o, i) => {
-      const out = res.outputs[i];
-      if (!out) throw new Error(`model returned no output "${o.name}"`);
-      const width = out.dims.length === 2 ? (out.dims[1] ?? 1) : 1;
-      if (out.dims[0] !== batch.rows || width !== o.columns.length) {
-        throw new Error(`model output "${o.name}" has shape [${out.dims.join(', ')}], expected [${batch.rows}, ${o.columns.length}]`);
-      }
-      return { name: o.name, width, values: out.values };
-    });
+    return scoreColumns(this.spec, batch.rows, (name) => res.outputs.find((o) => o.name === name));
   }
 
   async close(): Promise<void> {

@@ -2,12 +2,12 @@
  * Runs a list of shard tasks on N shard threads (each with its own session), at most one task
  * per thread at a time; results come back in task order.
  */
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../core/threads.js';
 import { InputError, reviveError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
 import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
-const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-thread.dev.mjs' : './shard-thread.js', import.meta.url);
+const entry = new URL('./shard-thread.js', import.meta.url);
 
 export async function runShardThreads(
   init: ShardThreadInit,
@@ -22,7 +22,7 @@ export async function runShardThreads(
   let done = 0;
   let inputError: InputError | undefined;
   let failure: Error | undefined;
-  const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => new Worker(entry, { workerData: init }));
+  const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => startThread(entry, { workerData: init }));
   // A cancel reaches every thread's shard (its sinks abort their writes); each then replies 'failed'.
   const cancel = (): void => {
     for (const w of workers) w.postMessage({ kind: 'cancel' } satisfies ShardThreadCommand);
