@@ -12,10 +12,10 @@ it('prometheus rules parse and name exported metrics', async () => {
   assert.ok(rules.length >= 5);
   const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
   // Collected from Redis when scraped (queue-metrics.ts), registered by serve and workers at start.
-  for (const n of ['nightshift_queue_jobs', 'nightshift_last_success_timestamp_seconds']) exported.add(n);
+  for (const n of ['nightshift_queue_jobs', 'nightshift_last_success_timestamp_seconds', 'nightshift_run_late']) exported.add(n);
   for (const r of rules) {
     assert.ok(r.alert && r.expr, JSON.stringify(r));
     for (const [name] of r.expr.matchAll(/\b(nightshift_[a-z_]+|nodejs_[a-z_]+)\b/g)) assert.ok(exported.has(name), `${r.alert}: ${name} is not exported`);
   }
-  for (const a of ['NightshiftNoSuccessfulRun', 'NightshiftRowErrorRate', 'NightshiftQueueBackingUp', 'NightshiftWorkersAbsent']) assert.ok(rules.some((r) => r.alert === a), a);
+  for (const a of ['NightshiftNoSuccessfulRun', 'NightshiftRunLate', 'NightshiftRowErrorRate', 'NightshiftQueueBackingUp', 'NightshiftWorkersAbsent']) assert.ok(rules.some((r) => r.alert === a), a);
 });

@@ -1,11 +1,13 @@
 /**
  * Metrics read from Redis when scraped, so every process reports the same truth and a restart
- * loses nothing: queue depth per queue and state, and each job's last successful run.
+ * loses nothing: queue depth per queue and state, each job's last successful run, late runs.
  */
 import type { Redis } from 'ioredis';
 import { addCollectedGauge } from '../core/metrics.js';
 import { Queue } from './bullmq.js';
+import { lateJobs } from './late-record.js';
 import { RUNS_QUEUE, SHARDS_QUEUE } from './names.js';
+import { RunRegistry } from './run-registry.js';
 
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
@@ -34,6 +36,10 @@ export function registerQueueGauges(redis: Redis, prefix: string): () => Promise
   });
   addCollectedGauge('nightshift_last_success_timestamp_seconds', 'Unix time of the last successful run of each job.', ['job'], async (set) => {
     for (const [job, at] of Object.entries(await redis.hgetall(lastSuccessKey(prefix)))) set({ job }, Number(at));
+  });
+  const registry = new RunRegistry(redis, prefix);
+  addCollectedGauge('nightshift_run_late', '1 while a scheduled run of the job has not succeeded schedule.lateAfter after its tick, else 0.', ['job'], async (set) => {
+    for (const [job, late] of await lateJobs(redis, prefix, registry)) set({ job }, late ? 1 : 0);
   });
   return async () => {
     await Promise.all(queues.map((q) => q.close()));

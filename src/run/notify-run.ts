@@ -50,7 +50,7 @@ export function eventsOf(report: RunReport): RunEvent[] {
 export function webhooksFor(spec: JobSpec, env: NodeJS.ProcessEnv = process.env): Webhook[] {
   const hooks: Webhook[] = spec.notify.map((n) => ({ url: n.url, events: n.events, secret: n.secretEnv ? env[n.secretEnv] : undefined, format: n.format }));
   if (env.NIGHTSHIFT_NOTIFY_URL) {
-    const events = (env.NIGHTSHIFT_NOTIFY_EVENTS ?? 'failed,held,drift').split(',').map((e) => e.trim()) as RunEvent[];
+    const events = (env.NIGHTSHIFT_NOTIFY_EVENTS ?? 'failed,held,drift,late').split(',').map((e) => e.trim()) as RunEvent[];
     hooks.push({ url: env.NIGHTSHIFT_NOTIFY_URL, events, secret: env.NIGHTSHIFT_NOTIFY_SECRET, format: env.NIGHTSHIFT_NOTIFY_FORMAT === 'slack' ? 'slack' : 'json' });
   }
   return hooks;
@@ -68,7 +68,34 @@ export function signature(secret: string, timestamp: string, body: string): stri
 export function notifyRun(spec: JobSpec, report: RunReport, opts: Partial<DeliveryOptions> = {}): Promise<void> {
   const o = { ...DEFAULT_DELIVERY, ...deliveryFromEnv(), ...opts };
   const events = eventsOf(report);
-  const sends = webhooksFor(spec).flatMap((h) => events.filter((e) => h.events.includes(e)).map((e) => deliver(h, e, report, o)));
+  const sends = webhooksFor(spec).flatMap((h) =>
+    events.filter((e) => h.events.includes(e)).map((e) => deliver(h, e, report.runId, h.format === 'slack' ? slackBody(e, report) : eventBody(e, report), o)),
+  );
+  return Promise.all(sends).then(() => undefined);
+}
+
+/** A scheduled run that has not succeeded by its deadline (schedule.lateAfter after its tick). */
+export interface LateRun {
+  readonly runId: string;
+  readonly job: string;
+  readonly logicalDate: string;
+  /** The newest attempt's state, or "not started" when no attempt was recorded. */
+  readonly status: string;
+  readonly attempt: string | undefined;
+  /** When the tick fired and when the run had to have succeeded (ISO 8601). */
+  readonly tick: string;
+  readonly deadline: string;
+  readonly reason: string;
+}
+
+/** Sends the `late` event to every webhook that wants it (same signing, retries and never-rejects as notifyRun). */
+export function notifyLate(spec: JobSpec, late: LateRun, opts: Partial<DeliveryOptions> = {}): Promise<void> {
+  const o = { ...DEFAULT_DELIVERY, ...deliveryFromEnv(), ...opts };
+  const body = { event: 'late' as const, ...late };
+  const text = { text: `:hourglass: nightshift ${late.runId} late: ${late.reason}` };
+  const sends = webhooksFor(spec)
+    .filter((h) => h.events.includes('late'))
+    .map((h) => deliver(h, 'late', late.runId, h.format === 'slack' ? text : body, o));
   return Promise.all(sends).then(() => undefined);
 }
 
@@ -84,8 +111,8 @@ function deliveryFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Delivery
   return { ...(attempts ? { attempts } : {}), ...(baseMs ? { baseMs } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
 }
 
-async function deliver(h: Webhook, event: RunEvent, report: RunReport, o: DeliveryOptions): Promise<void> {
-  const body = JSON.stringify(h.format === 'slack' ? slackBody(event, report) : eventBody(event, report));
+async function deliver(h: Webhook, event: RunEvent, runId: string, payload: object, o: DeliveryOptions): Promise<void> {
+  const body = JSON.stringify(payload);
   const where = redactUrl(h.url);
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -101,7 +128,7 @@ async function deliver(h: Webhook, event: RunEvent, report: RunReport, o: Delive
       why = (err as Error).name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : (err as Error).message;
     }
     if (attempt === o.attempts) {
-      o.log(`nightshift: webhook ${event} for ${report.runId} to ${where} failed after ${attempt} tries: ${why}`);
+      o.log(`nightshift: webhook ${event} for ${runId} to ${where} failed after ${attempt} tries: ${why}`);
       return;
     }
     await new Promise((r) => setTimeout(r, o.baseMs * 2 ** (attempt - 1)));
@@ -138,7 +165,7 @@ function eventBody(event: RunEvent, r: RunReport): EventBody {
 }
 
 function slackBody(event: RunEvent, r: RunReport): { text: string } {
-  const icon = { failed: ':x:', held: ':pause_button:', drift: ':warning:', succeeded: ':white_check_mark:' }[event];
+  const icon = { failed: ':x:', held: ':pause_button:', drift: ':warning:', succeeded: ':white_check_mark:', late: ':hourglass:' }[event];
   const m = r.monitoring;
   const drift = m && m.baseline !== null && m.drifted.length > 0 ? `\nDrift: ${m.drifted.slice(0, 5).join(', ')}` : '';
   return { text: `${icon} nightshift ${r.runId} ${event}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n${r.rows.read} rows read, ${r.rows.rejected} rejected${drift}` };

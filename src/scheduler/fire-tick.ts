@@ -42,7 +42,7 @@ export async function fireTick(deps: TickDeps, job: LoadedJob, tick: Tick, why: 
   if (!schedule) throw new Error(`job ${job.spec.name} has no schedule`);
   const date = logicalDateForTick(tick, schedule);
   const runId = runIdFor(job.spec.name, date);
-  const claimKey = `${deps.prefix}:sched:tick:${job.spec.name}:${tick.at.toISOString()}`;
+  const claimKey = tickClaimKey(deps.prefix, job.spec.name, tick);
   // The claim names this replica and process: a claim that succeeded but whose reply was lost
   // (Redis restarting), retried, reads back as ours rather than as another replica's.
   const me = deps.replica ?? processReplica;
@@ -68,6 +68,16 @@ export async function fireTick(deps: TickDeps, job: LoadedJob, tick: Tick, why: 
   }
   const r = await triggerRun(deps.runs, deps.registry, job, date, { trigger: why, now: deps.now(), serial: schedule.overlap === 'queue' });
   return { kind: 'fired', runId: r.runId, attempt: r.attempt, created: r.created };
+}
+
+/** The Redis key a replica claims to fire a tick (it exists for 14 days once the tick was fired). */
+export function tickClaimKey(prefix: string, job: string, tick: Tick): string {
+  return `${prefix}:sched:tick:${job}:${tick.at.toISOString()}`;
+}
+
+/** Whether some replica fired the tick (within the claims' 14 days). */
+export async function wasFired(deps: Pick<TickDeps, 'redis' | 'prefix'>, job: string, tick: Tick): Promise<boolean> {
+  return (await deps.redis.exists(tickClaimKey(deps.prefix, job, tick))) === 1;
 }
 
 /** The last tick handled for a job (by any replica), for catch-up after a restart. */

@@ -7,8 +7,11 @@ import type { LoadedJob } from '../spec/load-spec.js';
 import { nextTicks } from './cron-ticks.js';
 import { missedTicks } from './catch-up.js';
 import type { Clock } from './clock.js';
-import { fireTick, initLastTick, lastTick, newReplicaId, type TickDeps, type TickOutcome } from './fire-tick.js';
-import type { Tick } from './cron-ticks.js';
+import { fireTick, initLastTick, lastTick, newReplicaId, wasFired, type TickDeps, type TickOutcome } from './fire-tick.js';
+import { ticksBetween, type Tick } from './cron-ticks.js';
+import { windowMs } from './catch-up.js';
+import { checkLate, lateDeadline } from './late-runs.js';
+import type { LateRun } from '../run/notify-run.js';
 
 export interface SchedulerEvents {
   /** A tick's decision; `text` says it in a sentence (logged instead when there is no onTick). */
@@ -16,6 +19,8 @@ export interface SchedulerEvents {
   onError?(job: string, err: unknown): void;
   /** A step failed (Redis down) and is tried again after `retryInMs`. */
   onRetry?(job: string, err: unknown, retryInMs: number): void;
+  /** A tick's run had not succeeded by its deadline (schedule.lateAfter); this replica reported it. */
+  onLate?(job: string, late: LateRun): void;
   log?(line: string): void;
 }
 
@@ -87,6 +92,14 @@ export class Scheduler {
       if (!l) await initLastTick(this.deps, name, now);
       return l;
     });
+    // Ticks fired before this start (by any replica) whose deadline may not have been checked;
+    // a tick nobody fired (before the job existed, or skipped by catch-up) is not a late run.
+    if (last && schedule.lateAfter) {
+      const from = new Date(now.getTime() - windowMs(schedule.lateAfter) - windowMs(schedule.catchupWindow));
+      for (const tick of ticksBetween(schedule.cron, schedule.timezone, from, last)) {
+        if (await this.retrying(name, signal, () => wasFired(this.deps, name, tick))) this.watchLate(job, tick, signal);
+      }
+    }
     for (const tick of missedTicks(schedule, last, now)) await this.fire(job, tick, 'catch-up', signal);
     let after = this.clock.now();
     while (!signal.aborted) {
@@ -105,10 +118,31 @@ export class Scheduler {
       const text = `${job.spec.name}: ${why} tick ${tick.localDate} ${tick.localTime} (${job.spec.schedule?.timezone}) → ${describe(outcome)}`;
       if (this.events.onTick) this.events.onTick(job.spec.name, tick, outcome, why, text);
       else this.events.log?.(text);
+      this.watchLate(job, tick, signal);
     } catch (err) {
       // One failed fire must not end the job's loop; the next tick tries again.
       if (!signal.aborted) this.events.onError?.(job.spec.name, err);
     }
+  }
+
+  /** At the tick's deadline (schedule.lateAfter), checks that its run succeeded; runs beside the job's loop. */
+  private watchLate(job: LoadedJob, tick: Tick, signal: AbortSignal): void {
+    const deadline = lateDeadline(job, tick);
+    if (!deadline) return;
+    const name = job.spec.name;
+    const deps = { redis: this.deps.redis, prefix: this.deps.prefix, registry: this.deps.registry, replica: this.deps.replica ?? newReplicaId() };
+    void (async () => {
+      try {
+        await this.clock.sleepUntil(deadline, signal);
+        const late = await this.retrying(name, signal, () => checkLate(deps, job, tick), deadline.getTime() + RETRY_FOR_MS);
+        if (late) {
+          if (this.events.onLate) this.events.onLate(name, late);
+          else this.events.log?.(`${name}: LATE ${late.reason}`);
+        }
+      } catch (err) {
+        if (!signal.aborted) this.events.onError?.(name, err);
+      }
+    })();
   }
 
   /** `step`, tried again with backoff (0.5 s doubling to 5 s) until it succeeds, `until` passes or the loop stops. */

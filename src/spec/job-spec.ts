@@ -130,6 +130,11 @@ const scheduleSchema = z.strictObject({
   /** How far back catch-up looks, e.g. "3d", "12h". */
   catchupWindow: z.string().regex(/^\d+[mhd]$/, 'expected a duration like 12h or 3d').default('3d'),
   overlap: z.enum(['skip', 'queue']).default('skip'),
+  /**
+   * A tick's run that has not succeeded this long after the tick is late: the scheduler sends the
+   * `late` webhook event once and sets nightshift_run_late{job} (off without it).
+   */
+  lateAfter: z.string().regex(/^\d+[mhd]$/, 'expected a duration like 90m, 6h or 1d').optional(),
 });
 
 /** A distance threshold, or `off` to compute the metric without judging it. */
@@ -197,8 +202,11 @@ const monitorSchema = z.strictObject({
 const notifySchema = z.strictObject({
   /** Where the webhook is POSTed (http or https). */
   url: z.url({ protocol: /^https?$/ }),
-  /** Which events are sent: failed, held, drift (any drift verdict), succeeded. */
-  events: z.array(z.enum(['failed', 'held', 'drift', 'succeeded'])).min(1).default(['failed', 'held', 'drift']),
+  /**
+   * Which events are sent: failed, held, drift (any drift verdict), succeeded, late (a scheduled
+   * run not succeeded schedule.lateAfter after its tick).
+   */
+  events: z.array(z.enum(['failed', 'held', 'drift', 'succeeded', 'late'])).min(1).default(['failed', 'held', 'drift', 'late']),
   /**
    * The NAME of the environment variable holding the signing secret (never the secret itself):
    * bodies are signed with HMAC-SHA256 over "<timestamp>.<body>".

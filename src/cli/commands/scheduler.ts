@@ -35,6 +35,7 @@ export async function schedulerCommand(): Promise<number> {
     onTick: (job, tick, outcome, why, text) => log.info({ job, runId: outcome.runId, tick: tick.at.toISOString(), why, decision: outcome.kind, ...(outcome.kind === 'fired' ? { attempt: outcome.attempt, created: outcome.created } : {}), ...(outcome.kind === 'skipped' ? { activeRun: outcome.activeRun } : {}) }, text),
     onRetry: (job, err, retryInMs) => log.warn({ job, err, retryInMs }, 'scheduler step failed; retrying'),
     onError: (job, err) => log.error({ job, err }, `${job}: ${errorMessage(err)}`),
+    onLate: (job, late) => log.warn({ job, runId: late.runId, deadline: late.deadline, status: late.status }, `${job}: LATE ${late.reason}`),
   });
   const source = new JobSource(jobsDir(), (err) => log.error({ err }, `refusing ${err.message}`));
   const reload = async (): Promise<void> => {
