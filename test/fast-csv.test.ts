@@ -29,20 +29,33 @@ import { mulberry32 } from '../scripts/models/models.js';
 
 const HEADER = 'id,a,b,c,n,s,p';
 
-/** float32 [a,b] (missing rejects), float64 [c] (missing → NaN), int64 [n], string [s]; id, passthrough p. */
+/**
+ * float32 [a,b] (missing rejects), float64 [c] (missing → NaN), int64 [n], string [s]; id, passthrough p.
+ * `fused`: one float input [c,a,b] of that dtype instead (missing rejects for float32, → NaN for
+ * float64), which the scanner fills itself while it scans (fast-batch-builder.ts, fused input).
+ */
 function makeSpec(
-  opts: { batchRows?: number; maxRecordBytes?: number; delimiter?: string; quote?: string; encoding?: 'utf8' | 'latin1'; relaxQuotes?: boolean } = {},
+  opts: {
+    batchRows?: number;
+    maxRecordBytes?: number;
+    delimiter?: string;
+    quote?: string;
+    encoding?: 'utf8' | 'latin1';
+    relaxQuotes?: boolean;
+    fused?: 'float32' | 'float64';
+  } = {},
 ): JobSpec {
+  const floats = opts.fused
+    ? [{ name: 'x', columns: ['c', 'a', 'b'], dtype: opts.fused, ...(opts.fused === 'float64' ? { missing: 'nan' } : {}) }]
+    : [
+        { name: 'x', columns: ['a', 'b'], dtype: 'float32' },
+        { name: 'y', columns: ['c'], dtype: 'float64', missing: 'nan' },
+      ];
   const spec = jobSpecSchema.parse({
     name: 'fast-csv-test',
     model: {
       uri: 'model.onnx',
-      inputs: [
-        { name: 'x', columns: ['a', 'b'], dtype: 'float32' },
-        { name: 'y', columns: ['c'], dtype: 'float64', missing: 'nan' },
-        { name: 'k', columns: ['n'], dtype: 'int64' },
-        { name: 't', columns: ['s'], dtype: 'string' },
-      ],
+      inputs: [...floats, { name: 'k', columns: ['n'], dtype: 'int64' }, { name: 't', columns: ['s'], dtype: 'string' }],
       outputs: [{ name: 'score', columns: ['score'] }],
     },
     input: {
@@ -321,12 +334,15 @@ describe('fast path = general path on tricky files', () => {
   for (const [name, text] of Object.entries(TRICKY)) {
     it(name, async () => {
       const file = Buffer.from(text);
-      for (const relaxQuotes of [false, true]) {
-        const spec = makeSpec({ relaxQuotes });
-        const general = await runGeneral(file, spec);
-        assertSame(await runFast([file], spec), general, `one chunk, relaxQuotes ${relaxQuotes}`);
-        assertSame(await runFast(randomChunks(file, mulberry32(1), 1), spec), general, `one-byte chunks, relaxQuotes ${relaxQuotes}`);
-        assertSame(await runFast(randomChunks(file, mulberry32(2), 7), spec), general, `small chunks, relaxQuotes ${relaxQuotes}`);
+      for (const fused of [undefined, 'float32', 'float64'] as const) {
+        for (const relaxQuotes of [false, true]) {
+          const spec = makeSpec({ relaxQuotes, fused });
+          const general = await runGeneral(file, spec);
+          const what = `relaxQuotes ${relaxQuotes}, fused ${fused ?? 'no'}`;
+          assertSame(await runFast([file], spec), general, `one chunk, ${what}`);
+          assertSame(await runFast(randomChunks(file, mulberry32(1), 1), spec), general, `one-byte chunks, ${what}`);
+          assertSame(await runFast(randomChunks(file, mulberry32(2), 7), spec), general, `small chunks, ${what}`);
+        }
       }
     });
   }
@@ -378,10 +394,12 @@ describe('fast path = general path on tricky files', () => {
     const file = Buffer.from(
       `\uFEFF${HEADER}\r\n1,"1.5",-0,.5e1,7,"a,""b""\r\nc",p\n\n2,1e39,1,1,1,s,p\r3,1,2\r\n4,"1""2",1,NaN,1,é,"😀"\r\n5,1,2,3,4,"s"\0,p`,
     );
-    const spec = makeSpec({ batchRows: 2 });
-    const general = await runGeneral(file, spec);
-    assert.equal(general.error, undefined);
-    for (let i = 0; i <= file.length; i++) assertSame(await runFast(splitAt(file, i), spec), general, `split at ${i}`);
+    for (const fused of [undefined, 'float32', 'float64'] as const) {
+      const spec = makeSpec({ batchRows: 2, fused });
+      const general = await runGeneral(file, spec);
+      assert.equal(general.error, undefined);
+      for (let i = 0; i <= file.length; i++) assertSame(await runFast(splitAt(file, i), spec), general, `split at ${i}, fused ${fused ?? 'no'}`);
+    }
   });
 
   it('with another delimiter and quote', async () => {
@@ -541,6 +559,12 @@ const TEXT_PIECES = ['a', 'b', 'xyz', ' ', ',', '"', '""', '\n', '\r\n', '\r', '
 /** Cells written as they are: quoting mistakes and csv-parse oddities. */
 const RAW_CELLS = ['"ab"c', 'a"b', '"ab"\0x', '"ab', '"a""b"', '""', '""""', '"\r\n"', '"1"\0', '"', 'x"'];
 
+/** Half the fuzzed specs have one float input, which the scanner writes into itself (fused). */
+function randomFused(rand: () => number): 'float32' | 'float64' | undefined {
+  const r = rand();
+  return r < 0.5 ? undefined : r < 0.8 ? 'float32' : 'float64';
+}
+
 describe('fuzz: fast path = general path', () => {
   it('on 2000 random files, whole and in random chunks', async () => {
     const rand = mulberry32(20251128);
@@ -549,9 +573,9 @@ describe('fuzz: fast path = general path', () => {
     for (let k = 0; k < 2000; k++) {
       const file = fuzzer.file();
       const maxRecordBytes = rand() < 0.2 ? 12 + Math.floor(rand() * 60) : 1 << 20;
-      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 4), maxRecordBytes, relaxQuotes: rand() < 0.3 });
+      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 4), maxRecordBytes, relaxQuotes: rand() < 0.3, fused: randomFused(rand) });
       const general = await runGeneral(file, spec);
-      const what = `file #${k}: ${JSON.stringify(file.toString('latin1'))} maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes}`;
+      const what = `file #${k}: ${JSON.stringify(file.toString('latin1'))} maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes} inputs=${spec.model.inputs.length}`;
       assertSame(await runFast([file], spec), general, what);
       assertSame(await runFast(randomChunks(file, rand, 1 + Math.floor(rand() * 40)), spec), general, `${what} (chunked)`);
       if (general.error) seen.errors.set(general.error.code, (seen.errors.get(general.error.code) ?? 0) + 1);
@@ -579,10 +603,10 @@ describe('fuzz: fast path = general path', () => {
     for (let k = 0; k < 100; k++) {
       const file = fuzzer.file(400, 0.002);
       const maxRecordBytes = rand() < 0.2 ? 40 + Math.floor(rand() * 160) : 1 << 20;
-      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 50), maxRecordBytes, relaxQuotes: rand() < 0.3 });
+      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 50), maxRecordBytes, relaxQuotes: rand() < 0.3, fused: randomFused(rand) });
       const general = await runGeneral(file, spec);
       if (general.error) failed++;
-      const what = `large file #${k} (${file.length} bytes) maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes}`;
+      const what = `large file #${k} (${file.length} bytes) maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes} inputs=${spec.model.inputs.length}`;
       for (const maxChunk of [64, 1000, 9000]) assertSame(await runFast(randomChunks(file, rand, maxChunk), spec), general, `${what}, chunks ≤ ${maxChunk}`);
     }
     assert.ok(failed > 5 && failed < 95, `${failed} of 100 large files failed: the mix is off`);

@@ -122,7 +122,7 @@ async function* fastEvents(
     (h, line) => {
       const builder = new FastBatchBuilder(h, spec, object, line);
       // Once the columns are known, the scanner parses the numeric ones as it scans.
-      scanner.parseNumbersIn(builder.numericColumns());
+      scanner.parseNumbersInto(builder.numberTarget());
       return builder;
     },
     (rec) => ({ names: Array.from({ length: rec.count }, (_, i) => rec.text(i)), line: rec.line }),

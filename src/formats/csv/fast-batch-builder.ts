@@ -3,10 +3,15 @@
  * rows, messages), but fed with the scanner's offsets. Float features are parsed from bytes
  * straight into the batch; text is decoded only for the columns that need it (ids, passthrough,
  * int64 and string inputs) and, for a rejected row, for its ids and raw record.
+ *
+ * Fused input: when the job has one float input and its columns feed nothing else, the scanner
+ * writes each float cell straight into this builder's tensor at the cell's slot while it scans
+ * (numberTarget(), scanner.ts NumberTarget); add() then only finishes the cells the scanner
+ * declined, and skips the input entirely when it declined none (nearly every row).
  */
 import { isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../../core/types.js';
-import { FIELD_NUMBER, isEscapedKind, type ScannedRecord } from './scanner.js';
+import { FIELD_NUMBER, isEscapedKind, NOT_NUMERIC, NUMBER_TO_VALUES, type NumberTarget, type ScannedRecord } from './scanner.js';
 import { parseDecimalFast } from './parse-float.js';
 import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from '../rows/column-plan.js';
@@ -37,6 +42,9 @@ export class FastBatchBuilder {
   /** The current batch's id and passthrough cells, kept as bytes (byte-cells.ts). */
   private idCells: ByteCellsBuilder[] = [];
   private passCells: ByteCellsBuilder[] = [];
+  /** Index in `inputs` of the input the scanner fills itself (see numberTarget), or -1. */
+  private readonly fusedInput: number;
+  private readonly target: NumberTarget;
 
   constructor(
     header: readonly string[],
@@ -50,16 +58,26 @@ export class FastBatchBuilder {
     this.inputs = this.plan.inputs.map((p) => ({ spec: p.spec, indexes: Int32Array.from(p.indexes) }));
     this.idIndexes = this.plan.idIndexes;
     this.passIndexes = this.plan.passIndexes;
+    this.fusedInput = fusableInput(this.inputs);
+    this.target = { slots: this.numberSlots(), array: new Float64Array(0), base: 0 };
     this.batch = this.newBatch();
   }
 
-  /** 1 for each field that feeds a float input: the scanner parses those while it scans. */
-  numericColumns(): Uint8Array {
-    const mask = new Uint8Array(this.fieldCount);
-    for (const input of this.inputs) {
-      if (input.spec.dtype === 'float32' || input.spec.dtype === 'float64') for (const i of input.indexes) mask[i] = 1;
-    }
-    return mask;
+  /**
+   * For the scanner (parseNumbersInto): every field that feeds a float input is parsed while it is
+   * scanned; the fused input's go straight into the batch tensor, which this builder moves on.
+   */
+  numberTarget(): NumberTarget {
+    return this.target;
+  }
+
+  private numberSlots(): Int32Array {
+    const slots = new Int32Array(this.fieldCount).fill(NOT_NUMERIC);
+    this.inputs.forEach((input, k) => {
+      if (input.spec.dtype !== 'float32' && input.spec.dtype !== 'float64') return;
+      input.indexes.forEach((field, j) => (slots[field] = k === this.fusedInput ? j : NUMBER_TO_VALUES));
+    });
+    return slots;
   }
 
   get rows(): number {
@@ -83,14 +101,17 @@ export class FastBatchBuilder {
     const row = this.batch.rows;
     for (let k = 0; k < this.inputs.length; k++) {
       const plan = this.inputs[k] as InputPlan;
+      // Fused and every cell parsed by the scanner: the values are in the tensor already.
+      if (k === this.fusedInput && rec.fused === plan.indexes.length) continue;
       const arr = this.arrays[k] as FeatureArray;
       const problem =
         plan.spec.dtype === 'float32' || plan.spec.dtype === 'float64'
-          ? fillFloats(plan, rec, arr as Float32Array | Float64Array, row)
+          ? fillFloats(plan, rec, arr as Float32Array | Float64Array, row, k === this.fusedInput)
           : fillDecoded(plan, rec, arr as BigInt64Array | string[], row);
       if (problem) return this.reject(rec, problem);
     }
     this.appendRowInfo(rec);
+    if (this.fusedInput >= 0) this.target.base += (this.inputs[this.fusedInput] as InputPlan).indexes.length;
     return undefined;
   }
 
@@ -124,6 +145,10 @@ export class FastBatchBuilder {
     const rows = this.spec.limits.batchRows;
     const b = allocateBatch(this.plan, rows);
     this.arrays = this.inputs.map((input) => b.features.get(input.spec.name) as FeatureArray);
+    if (this.fusedInput >= 0) {
+      this.target.array = this.arrays[this.fusedInput] as Float32Array | Float64Array;
+      this.target.base = 0;
+    }
     // Plain fields hold none of the CSV part's special bytes only when the input splits on the
     // same ones: a comma delimiter, a " quote, and no quote kept inside unquoted fields.
     const { delimiter, quote, relaxQuotes } = this.spec.input.csv;
@@ -135,11 +160,26 @@ export class FastBatchBuilder {
 }
 
 /**
- * The hot loop: parse each float cell from its bytes; a cell the fast parser declines (escaped,
- * empty, NaN token, long or odd) goes through parseFloatCell, so the outcome is the general one.
- * A Float32Array store rounds exactly like Math.fround.
+ * The input the scanner may write into directly: the only float input, when none of its columns
+ * feeds another input too (a column read twice would need its value twice); -1 if none.
  */
-function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Float64Array, row: number): CellProblem | undefined {
+function fusableInput(inputs: readonly InputPlan[]): number {
+  const floats = inputs.flatMap((input, k) => (input.spec.dtype === 'float32' || input.spec.dtype === 'float64' ? [k] : []));
+  if (floats.length !== 1) return -1;
+  const k = floats[0] as number;
+  const mine = new Set((inputs[k] as InputPlan).indexes);
+  if (mine.size !== (inputs[k] as InputPlan).indexes.length) return -1;
+  const shared = inputs.some((input, other) => other !== k && input.indexes.some((i) => mine.has(i)));
+  return shared ? -1 : k;
+}
+
+/**
+ * Float cells the scanner did not put in place: parse each from its bytes; a cell the fast
+ * parser declines (escaped, empty, NaN token, long or odd) goes through parseFloatCell, so the
+ * outcome is the general one. A Float32Array store rounds exactly like Math.fround. `fused`: a
+ * FIELD_NUMBER cell is in the tensor already (else its value is in rec.values).
+ */
+function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Float64Array, row: number, fused: boolean): CellProblem | undefined {
   const { buf, starts, ends, kinds, values } = rec;
   const indexes = plan.indexes;
   const width = indexes.length;
@@ -148,7 +188,7 @@ function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Flo
     const col = indexes[j] as number;
     const kind = kinds[col];
     if (kind === FIELD_NUMBER) {
-      arr[base + j] = values[col] as number; // parsed by the scanner (parseNumbersIn)
+      if (!fused) arr[base + j] = values[col] as number; // parsed by the scanner (parseNumbersInto)
       continue;
     }
     if (!isEscapedKind(kind)) {

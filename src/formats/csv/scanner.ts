@@ -31,10 +31,29 @@ export const FIELD_QUOTED = 1;
 /** Quoted field that must be unescaped: [start, end) is the raw field, quotes included. */
 export const FIELD_ESCAPED = 2;
 /**
- * Plain field in a numeric column (see CsvScanner.parseNumbersIn) that is a decimal in the exact
- * fast range: values[i] holds Number(text). [start, end) is the field, as for FIELD_PLAIN.
+ * Plain field in a numeric column (see CsvScanner.parseNumbersInto) that is a decimal in the
+ * exact fast range: Number(text) is already in its slot of the batch tensor (a fused column), or
+ * in values[i] (any other numeric column). [start, end) is the field, as for FIELD_PLAIN.
  */
 export const FIELD_NUMBER = 3;
+
+/** NumberTarget.slots: the field is not parsed while scanning. */
+export const NOT_NUMERIC = -1;
+/** NumberTarget.slots: the field is parsed while scanning into record.values (not fused). */
+export const NUMBER_TO_VALUES = -2;
+
+/**
+ * Where the scanner puts the numbers it parses (parseNumbersInto). A fused column's value goes
+ * straight into the batch tensor at `array[base + slot]`: the batch builder owns the target and
+ * moves `base` to the next row when it accepts one (a rejected row's values are overwritten by
+ * the next record) and `array` to a new tensor when it hands a batch over.
+ */
+export interface NumberTarget {
+  /** Per field index: its slot within a row of `array` (≥ 0), NUMBER_TO_VALUES or NOT_NUMERIC. */
+  readonly slots: Int32Array;
+  array: Float32Array | Float64Array;
+  base: number;
+}
 /**
  * csv.relaxQuotes only: a quoted field whose closing quote is followed by more text. csv-parse
  * (relax_quotes) keeps it as written, with the quoted part unescaped: `"a""b"c` → `"a"b"c`.
@@ -55,8 +74,10 @@ export interface ScannedRecord {
   readonly ends: Int32Array;
   /** FIELD_PLAIN, FIELD_QUOTED, FIELD_ESCAPED, FIELD_NUMBER or FIELD_RELAXED per field. */
   readonly kinds: Uint8Array;
-  /** Number(text) of each FIELD_NUMBER field; other slots hold stale values. */
+  /** Number(text) of each FIELD_NUMBER field that is not fused; other slots hold stale values. */
   readonly values: Float64Array;
+  /** How many fields of this record were parsed straight into the batch tensor (fused). */
+  readonly fused: number;
   /** 1-based physical line where the record starts. */
   readonly line: number;
   /** The record's raw bytes [start, end), without its line ending. */
@@ -128,6 +149,7 @@ class RecordSlot implements ScannedRecord {
   ends = new Int32Array(64);
   kinds = new Uint8Array(64);
   values = new Float64Array(64);
+  fused = 0;
   line = 0;
   start = 0;
   end = 0;
@@ -183,8 +205,8 @@ export class CsvScanner {
   /** 1 for bytes that end an unquoted field (delimiter, quote unless relaxQuotes, CR, LF), else 0. */
   private readonly stops = new Uint8Array(256);
   private readonly record: RecordSlot;
-  /** 1 for the fields parsed as numbers while scanning (parseNumbersIn); empty: none. */
-  private numeric: Uint8Array = new Uint8Array(0);
+  /** Where numbers parsed while scanning go (parseNumbersInto); no slots: none are. */
+  private target: NumberTarget = { slots: new Int32Array(0), array: new Float64Array(0), base: 0 };
   /** Physical line of the next record's first byte (of the current one, while it is scanned). */
   private line: number;
   private bomChecked = false;
@@ -217,13 +239,15 @@ export class CsvScanner {
   }
 
   /**
-   * From the next record on, plain fields whose index has a 1 in `columns` are also parsed as
-   * decimals while they are scanned (FIELD_NUMBER, value in record.values) when they are in
-   * the exact fast range of parse-float.ts; others stay FIELD_PLAIN for the caller to judge.
-   * Parsing in the same pass as the scan reads each byte once: this is the fast path's hot loop.
+   * From the next record on, plain fields with a slot in `target` are also parsed as decimals
+   * while they are scanned (FIELD_NUMBER) when they are in the exact fast range of
+   * parse-float.ts, and the value is written to the batch tensor (slot ≥ 0) or record.values;
+   * others stay FIELD_PLAIN for the caller to judge. Parsing in the same pass as the scan reads
+   * each byte once, and writing to the tensor spares the builder a second pass over the fields:
+   * this is the fast path's hot loop.
    */
-  parseNumbersIn(columns: Uint8Array): void {
-    this.numeric = columns;
+  parseNumbersInto(target: NumberTarget): void {
+    this.target = target;
   }
 
   push(chunk: Buffer): void {
@@ -323,9 +347,12 @@ export class CsvScanner {
    * after its line ending; NEED_MORE when the buffer ends before that is known.
    */
   private scanRecord(buf: Buffer, recStart: number, end: number, final: boolean): number {
-    const { delimiter, quote, stops, record, numeric } = this;
+    const { delimiter, quote, stops, record, target } = this;
     const recLine = this.line;
     let { starts, ends, kinds, values } = record; // locals: the hot loop stores through them
+    const { slots, array, base } = target;
+    const numericFields = slots.length;
+    let fused = 0;
     let pos = recStart;
     let n = 0;
     let breaks = 0; // line breaks inside quoted fields so far
@@ -338,7 +365,8 @@ export class CsvScanner {
       } else {
         starts[n] = pos;
         let kind = FIELD_PLAIN;
-        if (n < numeric.length && numeric[n] === 1) {
+        const slot = n < numericFields ? (slots[n] as number) : NOT_NUMERIC;
+        if (slot !== NOT_NUMERIC) {
           // Inline parseDecimalFast for [-]digits[.digits]: see parse-float.ts for why it is exact.
           const negative = buf[pos] === MINUS;
           let i = negative ? pos + 1 : pos;
@@ -363,7 +391,10 @@ export class CsvScanner {
           pos = i;
           if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
             const v = mantissa / (POW10[scale] as number);
-            values[n] = negative ? -v : v;
+            if (slot >= 0) {
+              array[base + slot] = negative ? -v : v;
+              fused++;
+            } else values[n] = negative ? -v : v;
             kind = FIELD_NUMBER;
           }
         }
@@ -377,6 +408,7 @@ export class CsvScanner {
       // pos is now on a delimiter, a line ending, or the end of the buffer.
       if (pos >= end) {
         if (!final) return NEED_MORE;
+        record.fused = fused;
         this.emit(buf, recStart, end, n, recLine);
         return end;
       }
@@ -386,6 +418,7 @@ export class CsvScanner {
         continue;
       }
       if (sep === CR && pos + 1 >= end && !final) return NEED_MORE; // \r\n or a lone \r?
+      record.fused = fused;
       this.emit(buf, recStart, pos, n, recLine);
       this.line = recLine + breaks + 1;
       return sep === CR && buf[pos + 1] === LF ? pos + 2 : pos + 1;
