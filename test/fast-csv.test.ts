@@ -42,7 +42,7 @@ function makeSpec(
     quote?: string;
     encoding?: 'utf8' | 'latin1';
     relaxQuotes?: boolean;
-    fused?: 'float32' | 'float64';
+    fused?: 'float32' | 'float64' | undefined;
   } = {},
 ): JobSpec {
   const floats = opts.fused
