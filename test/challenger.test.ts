@@ -389,6 +389,13 @@ describe('champion/challenger on workers (real worker processes, real Redis)', (
     close(a.meanAbsDiff, b.meanAbsDiff as number, 1e-12, 'mean |Δ|');
     assert.deepEqual(await publishedBytes(f.outputDir), await publishedBytes(path.join(f.dir, 'plain', DATE)));
 
+    // `nightshift output job@date --comparison` shows it from the published run's report.
+    const shown = q.cli(['output', `${job.file}@${DATE}`, '--comparison']);
+    assert.equal((await shown.waitForExit(60_000)).code, 0, shown.output);
+    assert.match(shown.output, /champion fraud@1 \(fraud@champion\), 1500 rows scored/);
+    assert.match(shown.output, /challenger fraud@2 \(fraud@challenger\): compared on 1500 rows/);
+    assert.match(shown.output, /score: mean \|Δ\| [\d.e-]+, max \|Δ\| [\d.e-]+, Pearson [\d.e-]+, Spearman [\d.e-]+, PSI [\d.e-]+, agreement at 0\.5 [\d.]+ %/);
+
     // A rerun removes the older attempt's challenger parts with its parts.
     const again = await q.trigger(job, DATE, { rerun: true });
     assert.equal((await q.waitForRun(again.runId, again.attempt)).status, 'succeeded');

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { NotPublishedError } from '../core/errors.js';
 import type { LoadedJob } from '../spec/load-spec.js';
+import type { RunReport } from '../report/run-report.js';
 import { childLocation, formatLocation, parseLocation, type Location } from '../spec/uri.js';
 import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
@@ -150,6 +151,15 @@ async function* readPartRows(stores: Stores, part: PublishedPart, signal: AbortS
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * The report of the published attempt (its `challenger` section, monitoring…), or undefined when
+ * `_report.json` is now a newer attempt's (one that failed after this one published).
+ */
+export async function readPublishedReport(run: PublishedRun, stores: Stores): Promise<RunReport | undefined> {
+  const report = await readJson(stores, childLocation(parseLocation(run.outputUri, '/'), REPORT_NAME));
+  return report?.attempt === run.attempt ? (report as unknown as RunReport) : undefined;
 }
 
 async function readJson(stores: Stores, loc: Location): Promise<Record<string, unknown> | undefined> {

@@ -2,7 +2,8 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { findPublishedRun, openPublishedPart, readPublishedRows, type PublishedRun } from '../../run/published-run.js';
+import { findPublishedRun, openPublishedPart, readPublishedReport, readPublishedRows, type PublishedRun } from '../../run/published-run.js';
+import { challengerLines } from '../../report/challenger-report.js';
 import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { loadJobArg, resolveDate } from '../job-arg.js';
@@ -13,18 +14,20 @@ export const outputHelp = `nightshift output <job>[@date] [--date D | --latest] 
   --list   the published parts with their URIs and sizes (default)
   --cat    the rows of every part, in order: CSV with the header once, JSON Lines as they are,
            Parquet as JSON Lines
-  --json   --list as JSON; with --cat, every row as one JSON object per line
+  --comparison  the champion/challenger comparison in the run's report (model.challenger)
+  --json   --list as JSON; with --cat, every row as one JSON object per line; with
+           --comparison, the report's challenger section
 Exit 2 when the run has not published (no _SUCCESS).`;
 
 export async function outputCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { date: { type: 'string' }, latest: { type: 'boolean' }, list: { type: 'boolean' }, cat: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { date: { type: 'string' }, latest: { type: 'boolean' }, list: { type: 'boolean' }, cat: { type: 'boolean' }, json: { type: 'boolean' }, comparison: { type: 'boolean' } },
   });
   const [arg] = positionals;
   if (!arg || positionals.length > 1) throw new UsageError(`expected one job (name, spec file, or job@YYYY-MM-DD)\n${outputHelp}`);
-  if (values.list && values.cat) throw new UsageError('--list and --cat exclude each other');
+  if ([values.list, values.cat, values.comparison].filter(Boolean).length > 1) throw new UsageError('--list, --cat and --comparison exclude each other');
   const at = /^(.*)@(\d{4}-\d{2}-\d{2})$/.exec(arg);
   const jobArg = at ? (at[1] as string) : arg;
   const dateArg = at ? at[2] : values.date;
@@ -34,12 +37,33 @@ export async function outputCommand(argv: string[]): Promise<number> {
   try {
     const date = dateArg === undefined ? undefined : resolveDate(dateArg, job.spec.schedule);
     const run = await findPublishedRun(job, stores, date === undefined ? {} : { date });
+    if (values.comparison) return await printComparison(run, stores, values.json === true);
     if (values.cat) await catUntilClosed(run, stores, values.json === true);
     else process.stdout.write(values.json ? `${JSON.stringify(run, null, 2)}\n` : describe(run));
     return EXIT.ok;
   } finally {
     stores.close();
   }
+}
+
+/** The report's challenger section; exit 2 when the run had no challenger. */
+async function printComparison(run: PublishedRun, stores: Stores, json: boolean): Promise<number> {
+  const report = await readPublishedReport(run, stores);
+  if (!report) {
+    process.stderr.write(`${run.runId} ${run.attempt}: its _report.json is now a newer attempt's; no comparison to show\n`);
+    return EXIT.spec;
+  }
+  if (!report.challenger) {
+    process.stderr.write(`${run.runId} ${run.attempt} scored no challenger (the job has no model.challenger)\n`);
+    return EXIT.spec;
+  }
+  if (json) process.stdout.write(`${JSON.stringify(report.challenger, null, 2)}\n`);
+  else {
+    const m = report.model;
+    const champion = m ? (m.name !== undefined ? `${m.name}@${m.version ?? '?'}${m.alias ? ` (${m.name}@${m.alias})` : ''}` : m.uri) : '?';
+    process.stdout.write(`${run.runId} ${run.attempt}: champion ${champion}, ${report.rows.scored} rows scored\n${challengerLines(report.challenger).join('\n')}\n`);
+  }
+  return EXIT.ok;
 }
 
 function describe(run: PublishedRun): string {
