@@ -12,5 +12,5 @@ export type FlowProducer = BullMQ.FlowProducer;
 export type Queue = BullMQ.Queue;
 export type Worker = BullMQ.Worker;
 
-export const { Redis } = requireCommonJs('ioredis') as typeof IORedis;
+export const { Redis, Cluster } = requireCommonJs('ioredis') as typeof IORedis;
 export type Redis = IORedis.Redis;

@@ -5,7 +5,7 @@
  */
 import { Queue } from './bullmq.js';
 import { RUNS_QUEUE } from './names.js';
-import { connectWithBackoff, createRedis, isAuthError, redactUrl, redisSettingsFromEnv } from './redis-config.js';
+import { checkClusterMode, connectWithBackoff, createRedis, isAuthError, redactUrl, redisSettingsFromEnv } from './redis-config.js';
 import { RunRegistry } from './run-registry.js';
 import { jobRetentionOptions, queueRetentionOptions, retentionFromEnv } from './retention.js';
 import { ConfigError, TransientError } from '../core/errors.js';
@@ -26,6 +26,12 @@ export async function openQueueClient(options: { service?: { log: Logger; signal
   retentionFromEnv(); // malformed settings fail before any connection is made
   const redis = options.service ? createRedis(settings, 'service') : await connectProducer(settings);
   if (options.service) await connectWithBackoff(redis, settings, options.service.log, options.service.signal);
+  try {
+    await checkClusterMode(redis, settings);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const retention = retentionFromEnv();
   // Plan jobs get their retention from here; the worker sets it on the shard and finalize jobs it adds.
   const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix: settings.prefix, defaultJobOptions: jobRetentionOptions(retention), ...queueRetentionOptions(retention) });

@@ -2,7 +2,7 @@
  * Redis settings from the environment, validated once. The URL may carry a password: it is
  * only handed to ioredis, never logged or put into job data or errors (see redactUrl).
  */
-import { Redis } from './bullmq.js';
+import { Cluster, Redis } from './bullmq.js';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -13,6 +13,8 @@ const envSchema = z.object({
   NIGHTSHIFT_REDIS_PREFIX: z.string().min(1).default('nightshift'),
   NIGHTSHIFT_REDIS_USERNAME: z.string().optional(),
   NIGHTSHIFT_REDIS_PASSWORD: z.string().optional(),
+  /** The URL names one node of a Redis Cluster (the others are discovered). */
+  NIGHTSHIFT_REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
 });
 
 export interface RedisSettings {
@@ -20,6 +22,8 @@ export interface RedisSettings {
   readonly prefix: string;
   readonly username: string | undefined;
   readonly password: string | undefined;
+  /** Connect as a Redis Cluster client (the prefix then has a {hash tag}: checked). */
+  readonly cluster: boolean;
 }
 
 export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RedisSettings {
@@ -29,7 +33,45 @@ export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Redi
   }
   const e = parsed.data;
   checkRedisUrl(e.NIGHTSHIFT_REDIS_URL);
-  return { url: e.NIGHTSHIFT_REDIS_URL, prefix: e.NIGHTSHIFT_REDIS_PREFIX, username: e.NIGHTSHIFT_REDIS_USERNAME, password: e.NIGHTSHIFT_REDIS_PASSWORD };
+  const cluster = e.NIGHTSHIFT_REDIS_CLUSTER === 'true';
+  if (cluster) checkClusterPrefix(e.NIGHTSHIFT_REDIS_PREFIX);
+  return { url: e.NIGHTSHIFT_REDIS_URL, prefix: e.NIGHTSHIFT_REDIS_PREFIX, username: e.NIGHTSHIFT_REDIS_USERNAME, password: e.NIGHTSHIFT_REDIS_PASSWORD, cluster };
+}
+
+/** The hash tag of a key prefix ({nightshift} → nightshift), which decides its Cluster slot. */
+export function hashTag(prefix: string): string | undefined {
+  const open = prefix.indexOf('{');
+  const close = open === -1 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined;
+}
+
+/**
+ * On a Redis Cluster every key nightshift and BullMQ use must live in one hash slot: their
+ * scripts and transactions touch several keys at once (a run's turn and latest attempt, a flow's
+ * parent in the runs queue and children in the shards queue). A {hash tag} at the start of the
+ * prefix does that; without one the first multi-key step would fail with CROSSSLOT mid-run.
+ */
+export function checkClusterPrefix(prefix: string): void {
+  if (hashTag(prefix) === undefined || !prefix.startsWith('{')) {
+    throw new ConfigError(`NIGHTSHIFT_REDIS_PREFIX "${prefix}" has no {hash tag} at its start: on a Redis Cluster use e.g. "{${prefix.replace(/[{}]/g, '') || 'nightshift'}}" so every queue and run key shares one slot`);
+  }
+}
+
+/**
+ * A node that says it is part of a cluster, reached without NIGHTSHIFT_REDIS_CLUSTER: it would
+ * answer MOVED for most keys. Said once at start-up as a setting to fix (exit 2).
+ */
+export async function checkClusterMode(redis: Redis, settings: RedisSettings): Promise<void> {
+  if (settings.cluster) return;
+  let info = '';
+  try {
+    info = await redis.info('cluster');
+  } catch {
+    return; // INFO refused (ACL): nothing to say
+  }
+  if (/cluster_enabled:1/.test(info)) {
+    throw new ConfigError(`Redis at ${redactUrl(settings.url)} is a Redis Cluster node: set NIGHTSHIFT_REDIS_CLUSTER=true and a prefix with a {hash tag} (NIGHTSHIFT_REDIS_PREFIX={nightshift})`);
+  }
 }
 
 /**
@@ -81,7 +123,19 @@ export function createRedis(settings: RedisSettings, role: 'worker' | 'service' 
           disconnectTimeout: 200,
         }),
   };
-  return new Redis(settings.url, options);
+  if (!settings.cluster) return new Redis(settings.url, options);
+  // ioredis's Cluster has the same command API; BullMQ takes either. Typed as Redis so the rest
+  // of the code has one connection type (every key it uses shares the prefix's slot).
+  const u = new URL(settings.url);
+  const { retryStrategy, enableOfflineQueue, lazyConnect, ...redisOptions } = options as typeof options & { retryStrategy?: (n: number) => number | null; enableOfflineQueue?: boolean };
+  const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    redisOptions,
+    clusterRetryStrategy: retryStrategy ?? reconnectDelayMs,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    lazyConnect,
+    enableReadyCheck: true,
+  });
+  return cluster as unknown as Redis;
 }
 
 /**

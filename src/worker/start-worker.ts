@@ -11,7 +11,7 @@ import { type InferenceThread, inferenceThreadCount } from '../model/thread-scor
 import { RUNS_QUEUE, SHARDS_QUEUE } from '../queue/names.js';
 import { toBullmqError } from '../queue/outcomes.js';
 import { checkEvictionPolicy } from '../queue/redis-check.js';
-import { connectWithBackoff, createRedis, type RedisSettings } from '../queue/redis-config.js';
+import { checkClusterMode, connectWithBackoff, createRedis, type RedisSettings } from '../queue/redis-config.js';
 import { RunRegistry } from '../queue/run-registry.js';
 import { DEFAULT_RETENTION, jobRetentionOptions, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
 import type { Logger } from '../core/logger.js';
@@ -88,6 +88,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   try {
     // A least-privilege ACL user has no CONFIG GET (it would reveal requirepass): say so, since
     // nothing then guards against an evicting policy but the operator.
+    await checkClusterMode(connection, opts.redis);
     if ((await checkEvictionPolicy(connection)) === 'unknown') opts.log.warn('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
   } catch (err) {
     // The open connection would keep the process alive: it would print the error and hang.
