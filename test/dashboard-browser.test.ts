@@ -34,6 +34,7 @@ const ARTIFACTS = path.join(REPO_ROOT, 'artifacts');
 const D1 = '2026-11-20';
 const D2 = '2026-11-21';
 const D3 = '2026-11-22';
+const D4 = '2026-11-23';
 const XSS_IMG = '<img src=x onerror=alert(1)>';
 const XSS_SCRIPT = '<script>alert(2)</script>';
 
@@ -49,12 +50,14 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   const bucket = await createBucket(s3, 'dash');
   const dir = await tempDir(t, 'dash');
   await writeIn(dir, 'model.onnx', buildMlp(MLP));
+  await writeIn(dir, 'challenger.onnx', buildMlp({ ...MLP, seed: 8 }));
   await putObject(s3, bucket, `in/${D1}/a.csv`, inputWithPayloads(21));
   await putObject(s3, bucket, `in/${D2}/a.csv`, normalCsv(2000, 23));
   const base = mlpSpec();
   const job = await writeJob(dir, {
     ...base,
     description: `nightly test job ${XSS_SCRIPT}`,
+    model: { ...base.model, challenger: { uri: 'challenger.onnx', threshold: 0.5 } },
     input: { ...base.input, uri: `s3://${bucket}/in/{{date}}/` },
     output: { uri: `s3://${bucket}/out/{{date}}/` },
   });
@@ -169,6 +172,12 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     const drawn = await page.$eval('[data-chart="histogram"]', (e) => ({ bars: Number(e.getAttribute('data-bars')), bins: Number(e.getAttribute('data-bins')) }));
     assert.deepEqual(drawn, { bars: nonEmpty, bins: hist.histogram.fractions.length });
     assert.ok(nonEmpty >= 3, 'a real histogram has several bars');
+    // The challenger scored beside it: its comparison is on the page.
+    assert.equal(report.challenger?.status, 'compared', JSON.stringify(report.challenger));
+    const challenger = await page.$eval('[data-section="challenger"]', (e) => e.textContent ?? '');
+    assert.match(challenger, new RegExp(`compared on ${report.challenger.rows.toLocaleString('en-US')} rows`));
+    assert.match(challenger, /Pearson/);
+    assert.equal(await page.$$eval('[data-comparison="score"]', (els) => els.length), 1);
     await shot('run');
   });
 
@@ -206,6 +215,22 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     await page.click('form[data-form="trigger"] button[type="submit"]');
     await page.waitForSelector(`a[data-run="test-job@${D2}"]`, { timeout: 30_000 });
     await page.waitForSelector(`a[data-run="test-job@${D2}"][data-status="succeeded"]`, { timeout: 90_000 });
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
+  });
+
+  await t.test('a run page follows its run live: queued, then its report, without a reload', async () => {
+    await putObject(s3, bucket, `in/${D4}/a.csv`, normalCsv(1500, 24));
+    // Paused, the queue keeps the run queued while the page opens on it.
+    await h.runs.pause();
+    const trig = await h.trigger(job, D4);
+    await page.goto(`${origin}/ui/runs/${encodeURIComponent(trig.runId)}`);
+    await page.waitForSelector('[data-progress] progress');
+    assert.equal(await page.$eval('[data-field="status"]', (e) => e.textContent), 'queued');
+    await page.evaluate('window.notReloaded = true');
+    await h.runs.resume();
+    await page.waitForFunction(`document.querySelector('.page-head .badge')?.textContent === 'succeeded'`, { timeout: 90_000 });
+    await page.waitForSelector('[data-chart="histogram"][data-bars]');
+    assert.equal(await page.$('[data-progress]'), null, 'the progress bar gave way to the report');
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
   });
 
@@ -278,7 +303,7 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     }
     await page.goto(`${origin}/ui/runs`);
     await page.waitForSelector(`a[data-run="held-job@${D3}"][data-status="succeeded"]`);
-    assert.equal(await page.$$eval('a.run', (els) => els.length), 2 + 20 + 1);
+    assert.equal(await page.$$eval('a.run', (els) => els.length), 4 + 20, 'four real runs and twenty illustrations');
     await shot('grid-all');
   });
 

@@ -108,6 +108,7 @@ export function linkableFiles(report: RunReport | undefined): Set<string> {
   const out = new Set<string>([REPORT_NAME, SUCCESS_NAME]);
   for (const p of report?.output.parts ?? []) out.add(p);
   for (const e of report?.output.errors ?? []) out.add(e);
+  for (const c of report?.challenger?.parts ?? []) out.add(c);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { isActiveState } from '../../queue/run-registry.js';
 import type { ColumnDrift, MetricResult, MonitoringReport } from '../../monitor/drift-report.js';
 import type { RunReport } from '../../report/run-report.js';
 import type { ScoreSummary } from '../../report/score-stats.js';
+import type { LabelComparisonSummary, ScoreComparisonSummary } from '../../report/challenger-comparison.js';
 import { html, jsonAttr, type Html } from '../html.js';
 import type { RunView } from '../run-data.js';
 import { badge, number, page, time, type PageContext } from './layout.js';
@@ -20,7 +21,7 @@ export function runPage(ctx: PageContext, v: RunView): Html {
   const active = rec !== undefined && isActiveState(rec.status);
   return page(
     ctx,
-    { title: v.runId, charts: reportIsShown, live: active },
+    { title: v.runId, charts: true, live: active },
     html`<div class="page-head">
   <h1><span class="muted">run</span> ${v.runId}</h1>
   ${rec ? badge(rec.status) : r ? badge(r.status) : badge('unknown')}
@@ -32,7 +33,7 @@ ${attemptsNav(v)}
   ${summary(v, active)}
   ${reportIsShown && r ? rowsSection(r) : ''}
 </div>
-${reportIsShown && r ? html`${errorsSection(v)}${scoresSection(r)}${driftSection(r.monitoring)}${challengerSection(r)}${modelSection(r)}${filesSection(v, r)}` : r ? html`<p class="muted">Attempt ${r.attempt} wrote the report at this location; this attempt has not written one yet. <a href="/ui/runs/${encodeURIComponent(v.runId)}?attempt=${encodeURIComponent(r.attempt)}">Show ${r.attempt}</a></p>` : html`<p class="muted">No report yet.</p>`}`,
+${reportIsShown && r ? html`${errorsSection(v)}${scoresSection(r)}${driftSection(r.monitoring)}${challengerSection(v, r)}${modelSection(r)}${filesSection(v, r)}` : r ? html`<p class="muted">Attempt ${r.attempt} wrote the report at this location; this attempt has not written one yet. <a href="/ui/runs/${encodeURIComponent(v.runId)}?attempt=${encodeURIComponent(r.attempt)}">Show ${r.attempt}</a></p>` : html`<p class="muted">No report yet.</p>`}`,
   );
 }
 
@@ -180,30 +181,72 @@ function driftRow(c: Pick<ColumnDrift, 'column' | 'role'> & { note?: string | un
   return html`<tr>${i === 0 ? html`<th scope="row" rowspan="${span}">${c.column}</th><td rowspan="${span}">${c.role}</td>` : ''}<td>${m.metric}</td><td class="num">${m.value === null ? '–' : Number(m.value.toPrecision(4))}</td><td class="num">${threshold}</td><td>${m.value === null ? '' : bar(m.value / scale, `v-${m.verdict}`, limit === undefined ? undefined : limit / scale)}</td><td>${badge(m.verdict)}</td></tr>`;
 }
 
-/** `report.challenger` (a second model scored beside the champion), whatever fields it has. */
-function challengerSection(r: RunReport): Html {
-  const c = (r as RunReport & { challenger?: unknown }).challenger;
-  if (c === undefined || c === null) return html``;
+/** `report.challenger`: the second model scored beside the champion, compared per score column. */
+function challengerSection(v: RunView, r: RunReport): Html {
+  const c = r.challenger;
+  if (!c) return html``;
+  const m = c.model;
+  const name = m ? (m.name !== undefined ? `${m.name}@${m.version ?? '?'}${m.alias ? ` (${m.name}@${m.alias})` : ''}` : m.uri) : 'challenger';
   return html`<section aria-labelledby="challenger-title" data-section="challenger">
-  <h2 id="challenger-title">Challenger comparison</h2>
-  ${valueTable(c, 0)}
+  <h2 id="challenger-title">Challenger comparison ${badge(c.status)}</h2>
+  <p><strong>${name}</strong> ${c.status === 'compared' ? html`compared on ${number(c.rows)} rows · ${number(Math.round(c.inferenceMs))} ms in its session` : html`failed, the run went on without it: ${c.reason ?? ''}`}</p>
+  ${Object.entries(c.comparison).map(([col, s]) => (s.kind === 'score' ? scoreComparison(col, s) : labelComparison(col, s)))}
+  ${c.parts.length > 0 ? html`<p class="muted">Its scores: ${c.parts.map((p, i) => html`${i > 0 ? ', ' : ''}<a href="${fileHref(v, p)}" download>${p}</a>`)}</p>` : ''}
 </section>`;
 }
 
-/** Any JSON as nested definition lists / tables (escaped like everything else). */
-function valueTable(v: unknown, depth: number): Html {
-  if (v === null || typeof v !== 'object') return html`${typeof v === 'number' ? Number(v.toPrecision(6)) : String(v)}`;
-  if (depth > 4) return html`<code>${JSON.stringify(v)}</code>`;
-  if (Array.isArray(v)) {
-    const rows = v as unknown[];
-    const objects = rows.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
-    if (objects && rows.length > 0) {
-      const keys = [...new Set(rows.flatMap((x) => Object.keys(x as object)))];
-      return html`<table class="data"><thead><tr>${keys.map((k) => html`<th scope="col">${k}</th>`)}</tr></thead><tbody>${rows.map((x) => html`<tr>${keys.map((k) => html`<td>${valueTable((x as Record<string, unknown>)[k], depth + 1)}</td>`)}</tr>`)}</tbody></table>`;
-    }
-    return html`${rows.map((x, i) => html`${i > 0 ? ', ' : ''}${valueTable(x, depth + 1)}`)}`;
-  }
-  return html`<dl class="facts">${Object.entries(v as Record<string, unknown>).map(([k, x]) => html`<dt>${k}</dt><dd>${valueTable(x, depth + 1)}</dd>`)}</dl>`;
+const fmt = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : Number(x.toPrecision(4)).toString());
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(2)} %`);
+
+function scoreComparison(col: string, s: ScoreComparisonSummary): Html {
+  const q = s.diffQuantiles;
+  const t = s.threshold;
+  return html`<div class="card" data-comparison="${col}">
+  <h3>${col}</h3>
+  <div class="cols">
+  <table class="data"><caption>Challenger against champion</caption><tbody>
+    <tr><th scope="row">rows compared</th><td class="num">${number(s.rows)}${s.nan ? html` <span class="muted">(${number(s.nan)} NaN not compared)</span>` : ''}</td></tr>
+    <tr><th scope="row">mean champion / challenger</th><td class="num">${fmt(s.championMean)} / ${fmt(s.challengerMean)}</td></tr>
+    <tr><th scope="row">mean Δ (challenger − champion)</th><td class="num">${fmt(s.meanDiff)}</td></tr>
+    <tr><th scope="row">mean |Δ| · max |Δ|</th><td class="num">${fmt(s.meanAbsDiff)} · ${fmt(s.maxAbsDiff)}</td></tr>
+    <tr><th scope="row">Pearson · Spearman</th><td class="num">${fmt(s.pearson)} · ${fmt(s.spearman)} <span class="muted">(${number(s.spearmanRows)} rows)</span></td></tr>
+    <tr><th scope="row">PSI of the challenger's scores</th><td class="num">${fmt(s.psi)}</td></tr>
+  </tbody></table>
+  ${t
+    ? html`<table class="data"><caption>Decisions at threshold ${t.value}: agreement ${pct(t.agreement)}</caption>
+    <thead><tr><th scope="col"></th><th scope="col">challenger ≥ ${t.value}</th><th scope="col">challenger &lt; ${t.value}</th></tr></thead>
+    <tbody><tr><th scope="row">champion ≥ ${t.value}</th><td class="num">${number(t.bothPositive)}</td><td class="num">${number(t.championOnly)}</td></tr>
+    <tr><th scope="row">champion &lt; ${t.value}</th><td class="num">${number(t.challengerOnly)}</td><td class="num">${number(t.bothNegative)}</td></tr></tbody></table>`
+    : ''}
+  </div>
+  <table class="data quantiles"><caption>Quantiles of Δ (challenger − champion)</caption>
+    <thead><tr>${(['p01', 'p05', 'p25', 'p50', 'p75', 'p95', 'p99'] as const).map((k) => html`<th scope="col">${k}</th>`)}</tr></thead>
+    <tbody><tr>${(['p01', 'p05', 'p25', 'p50', 'p75', 'p95', 'p99'] as const).map((k) => html`<td class="num">${fmt(q[k])}</td>`)}</tr></tbody>
+  </table>
+  ${disagreements('Largest disagreements', s.largestDisagreements)}
+</div>`;
+}
+
+function labelComparison(col: string, s: LabelComparisonSummary): Html {
+  return html`<div class="card" data-comparison="${col}">
+  <h3>${col} <span class="muted">labels agree on ${pct(s.agreement)} of ${number(s.rows)} rows</span></h3>
+  <table class="data"><caption>Label pairs, most frequent first${s.otherPairs ? ` (${s.otherPairs} rows in other pairs)` : ''}</caption>
+    <thead><tr><th scope="col">champion</th><th scope="col">challenger</th><th scope="col" class="num">rows</th></tr></thead>
+    <tbody>${s.confusion.map((p) => html`<tr><td>${p.champion}</td><td>${p.challenger}</td><td class="num">${number(p.rows)}</td></tr>`)}</tbody>
+  </table>
+  ${disagreements('Rows where the labels differ', s.disagreements)}
+</div>`;
+}
+
+function disagreements(title: string, rows: ScoreComparisonSummary['largestDisagreements']): Html {
+  if (rows.length === 0) return html``;
+  const idCols = [...new Set(rows.flatMap((r) => Object.keys(r.ids)))];
+  return html`<div class="table-scroll"><table class="data"><caption>${title}</caption>
+    <thead><tr>${idCols.map((c) => html`<th scope="col">${c}</th>`)}<th scope="col">source</th><th scope="col" class="num">line</th><th scope="col" class="num">champion</th><th scope="col" class="num">challenger</th><th scope="col" class="num">Δ</th></tr></thead>
+    <tbody>${rows.map(
+      (r) => html`<tr>${idCols.map((c) => html`<td>${r.ids[c] ?? ''}</td>`)}<td><code>${r.object}</code></td><td class="num">${r.line}</td><td class="num">${typeof r.champion === 'number' ? fmt(r.champion) : r.champion}</td><td class="num">${typeof r.challenger === 'number' ? fmt(r.challenger) : r.challenger}</td><td class="num">${fmt(r.diff)}</td></tr>`,
+    )}</tbody>
+  </table></div>`;
 }
 
 function modelSection(r: RunReport): Html {
@@ -225,7 +268,7 @@ function fileHref(v: RunView, name: string): string {
 }
 
 function filesSection(v: RunView, r: RunReport): Html {
-  const files = ['_report.json', ...(v.published ? ['_SUCCESS'] : []), ...r.output.parts, ...r.output.errors];
+  const files = ['_report.json', ...(v.published ? ['_SUCCESS'] : []), ...r.output.parts, ...r.output.errors, ...(r.challenger?.parts ?? [])];
   return html`<section aria-labelledby="files-title">
   <h2 id="files-title">Output</h2>
   <p class="muted"><code>${v.outputUri ?? r.output.uri}</code></p>
