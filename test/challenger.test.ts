@@ -18,7 +18,7 @@ import type { JobSpecInput } from '../src/spec/job-spec.js';
 import { Stores } from '../src/storage/stores.js';
 import { openRegistry } from '../src/registry/open-registry.js';
 import { registerModel } from '../src/registry/register-model.js';
-import { queueHarness } from './helpers/workers.js';
+import { queueHarness, randomPrefix, spawnCli } from './helpers/workers.js';
 import { binShares, pointsOf, psi, quantileEdges } from '../src/monitor/drift-metrics.js';
 import type { ColumnarBatch } from '../src/core/types.js';
 import { newSketch, sketchBuckets, sketchToJson, type Bucket } from '../src/monitor/quantile-sketch.js';
@@ -426,4 +426,23 @@ describe('champion/challenger on workers (real worker processes, real Redis)', (
     assert.equal(out2.report?.challenger?.status, 'failed');
     assert.match(out2.report?.challenger?.reason ?? '', /^challenger fraud@challenger: .*no-registry/);
   });
+});
+
+test('validate fails a job whose challenger would fail every run, and passes one whose challenger fits', { timeout: 120_000 }, async (t) => {
+  const f = await fixture(t, { files: {} });
+  await writeIn(f.dir, 'broken.onnx', 'not an onnx model');
+  await writeIn(f.dir, 'other.onnx', buildMlp({ ...MLP, seed: 8 }));
+  const bad = await writeJob(f.dir, withChallenger({ uri: 'broken.onnx' }), 'bad.yaml');
+  const good = await writeJob(f.dir, withChallenger({ uri: 'other.onnx' }), 'good.yaml');
+  const run = async (file: string): Promise<{ code: number | null; output: string }> => {
+    const c = spawnCli(['validate', file], { prefix: randomPrefix() });
+    const exit = await c.waitForExit(60_000);
+    return { code: exit.code, output: c.output };
+  };
+  const b = await run(bad.file);
+  assert.equal(b.code, 2, b.output);
+  assert.match(b.output, /FAIL .*bad\.yaml: invalid job spec:\n {2}- model\.challenger: challenger .*broken\.onnx: .*not a valid ONNX model.* \(runs would score without it\)/);
+  const g = await run(good.file);
+  assert.equal(g.code, 0, g.output);
+  assert.match(g.output, /^ok {3}.*good\.yaml/m);
 });

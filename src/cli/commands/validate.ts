@@ -3,7 +3,9 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AccessError, JobSpecError, ModelError, RegistryError } from '../../core/errors.js';
 import { checkModelMapping } from '../../model/check-mapping.js';
-import { createSession, fetchModel } from '../../model/load-model.js';
+import { createSession, fetchModel, type LoadedModel } from '../../model/load-model.js';
+import type { ModelMetadata } from '../../model/check-mapping.js';
+import { planChallenger } from '../../run/challenger-model.js';
 import { modelDisplayName, resolveModelSource } from '../../registry/resolve-model.js';
 import { checkRunInputs, type InputCheck } from '../../run/check-inputs.js';
 import { defaultLogicalDate } from '../../run/run-identity.js';
@@ -64,6 +66,12 @@ export async function validateCommand(argv: string[]): Promise<number> {
         } finally {
           await session.release();
         }
+        // A run would go on without a challenger that fails; validate says so before any run does.
+        const challenger = await planChallenger(job, stores, values, { fetch: (s) => fetchModel(s, stores), metadata: (m, threads) => sessionMetadata(m, threads) });
+        if (challenger?.facts.failure !== undefined) {
+          errors.push(new JobSpecError(job.file, [`model.challenger: ${challenger.facts.failure} (runs would score without it)`]));
+          continue;
+        }
         const inputs = checkDate === undefined ? undefined : await checkRunInputs(job, checkDate, stores);
         if (inputs && inputs.problems.length > 0) {
           errors.push(new JobSpecError(job.file, inputs.problems));
@@ -83,6 +91,16 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   for (const e of errors) process.stdout.write(`FAIL ${e.message}\n`);
   return errors.length === 0 ? EXIT.ok : EXIT.spec;
+}
+
+/** What a model declares, from a session opened and released here. */
+async function sessionMetadata(model: LoadedModel, threads: number): Promise<ModelMetadata> {
+  const session = await createSession(model, threads);
+  try {
+    return { inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata };
+  } finally {
+    await session.release();
+  }
 }
 
 /** What the run for the date would read and write, as `validate --date` prints it. */
