@@ -35,6 +35,7 @@ const D1 = '2026-11-20';
 const D2 = '2026-11-21';
 const D3 = '2026-11-22';
 const D4 = '2026-11-23';
+const D5 = '2026-11-24';
 const XSS_IMG = '<img src=x onerror=alert(1)>';
 const XSS_SCRIPT = '<script>alert(2)</script>';
 
@@ -89,7 +90,8 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   await registerModel(models.registry, { name: 'fraud', bytes: buildMlp(MLP), source: 'v1.onnx', by: 'ana', description: 'first', alias: 'champion' });
   await registerModel(models.registry, { name: 'fraud', bytes: buildMlp({ ...MLP, seed: 8 }), source: 'v2.onnx', by: 'bob', description: `retrained ${XSS_IMG}` });
   const registry = async (): Promise<typeof models.registry> => models.registry;
-  const dashboard = createDashboard({ token, client, jobs: async () => jobs, stores, registry, canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']) });
+  const canCancel = apiHasRoute('POST', ['runs', ':id', 'cancel']);
+  const dashboard = createDashboard({ token, client, jobs: async () => jobs, stores, registry, canCancel, queuesPath: '/admin/queues/' });
   const server: Server = createApiServer({ token, client, jobs: async () => jobs, stores, dashboard, registry });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));
@@ -146,6 +148,7 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     await page.type('#name', 'ana');
     await Promise.all([page.waitForNavigation(), page.click('form[action="/ui/login"] button[type="submit"]')]);
     assert.equal(new URL(page.url()).pathname, '/ui/runs');
+    assert.equal(await page.$eval('nav a[href="/admin/queues/"]', (e) => e.textContent), 'Queues', 'Bull Board is linked from the nav');
     const cookies = await browser.cookies();
     assert.equal(cookies.length, 1);
     assert.equal(cookies[0]?.httpOnly, true);
@@ -234,6 +237,23 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
   });
 
+  await t.test('cancel a queued run from its page', { skip: canCancel ? false : 'the API has no POST /runs/:id/cancel' }, async () => {
+    await h.runs.pause();
+    try {
+      const trig = await h.trigger(job, D5);
+      await page.goto(`${origin}/ui/runs/${encodeURIComponent(trig.runId)}`);
+      await page.click('button[data-action="cancel"]');
+      await page.waitForSelector('dialog#confirm[open]');
+      await page.type('#confirm-reason', 'wrong date');
+      await page.click('#confirm-ok');
+      await page.waitForFunction(`document.querySelector('.page-head .badge')?.textContent === 'cancelled'`);
+      assert.equal((await h.registry.get(trig.runId, trig.attempt))?.status, 'cancelled');
+      assert.equal(await page.$('button[data-action="cancel"]'), null, 'an ended run has no cancel button');
+    } finally {
+      await h.runs.resume();
+    }
+  });
+
   await t.test('approve a held run from its page (keyboard only): _SUCCESS appears in the bucket', async () => {
     const trig = await h.trigger(held, D3);
     assert.equal((await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 90_000 })).status, 'held', h.logs());
@@ -293,17 +313,17 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   });
 
   await t.test('the grid with runs of every status (illustration for the README screenshot)', async () => {
-    // Records only, on dates before the real runs: they show the colours; nothing asserts on their reports.
+    // Records only, on the 9 dates before the real runs: they show the colours; nothing asserts on their reports.
     const states: RunState[] = ['succeeded', 'failed', 'succeeded', 'held', 'succeeded', 'skipped', 'cancelled', 'succeeded', 'running', 'queued', 'succeeded', 'failed'];
     for (const [j, name] of ['test-job', 'held-job'].entries()) {
-      for (let d = 1; d <= 10; d++) {
+      for (let d = 1; d <= 9; d++) {
         const logicalDate = addDays(D1, -d);
         await h.registry.create({ runId: `${name}@${logicalDate}`, attempt: 'a1-0000', job: name, logicalDate, status: states[(d + j * 5) % states.length] as RunState, triggeredAt: new Date(Date.now() - d * 86_400_000).toISOString(), trigger: 'schedule' });
       }
     }
     await page.goto(`${origin}/ui/runs`);
     await page.waitForSelector(`a[data-run="held-job@${D3}"][data-status="succeeded"]`);
-    assert.equal(await page.$$eval('a.run', (els) => els.length), 4 + 20, 'four real runs and twenty illustrations');
+    assert.equal(await page.$$eval('a.run', (els) => els.length), (canCancel ? 5 : 4) + 18, 'the real runs and 18 illustrations (14 dates: one page)');
     await shot('grid-all');
   });
 

@@ -44,7 +44,7 @@ const ACTIONS = {
   rerun: (d) => api('POST', `/jobs/${enc(d.job)}/runs`, { date: d.date, rerun: true }),
   approve: (d) => api('POST', `/runs/${enc(d.run)}/approve`, decision(d)),
   reject: (d) => api('POST', `/runs/${enc(d.run)}/reject`, decision(d)),
-  cancel: (d) => api('POST', `/runs/${enc(d.run)}/cancel`, decision(d)),
+  cancel: (d) => api('POST', `/runs/${enc(d.run)}/cancel`, { ...decision(d), ...(d.attempt ? { attempt: d.attempt } : {}) }),
   promote: (d) => api('POST', `/models/${enc(d.model)}/aliases/${enc(d.alias)}`, { version: Number(d.version), ...decision(d) }),
   rollback: (d) => api('POST', `/models/${enc(d.model)}/aliases/${enc(d.alias)}/rollback`, decision(d)),
 };

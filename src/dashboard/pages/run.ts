@@ -43,7 +43,7 @@ function actions(ctx: PageContext, v: RunView, reportIsShown: boolean): Html {
   const active = rec !== undefined && isActiveState(rec.status);
   return html`<div class="actions" role="group" aria-label="Run actions">
     <button type="button" data-action="rerun" data-job="${v.job}" data-date="${v.logicalDate}" data-confirm="Run ${v.runId} again as a new attempt? Its output is replaced when the new attempt publishes.">Rerun</button>
-    ${active && ctx.canCancel ? html`<button type="button" data-action="cancel" data-run="${v.runId}" data-confirm="Cancel ${v.runId} (attempt ${rec.attempt})? Nothing of it is published." data-reason="true" class="danger">Cancel run</button>` : ''}
+    ${active && ctx.canCancel ? html`<button type="button" data-action="cancel" data-run="${v.runId}" data-attempt="${rec.attempt}" data-confirm="Cancel ${v.runId} (attempt ${rec.attempt})? Nothing of it is published." data-reason="true" class="danger">Cancel run</button>` : ''}
     ${held
       ? html`<button type="button" data-action="approve" data-run="${v.runId}" data-confirm="Approve ${v.runId}? It is published as a successful run would be." data-reason="true" class="primary">Approve</button>
     <button type="button" data-action="reject" data-run="${v.runId}" data-confirm="Reject ${v.runId}? It fails and its parts are removed." data-reason="true" class="danger">Reject</button>`
