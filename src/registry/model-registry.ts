@@ -12,7 +12,7 @@
  * at once get two numbers, never one overwritten model. Alias moves are conditional writes on
  * the alias object; the loser of a race gets an AliasConflictError naming the current version.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { AliasConflictError, PreconditionFailedError, RegistryError, RegistryNotFoundError } from '../core/errors.js';
 import { readAll, type ObjectStore } from '../storage/object-store.js';
 import { checkAliasName, checkModelName, type ModelRef } from '../spec/model-ref.js';
@@ -191,6 +191,21 @@ export class ModelRegistry {
     }
     const record = await this.version(ref.name, version);
     return { name: ref.name, version, alias, record, modelKey: this.modelKey(ref.name, version) };
+  }
+
+  /**
+   * A file attached to a version (e.g. baseline.json), checked against the sha256 its version
+   * record lists; undefined when the version has no such file.
+   */
+  async attachedFile(name: string, version: number, file: string): Promise<{ uri: string; text: string } | undefined> {
+    const record = await this.version(name, version);
+    const listed = record.files[file];
+    if (!listed) return undefined;
+    const key = this.key(name, 'versions', version, file);
+    const bytes = await readAll(await this.store.read(key));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== listed.sha256) throw new RegistryError(`${this.where(key)} has sha256 ${sha}, but ${name}@${version}'s version.json records ${listed.sha256}: the attached file was changed`);
+    return { uri: this.where(key), text: bytes.toString('utf8') };
   }
 
   async readModel(resolved: Resolved): Promise<Buffer> {

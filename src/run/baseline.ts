@@ -14,6 +14,7 @@ import { readAll } from '../storage/object-store.js';
 import type { Stores } from '../storage/stores.js';
 import type { BaselineRef } from '../monitor/drift-report.js';
 import { parseProfileText } from '../monitor/profile-schema.js';
+import { openRegistry } from '../registry/open-registry.js';
 import { listRuns, PROFILE_NAME, readRunJson } from './run-listing.js';
 import { profileSignature, type RunProfile } from '../monitor/run-profile.js';
 
@@ -36,7 +37,24 @@ export interface BaselineContext {
   /** The run's logical date: `previous` looks strictly before it. */
   readonly logicalDate: string;
   readonly modelBaseline?: ModelBaseline;
+  /**
+   * The registered version the run scores with (model.ref, or --model), when it is one:
+   * `baseline: model` reads the `baseline.json` attached to it.
+   */
+  readonly model?: { readonly name: string; readonly version: number; readonly registry: string } | undefined;
   readonly signal?: AbortSignal;
+}
+
+/** The name a baseline is attached under (`nightshift model register … --baseline FILE`). */
+export const MODEL_BASELINE_FILE = 'baseline.json';
+
+/** The baseline attached to a registered version, read through its registry. */
+export function registryBaseline(stores: Stores, model: NonNullable<BaselineContext['model']>): ModelBaseline {
+  return async () => {
+    const registry = await openRegistry(model.registry, stores);
+    const found = await registry.attachedFile(model.name, model.version, MODEL_BASELINE_FILE);
+    return found ? { ...found, version: `${model.name}@${model.version}` } : undefined;
+  };
 }
 
 /** The baseline, undefined when none is configured or `previous` has no earlier run yet. */
@@ -45,10 +63,12 @@ export async function loadBaseline(ctx: BaselineContext): Promise<Baseline | und
   if (b === undefined) return undefined;
   if (b === 'previous') return previousBaseline(ctx);
   if (b === 'model') {
-    const found = ctx.modelBaseline ? await ctx.modelBaseline() : undefined;
+    const source = ctx.modelBaseline ?? (ctx.model ? registryBaseline(ctx.stores, ctx.model) : undefined);
+    const found = source ? await source() : undefined;
     if (!found) {
+      const which = ctx.model ? `${ctx.model.name}@${ctx.model.version}` : "the job's model version";
       throw new JobSpecError(ctx.specFile, [
-        `monitor.baseline: model: ${ctx.modelBaseline ? "the job's model version has no baseline attached" : 'the job does not score a registry model version (model.ref)'}; attach one when registering the version, or use baseline: { uri } or previous`,
+        `monitor.baseline: model: ${source ? `${which} has no ${MODEL_BASELINE_FILE} attached` : 'the job does not score a registered model version (model.ref)'}; register the version with --baseline FILE (a profile from \`nightshift profile\`), or use baseline: { uri } or previous`,
       ]);
     }
     return { profile: checked(ctx, found.text, found.uri), ref: { source: 'model', uri: found.uri, from: found.version } };

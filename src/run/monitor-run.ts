@@ -36,7 +36,7 @@ export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shar
   profile.run = { runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate };
   report.profile = summarizeProfile(profile);
   if (ctx.judge !== false) {
-    report.monitoring = await judge(ctx, profile, report.logicalDate);
+    report.monitoring = await judge(ctx, profile, report.logicalDate, report.model);
     applyGate(report, ctx.spec);
   }
   // Only a run that publishes (or may, once approved) leaves its profile: a failed attempt must
@@ -46,10 +46,15 @@ export async function monitorRun(ctx: MonitorRunContext, report: RunReport, shar
   }
 }
 
-async function judge(ctx: MonitorRunContext, profile: RunProfile, logicalDate: string): Promise<MonitoringReport> {
+/** The registered version the report says the run scored with (for `baseline: model`). */
+function registeredVersion(m: RunReport['model']): { name: string; version: number; registry: string } | undefined {
+  return m?.name !== undefined && m.version !== undefined && m.registry !== undefined ? { name: m.name, version: m.version, registry: m.registry } : undefined;
+}
+
+async function judge(ctx: MonitorRunContext, profile: RunProfile, logicalDate: string, model: RunReport['model']): Promise<MonitoringReport> {
   if (ctx.spec.monitor.baseline === undefined) return { baseline: null, verdict: 'not_judged', note: 'no monitor.baseline configured' };
   try {
-    const baseline = await loadBaseline({ ...ctx, logicalDate, ...(ctx.modelBaseline ? { modelBaseline: ctx.modelBaseline } : {}) });
+    const baseline = await loadBaseline({ ...ctx, logicalDate, ...(ctx.modelBaseline ? { modelBaseline: ctx.modelBaseline } : {}), model: registeredVersion(model) });
     if (!baseline) return { baseline: null, verdict: 'not_judged', note: 'baseline: previous, and no earlier run of this job has published yet' };
     return compareProfiles(profile, baseline.profile, baseline.ref, ctx.spec.monitor);
   } catch (err) {

@@ -66,7 +66,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
     challenger = await openLocalChallenger(job, stores, values, opts.signal);
-    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, model: source.version, ...(opts.signal ? { signal: opts.signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
     const out = stores.resolve(run.output);

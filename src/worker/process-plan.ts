@@ -43,7 +43,7 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const model = await ctx.scorers.model(source, p.runId);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
     const challenger = await planChallenger(loaded, ctx.stores, values, { fetch: (s) => ctx.scorers.model(s, p.runId), metadata: (m, threads) => ctx.scorers.metadata(m, threads) }, signal);
-    await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, ...(signal ? { signal } : {}) });
+    await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, model: source.version, ...(signal ? { signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
     const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, challenger, signal);

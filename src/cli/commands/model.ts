@@ -14,9 +14,11 @@ import { Stores } from '../../storage/stores.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
 export const modelHelp = `nightshift model <subcommand> [--registry URI] [--json]
-  register <name> <file.onnx> [--description TEXT] [--alias A] [--attach FILE]...
+  register <name> <file.onnx> [--description TEXT] [--alias A] [--attach FILE]... [--baseline FILE]
              adds the next version (refuses files onnxruntime cannot load and models with
-             external data; says when inputs/outputs differ from the previous version)
+             external data; says when inputs/outputs differ from the previous version);
+             --baseline: a profile (nightshift profile … --out FILE) attached as baseline.json,
+             what jobs with monitor.baseline: model compare against
   list [name]                       models, their versions and aliases
   show <name>[@alias|@version]      a model, or one version's record
   promote <name> <version> --alias A [--reason TEXT]
@@ -31,6 +33,7 @@ const options = {
   description: { type: 'string' },
   alias: { type: 'string' },
   attach: { type: 'string', multiple: true },
+  baseline: { type: 'string' },
   reason: { type: 'string' },
 } as const;
 
@@ -51,6 +54,8 @@ export async function modelCommand(argv: string[]): Promise<number> {
         const bytes = await readFile(file);
         const files: Record<string, Uint8Array> = {};
         for (const f of values.attach ?? []) files[path.basename(f)] = await readFile(f);
+        // The baseline `monitor.baseline: model` reads: a profile from \`nightshift profile\`.
+        if (values.baseline !== undefined) files['baseline.json'] = await readFile(values.baseline);
         const r = await registerModel(await open(), {
           name,
           bytes,
