@@ -28,6 +28,7 @@ import { localBackend } from './helpers/registry.js';
 import { registerModel } from '../src/registry/register-model.js';
 import type { RunState } from '../src/queue/run-registry.js';
 import { addDays } from '../src/run/run-identity.js';
+import { nextTicks } from '../src/scheduler/cron-ticks.js';
 
 const CHROMIUM = process.env.NIGHTSHIFT_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'artifacts');
@@ -74,7 +75,7 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
   await putObject(s3, bucket, `in/${D3}/a.csv`, normalCsv(3000, 22, 1));
   const held = await writeJob(
     dir,
-    { ...base, name: 'held-job', input: { ...base.input, uri: `s3://${bucket}/in/{{date}}/` }, output: { uri: `s3://${bucket}/held/{{date}}/` }, monitor: { baseline: { uri: `s3://${bucket}/baseline.json` }, onDrift: 'hold' } },
+    { ...base, name: 'held-job', schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin' }, input: { ...base.input, uri: `s3://${bucket}/in/{{date}}/` }, output: { uri: `s3://${bucket}/held/{{date}}/` }, monitor: { baseline: { uri: `s3://${bucket}/baseline.json` }, onDrift: 'hold' } },
     'held.yaml',
   );
   const jobs = new Map<string, LoadedJob>([
@@ -194,6 +195,10 @@ test('dashboard in a real browser: login, grid, run page, trigger, approve, XSS,
     assert.ok(desc.includes(XSS_SCRIPT));
     assert.equal(await page.$$eval('main script', (els) => els.length), 0);
     await page.waitForSelector('tr[data-job="test-job"] [data-chart="spark"] canvas');
+    // The schedule as written, the next fire as an instant shown in the viewer's time zone.
+    const sched = await page.$eval('tr[data-job="held-job"]', (tr) => ({ text: tr.textContent ?? '', at: tr.querySelector('time')?.getAttribute('datetime') ?? '' }));
+    assert.match(sched.text, /30 2 \* \* \*\s+Europe\/Berlin/);
+    assert.equal(sched.at, nextTicks('30 2 * * *', 'Europe/Berlin', new Date(), 1)[0]?.at.toISOString());
     await shot('jobs');
     assert.deepEqual(dialogs, [], 'no payload ran');
   });
