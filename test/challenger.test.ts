@@ -389,6 +389,12 @@ describe('champion/challenger on workers (real worker processes, real Redis)', (
     close(a.meanAbsDiff, b.meanAbsDiff as number, 1e-12, 'mean |Δ|');
     assert.deepEqual(await publishedBytes(f.outputDir), await publishedBytes(path.join(f.dir, 'plain', DATE)));
 
+    // The run's record (nightshift run, GET /runs/:id) has it in one line.
+    assert.match(rec.challenger ?? '', /^fraud@2 \(fraud@challenger\): compared on 1500 rows; score: mean \|Δ\| [\d.e-]+, max/);
+    const shownRun = q.cli(['run', runId]);
+    assert.equal((await shownRun.waitForExit(60_000)).code, 0, shownRun.output);
+    assert.match(shownRun.output, /\n {2}challenger fraud@2 \(fraud@challenger\): compared on 1500 rows; score: /);
+
     // `nightshift output job@date --comparison` shows it from the published run's report.
     const shown = q.cli(['output', `${job.file}@${DATE}`, '--comparison']);
     assert.equal((await shown.waitForExit(60_000)).code, 0, shown.output);

@@ -37,6 +37,8 @@ export interface RunRecord {
   supersededBy?: string;
   /** Who cancelled the attempt (`nightshift cancel --by`, POST /runs/:id/cancel {by}). */
   cancelledBy?: string;
+  /** Champion/challenger: the report's comparison in one line (model.challenger). */
+  challenger?: string;
 }
 
 const ACTIVE: readonly RunState[] = ['queued', 'planning', 'running', 'finalizing'];
@@ -289,7 +291,7 @@ function unflatten(h: Record<string, string>): RunRecord {
     rowsRead: num('rowsRead') ?? rowsRead,
     shardsDone: num('shardsDone') ?? shardsDone,
   };
-  for (const k of ['startedAt', 'finishedAt', 'reason', 'output', 'supersededBy', 'cancelledBy'] as const) if (h[k] !== undefined) rec[k] = h[k];
+  for (const k of ['startedAt', 'finishedAt', 'reason', 'output', 'supersededBy', 'cancelledBy', 'challenger'] as const) if (h[k] !== undefined) rec[k] = h[k];
   for (const k of ['shards', 'rowsScored', 'rowsRejected'] as const) if (h[k] !== undefined) rec[k] = Number(h[k]);
   return rec;
 }

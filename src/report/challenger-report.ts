@@ -80,6 +80,13 @@ export function challengerLines(c: ChallengerSection | undefined): string[] {
   return lines;
 }
 
+/** The same in one line, for the run's record (`nightshift run`, GET /runs/:id). */
+export function challengerSummary(c: ChallengerSection): string {
+  return challengerLines(c)
+    .map((l) => l.trim().replace(/^challenger /, ''))
+    .join('; ');
+}
+
 function fmt(v: number | null): string {
   return v === null ? '—' : Number(v.toPrecision(4)).toString();
 }

@@ -20,6 +20,7 @@ import { UnrecoverableError } from '../queue/bullmq.js';
 import { finalizeDuration, runsTotal } from '../core/metrics.js';
 import { recordSuccess } from '../queue/queue-metrics.js';
 import type { WorkerContext } from './context.js';
+import { challengerSummary } from '../report/challenger-report.js';
 import { endCancelledAttempt } from './cancelled-attempt.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
@@ -52,6 +53,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
     rowsScored: report.rows.scored,
     rowsRejected: report.rows.rejected,
     shardsDone: shards.length,
+    ...(report.challenger ? { challenger: challengerSummary(report.challenger) } : {}),
     ...(superseded ? { reason: `not published: ${outcome.by ? `attempt ${outcome.by} published after it started` : 'it no longer holds the run (a newer attempt does)'}` } : report.reason ? { reason: report.reason } : {}),
   });
   // The run is free for a waiting rerun once this attempt's outcome is recorded.

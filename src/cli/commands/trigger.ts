@@ -65,5 +65,6 @@ export function describeRun(r: RunRecord): string {
     `${r.runId} ${r.attempt} ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
     `  shards ${r.shardsDone ?? 0}/${r.shards ?? '?'}, rows read ${r.rowsRead ?? 0}, scored ${r.rowsScored ?? '-'}, rejected ${r.rowsRejected ?? '-'}${dur ? `, ${dur}` : ''}`,
     ...(r.output ? [`  output ${r.output}`] : []),
+    ...(r.challenger ? [`  challenger ${r.challenger}`] : []),
   ].join('\n');
 }
