@@ -76,7 +76,7 @@ describe('job spec: errors name the file, the field path and what was found', ()
       (s.model as Record<string, unknown>)['weights'] = 'model.bin';
     });
     assertIssue(err, /^colour: unknown key \(known here: name, description, /);
-    assertIssue(err, /^model\.weights: unknown key \(known here: uri, ref, registry, sha256, threads, inputs, outputs\)/);
+    assertIssue(err, /^model\.weights: unknown key \(known here: uri, ref, registry, sha256, threads, inputs, outputs, challenger\)/);
   });
 
   it('a dtype that is not one of the supported ones', () => {
