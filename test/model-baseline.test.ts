@@ -32,8 +32,8 @@ test('baseline: model judges against the baseline attached to the registered ver
   const shown = await runCli(['model', 'show', 'fraud@1', '--registry', reg, '--json']);
   assert.match(shown.output, /"baseline\.json": \{\s+"file": "baseline\.json"/);
 
-  const spec = { ...mlpSpec(), name: 'by-ref', model: { ...mlpSpec().model, uri: undefined, ref: 'fraud@champion', registry: 'reg/' }, output: { uri: 'ref-out/{{date}}/' }, monitor: { baseline: 'model' as const } };
-  delete (spec.model as { uri?: string }).uri;
+  const { uri: _file, ...fromRegistry } = mlpSpec().model;
+  const spec = { ...mlpSpec(), name: 'by-ref', model: { ...fromRegistry, ref: 'fraud@champion', registry: 'reg/' }, output: { uri: 'ref-out/{{date}}/' }, monitor: { baseline: 'model' as const } };
   const job = await writeIn(fx.dir, 'by-ref.yaml', stringify(spec));
   const report = async (date: string): Promise<RunReport> => JSON.parse(await readFile(path.join(fx.dir, 'ref-out', date, '_report.json'), 'utf8')) as RunReport;
 
