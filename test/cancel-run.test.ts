@@ -27,7 +27,7 @@ import { Stores } from '../src/storage/stores.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { MLP, MLP_HEADER, mlpRows, mlpSpec, toCsv, writeJob } from './helpers/jobs.js';
 import { publishedRunProblems, readPublishedRun } from './helpers/published-run.js';
-import { createBucket, listKeys, PART_SIZE_BYTES, putObject, startS3, type S3Server } from './helpers/s3.js';
+import { createBucket, getObject, listKeys, PART_SIZE_BYTES, putObject, startS3, type S3Server } from './helpers/s3.js';
 import { openQueueHarness, spawnCli, waitFor, type QueueHarness } from './helpers/workers.js';
 
 const WORKER_ENV = { NIGHTSHIFT_LOCK_MS: '4000', NIGHTSHIFT_STALLED_MS: '2000', NIGHTSHIFT_GRACE_MS: '5000', NIGHTSHIFT_S3_IDLE_TIMEOUT_MS: '300000' } as const;
@@ -222,5 +222,11 @@ describe('cancelling a run on the workers', { timeout: 300_000 }, () => {
     assert.equal(r.status, 'cancelled');
     await waitFor('b1 files removed', async () => ((await filesOf(date2, b1.attempt)).length === 0 ? true : undefined), { timeoutMs: 60_000, detail: async () => (await filesOf(date2, b1.attempt)).join(' ') });
     assert.equal((await readPublishedRun(s3.client, bucket, `out/${date2}/`)).attempt, undefined, 'nothing published');
+    // The output prefix says why: the attempt's report, status cancelled, with who and why.
+    const report = await waitFor('b1 report', async () => {
+      const text = await getObject(s3, bucket, `out/${date2}/_report.json`);
+      return text && text.length > 0 ? (JSON.parse(text.toString('utf8')) as { status: string; attempt: string; reason?: string }) : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.deepEqual([report.status, report.attempt, report.reason], ['cancelled', b1.attempt, 'cancelled by anonymous (HTTP)']);
   });
 });

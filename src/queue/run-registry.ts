@@ -297,7 +297,7 @@ function unflatten(h: Record<string, string>): RunRecord {
 }
 
 /** After approve/reject of a held run: its record (if this Redis has one) follows the report. */
-export async function recordDecision(registry: RunRegistry, run: { runId: string; attempt: string; status: 'succeeded' | 'failed' | 'held'; reason?: string | undefined }): Promise<void> {
+export async function recordDecision(registry: RunRegistry, run: { runId: string; attempt: string; status: 'succeeded' | 'failed' | 'held' | 'cancelled'; reason?: string | undefined }): Promise<void> {
   if (!(await registry.get(run.runId, run.attempt))) return;
   await registry.update(run.runId, run.attempt, { status: run.status === 'succeeded' ? 'succeeded' : 'failed', ...(run.reason ? { reason: run.reason } : {}) });
 }

@@ -12,7 +12,8 @@ import { challengerSection, type ChallengerFacts, type ChallengerSection } from 
 import type { ModelFacts } from './model-facts.js';
 
 /** held: complete, but waiting for `nightshift approve` before it publishes (monitor.onDrift: hold). */
-export type RunStatus = 'succeeded' | 'failed' | 'held';
+/** cancelled: `nightshift cancel` stopped the attempt; its report says by whom, nothing was published. */
+export type RunStatus = 'succeeded' | 'failed' | 'held' | 'cancelled';
 
 export { modelFacts, type ModelFacts } from './model-facts.js';
 
