@@ -168,6 +168,11 @@ export function createDashboard(opts: DashboardOptions): DashboardHandler {
       'content-disposition': `attachment; filename="${base.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
       'cache-control': 'no-store',
     });
+    // A read that fails mid-way cuts the download short (the length header tells the client).
+    stream.once('error', (err) => {
+      opts.log?.warn({ err, name }, 'dashboard download failed');
+      res.destroy();
+    });
     stream.pipe(res);
     await new Promise<void>((resolve) => res.once('close', resolve));
     stream.destroy();

@@ -1,7 +1,7 @@
 /** The jobs page: schedule (in the viewer's local time), next fire, model, last run, recent rows. */
 import { html, jsonAttr, type Html } from '../html.js';
 import type { JobView } from '../jobs-data.js';
-import { badge, page, time, type PageContext } from './layout.js';
+import { badge, number, page, time, type PageContext } from './layout.js';
 
 export function jobsPage(ctx: PageContext, jobs: readonly JobView[]): Html {
   return page(
@@ -17,6 +17,13 @@ ${jobs.length === 0
   );
 }
 
+/** The newest finished run's rows and rejection rate, as text beside (or instead of) the sparkline. */
+function lastRows(j: JobView): Html {
+  const last = j.recent.at(-1);
+  if (!last) return html``;
+  return html`<div class="small muted">last: ${number(last.rows)} rows, ${(last.rejectedRate * 100).toFixed(2)} % rejected${j.recent.length > 1 ? html` · ${j.recent.length} runs` : ''}</div>`;
+}
+
 function row(j: JobView): Html {
   const last = j.last;
   return html`<tr data-job="${j.name}">
@@ -25,8 +32,8 @@ function row(j: JobView): Html {
   <td>${j.schedule?.next ? time(j.schedule.next) : html`<span class="muted">–</span>`}</td>
   <td><code>${j.model}</code>${j.version !== undefined ? html` <span class="muted">→ v${j.version}</span>` : ''}</td>
   <td>${last ? html`<a href="/ui/runs/${encodeURIComponent(last.runId)}">${last.logicalDate}</a> ${badge(last.status)}` : html`<span class="muted">never</span>`}</td>
-  <td>${j.recent.length === 0
-    ? html`<span class="muted">no finished runs</span>`
+  <td>${j.recent.length === 0 ? html`<span class="muted">no finished runs</span>` : lastRows(j)}${j.recent.length < 2
+    ? ''
     : html`<div class="chart spark" data-chart="spark" data-dates="${jsonAttr(j.recent.map((r) => r.date))}" data-rows="${jsonAttr(j.recent.map((r) => r.rows))}" data-rates="${jsonAttr(j.recent.map((r) => r.rejectedRate))}" role="img" aria-label="${`${j.name}: rows read over the last ${j.recent.length} runs, ${j.recent.at(-1)?.rows ?? 0} last; rejection rate ${((j.recent.at(-1)?.rejectedRate ?? 0) * 100).toFixed(2)} % last`}"></div>`}</td>
   <td><button type="button" data-action="trigger" data-job="${j.name}" aria-label="Trigger ${j.name} for its default date">Run now</button></td>
 </tr>`;
