@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { buildMlp, buildPerColumnModel, buildZipMapClassifier } from '../scripts/models/models.js';
 import { DATE, fixture, MLP, MLP_HEADER, mlpRows, mlpSpec, tempDir, toCsv, writeIn } from './helpers/jobs.js';
 import { runCli } from './helpers/redis-process.js';
@@ -77,6 +78,27 @@ describe('nightshift init', () => {
     const score = await runCli(['score', 'fraud-v1', '--date', DATE], env);
     assert.equal(score.code, 0, score.output);
     assert.match(score.output, /rows: 40 read = 40 scored \+ 0 rejected/);
+  });
+
+  it('a Parquet sample: columns from its schema, a glob for its format beside other files', async (t) => {
+    const dir = await tempDir(t);
+    await writeIn(dir, 'm.onnx', buildMlp(MLP));
+    const n = 20;
+    const bytes = parquetWriteBuffer({
+      columnData: [
+        { name: 'key', data: Array.from({ length: n }, (_, i) => `k${i}`), type: 'STRING' },
+        ...Array.from({ length: 8 }, (_, f) => ({ name: `f${f}`, data: Array.from({ length: n }, (_, i) => i / (f + 1)), type: 'DOUBLE' as const })),
+      ],
+    });
+    await writeIn(dir, `in/${DATE}/part.parquet`, new Uint8Array(bytes));
+    await writeIn(dir, `in/${DATE}/notes.csv`, 'not,the,data\n');
+    const out = path.join(dir, 'jobs/pq.yaml');
+    const r = await runCli(['init', '--model', path.join(dir, 'm.onnx'), '--input', path.join(dir, `in/${DATE}/part.parquet`), '--out', out]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /run m@2026-11-28 would read 1 object\(s\), .*\/in\/2026-11-28\/\*\.parquet:\n.*part\.parquet/);
+    const text = await readFile(out, 'utf8');
+    assert.match(text, /uri: "\.\.\/in\/\{\{date\}\}\/\*\.parquet"\n {2}format: parquet\n {2}id: \[key\]/);
+    assert.match(text, /columns: \[f0, f1, f2, f3, f4, f5, f6, f7\]/);
   });
 
   it('matches a per-column model by column name, text columns included', async (t) => {

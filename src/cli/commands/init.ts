@@ -102,7 +102,10 @@ export async function initCommand(argv: string[]): Promise<number> {
     let inputUri = `${relativeTo(specDir, path.resolve('in', name))}/{{date}}/`;
     if (values.input) {
       const t = inputTemplate(relativeTo(specDir, values.input));
-      inputUri = t.uri;
+      // A folder per date: read every object in it, or only this format's files when it is not
+      // CSV (a folder often holds a CSV next to the Parquet).
+      const ext = /\.(parquet|jsonl|ndjson)(\.gz)?$/i.exec(values.input)?.[0];
+      inputUri = t.uri.endsWith('/') && ext ? `${t.uri}*${ext}` : t.uri;
       sampleDate = t.date;
       if (t.date === undefined) notes.push(`input.uri is the sample itself: put {{date}} where each day's data differs (e.g. "in/{{date}}/" for a folder per date)`);
     } else {
