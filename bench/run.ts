@@ -172,11 +172,14 @@ async function main(): Promise<void> {
 
     if (!skip.has('startup')) {
       log('7. worker start-up: spawn → first shard scored, run already waiting, warm model…');
-      const s = await runStartupBench({ log });
-      const m = s.median;
-      const samplesMs = s.samples.map((x) => x.total);
-      const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length}); runs ${samplesMs.join(', ')} ms`;
-      push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m, samplesMs });
+      // A stage that fails must not lose the figures measured before it (they print at the end).
+      const s = await runStartupBench({ log }).catch((err: unknown) => void log(`startup bench failed: ${String(err)}`));
+      if (s) {
+        const m = s.median;
+        const samplesMs = s.samples.map((x) => x.total);
+        const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length}); runs ${samplesMs.join(', ')} ms`;
+        push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m, samplesMs });
+      }
     }
 
     if (!skip.has('memory')) {
@@ -187,6 +190,10 @@ async function main(): Promise<void> {
       push({ ...m, stage: `nightshift score, ${(memRows / 1e6).toFixed(1)}M rows (memory)` });
       await rm(path.dirname(big.csv), { recursive: true, force: true });
     }
+  } catch (err) {
+    // Print what was measured before the failure: a long run must not end with nothing.
+    log(`bench stopped: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

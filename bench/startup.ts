@@ -87,7 +87,8 @@ export async function runStartupBench(options: StartupBenchOptions = {}): Promis
   const repeats = options.repeats ?? 5;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const root = options.root ?? REPO_ROOT;
-  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error(`no ${root}/dist: run \`npm run build\` first (the bench measures the compiled worker)`);
+  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js')))
+    throw new Error(`no ${root}/dist: run \`npm run build\` first (the bench measures the compiled worker)`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-startup-'));
   try {
     const job = await writeWorkload(dir, rows);
@@ -172,7 +173,8 @@ function spawnBuiltWorker(root: string, h: QueueHarness, extra: Record<string, s
 /** The ISO time of "worker ready" and its "startup ms: modules M, redis R, ready Y" marks. */
 function readyLine(output: string): { at: number; marks: { modules: number; redis: number; ready: number } | undefined } {
   const line = output.split('\n').find((l) => l.includes('worker ready'));
-  const at = line ? Date.parse(line.slice(0, line.indexOf(' '))) : NaN;
+  // Workers log JSON lines when stderr is not a terminal (pino: "time" is ISO); else "<ISO> msg".
+  const at = line ? Date.parse(line.startsWith('{') ? String((JSON.parse(line) as { time?: unknown }).time) : line.slice(0, line.indexOf(' '))) : NaN;
   if (!line || Number.isNaN(at)) throw new Error(`no timestamped "worker ready" line in the worker's output:\n${output}`);
   const m = /startup ms: modules (\d+), redis (\d+), ready (\d+)/.exec(line);
   return { at, marks: m ? { modules: Number(m[1]), redis: Number(m[2]), ready: Number(m[3]) } : undefined };
@@ -211,7 +213,14 @@ export function startupTable(r: StartupBenchResult): string {
 }
 
 if (await isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '40000' }, repeats: { type: 'string', default: '5' }, root: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '40000' },
+      repeats: { type: 'string', default: '5' },
+      root: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const rows = Number(values.rows);
   const repeats = Number(values.repeats);
   if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(repeats) || repeats < 1) {
