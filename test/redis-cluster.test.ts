@@ -7,7 +7,8 @@
  *   node reached without NIGHTSHIFT_REDIS_CLUSTER=true;
  * - a distributed run through the cluster: two `nightshift worker` processes, `trigger --wait`,
  *   a rerun, `runs`, and a cancel (the scripts: claim, turn, update, cancel; BullMQ flows across
- *   the runs and shards queues; the retention sweep at worker start-up).
+ *   the runs and shards queues; the retention sweep at worker start-up);
+ * - a scheduled tick through the cluster (the scheduler fires an every-minute job).
  *
  *   node --import tsx --test test/redis-cluster.test.ts
  */
@@ -21,7 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
 import { finalizeJobId, planJobId, shardJobId } from '../src/queue/names.js';
 import { hashTag } from '../src/queue/redis-config.js';
-import { DATE, fixture, MLP_HEADER, mlpRows, toCsv } from './helpers/jobs.js';
+import { DATE, fixture, MLP_HEADER, mlpRows, mlpSpec, toCsv } from './helpers/jobs.js';
 import { runCli } from './helpers/redis-process.js';
 import { randomPrefix, spawnCli, startRedisOn, waitFor, type ChildHandle, type RedisProcess } from './helpers/workers.js';
 
@@ -145,5 +146,22 @@ describe('Redis Cluster (3 masters on loopback)', { timeout: 400_000 }, () => {
     // Either it was still queued/planning/running (cancelled) or it had already finished (409 → 2).
     assert.ok(cancel.code === 0 || /already ended/.test(cancel.output), cancel.output);
     assert.doesNotMatch(logs(), /CROSSSLOT|MOVED|retention sweep failed/);
+  });
+
+  it('a scheduled tick through the cluster: the scheduler fires a every-minute job and the run is recorded', { timeout: 200_000 }, async (t) => {
+    const spec = { ...mlpSpec(), name: 'cluster-tick', schedule: { cron: '* * * * *', timezone: 'UTC', logicalDate: 'fire-date' as const } };
+    const fx = await fixture(t, { files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(10)) }, spec });
+    const prefix = `{${randomPrefix('nsc')}}`;
+    const env = { NIGHTSHIFT_REDIS_URL: seed, NIGHTSHIFT_REDIS_CLUSTER: 'true', NIGHTSHIFT_REDIS_PREFIX: prefix, NIGHTSHIFT_JOBS_DIR: fx.dir };
+    const scheduler = spawnCli(['scheduler'], { prefix, redisUrl: seed, env });
+    t.after(() => scheduler.kill().then(() => undefined));
+    // The next minute boundary, plus start-up on a busy machine.
+    await scheduler.waitForOutput(/"decision":"fired"/, 150_000);
+    const runId = /"runId":"(cluster-tick@\d{4}-\d{2}-\d{2})"/.exec(scheduler.output)?.[1];
+    assert.ok(runId, scheduler.output);
+    const shown = await runCli(['run', runId], env);
+    assert.equal(shown.code, 0, shown.output);
+    assert.match(shown.output, new RegExp(`${runId} a1-[0-9a-f]{4} queued`));
+    assert.doesNotMatch(scheduler.output, /CROSSSLOT|MOVED|scheduler step failed/);
   });
 });
