@@ -65,7 +65,8 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   let challenger: LocalChallenger | undefined;
   try {
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
-    challenger = await openLocalChallenger(job, stores, values, opts.signal);
+    // `nightshift profile` profiles the job's model only: no challenger.
+    challenger = opts.profileOnly ? undefined : await openLocalChallenger(job, stores, values, opts.signal);
     if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, model: source.version, ...(opts.signal ? { signal: opts.signal } : {}) });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
