@@ -162,7 +162,10 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     const wallMs = Date.parse(rec.finishedAt) - Date.parse(rec.triggeredAt);
     const span = (j: Job | undefined): [number, number] => [j?.processedOn ?? 0, j?.finishedOn ?? 0];
     const [planStart, planEnd] = span(await h.runs.getJob(planJobId(trig.runId, trig.attempt)));
-    const [finStart, finEnd] = span(await h.runs.getJob(finalizeJobId(trig.runId, trig.attempt)));
+    const [finStart, finJobEnd] = span(await h.runs.getJob(finalizeJobId(trig.runId, trig.attempt)));
+    // The run record is finished inside the finalize job, which BullMQ may not have marked
+    // finished yet when it is read: then the run's own finish time ends the phase.
+    const finEnd = finJobEnd || Date.parse(rec.finishedAt);
     const shardSpans = (await h.shardJobs(trig.runId, trig.attempt)).map(span);
     const phases = {
       planMs: planEnd - planStart,
