@@ -59,7 +59,11 @@ const layerRules = LAYERS.flatMap((layer, i) => {
     const banned = [...above, ...layer.filter((peer) => peer !== folder)];
     return {
       name: `layer-${folder}`,
-      comment: `src/${folder}/ may import only folders below its layer (${LAYERS.slice(i + 1).flat().join(', ') || 'none'}); see LAYERS in .dependency-cruiser.cjs`,
+      comment: `src/${folder}/ may import only folders below its layer (${
+        LAYERS.slice(i + 1)
+          .flat()
+          .join(', ') || 'none'
+      }); see LAYERS in .dependency-cruiser.cjs`,
       severity: 'error',
       from: { path: `^src/${folder}/` },
       to: { path: banned.length ? `^src/(${banned.join('|')})/` : '^$' },

@@ -21,7 +21,10 @@ export default tseslint.config(
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
       ],
       // `_`-prefixed names and rest siblings are how we drop a field on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // An async method that implements a Promise-returning interface needs no await.
       '@typescript-eslint/require-await': 'off',
       // Initialisers kept for the type checker or to drop a reference early ("buf = []") are fine.
@@ -45,7 +48,20 @@ export default tseslint.config(
     files: ['src/dashboard/assets/**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', location: 'readonly', fetch: 'readonly', DOMParser: 'readonly', FormData: 'readonly', CSS: 'readonly', URL: 'readonly', getComputedStyle: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', uPlot: 'readonly' },
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        DOMParser: 'readonly',
+        FormData: 'readonly',
+        CSS: 'readonly',
+        URL: 'readonly',
+        getComputedStyle: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        uPlot: 'readonly',
+      },
     },
   },
   {

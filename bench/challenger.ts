@@ -90,17 +90,27 @@ async function main(): Promise<void> {
     };
     await writeFile(job, toYaml(spec));
     const mb = (await stat(csv)).size / 1e6;
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ');
     const cost = await measureChallengerCost(job, Number(values.runs), (j) => scoreInChild(j, rows));
     const line = (label: string, f: ScoreFigure): string =>
-      `${label.padEnd(40)} ${f.seconds.toFixed(2).padStart(7)} s ${Math.round(f.rowsPerSecond).toLocaleString('en-US').padStart(9)} rows/s ${Math.round(f.rowsPerCpuSecond ?? 0).toLocaleString('en-US').padStart(9)} rows/CPU-s`;
+      `${label.padEnd(40)} ${f.seconds.toFixed(2).padStart(7)} s ${Math.round(f.rowsPerSecond).toLocaleString('en-US').padStart(9)} rows/s ${Math.round(
+        f.rowsPerCpuSecond ?? 0,
+      )
+        .toLocaleString('en-US')
+        .padStart(9)} rows/CPU-s`;
     process.stdout.write(
       [
         `${rows.toLocaleString('en-US')} rows × ${features} features (${mb.toFixed(0)} MB), 32→64→1 MLPs, best of ${cost.runs} alternated runs each`,
         line('score, champion alone', cost.alone),
         line('score, champion + challenger', cost.withChallenger),
         `challenger cost: ${cost.ratio.toFixed(2)}× the time of the champion alone (per CPU-second: ${((cost.alone.rowsPerCpuSecond ?? 0) / (cost.withChallenger.rowsPerCpuSecond ?? 1)).toFixed(2)}×)`,
-        `load average (1, 5, 15 min) at the start: ${load}; at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.availableParallelism()} cores`,
+        `load average (1, 5, 15 min) at the start: ${load}; at the end: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(', ')} on ${os.availableParallelism()} cores`,
       ].join('\n') + '\n',
     );
   } finally {

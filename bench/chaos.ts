@@ -28,7 +28,9 @@ import { MLP, MLP_HEADER, mlpRows, mlpSpec, toCsv, writeJob } from '../test/help
 import { publishedRunProblems, readPublishedRun } from '../test/helpers/published-run.js';
 import { ChildHandle, freePort, openQueueHarness, REPO_ROOT, startRedisOn, waitFor, type QueueHarness } from '../test/helpers/workers.js';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '1' }, only: { type: 'string' }, rows: { type: 'string', default: '20000' } } });
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '1' }, only: { type: 'string' }, rows: { type: 'string', default: '20000' } },
+});
 const ROUNDS = Number(args.rounds);
 const ROWS = Number(args.rows);
 const FINAL = ['succeeded', 'failed', 'skipped', 'superseded'];
@@ -58,14 +60,22 @@ async function startServices(dir: string): Promise<Services> {
   const s3Port = await freePort();
   const s3Dir = path.join(dir, 's3');
   const startS3 = async (): Promise<ChildHandle> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos-s3-endpoint.ts', String(s3Port), s3Dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos-s3-endpoint.ts', String(s3Port), s3Dir], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const h = new ChildHandle(`s3 endpoint :${s3Port}`, child);
     await h.waitForOutput(/s3 endpoint ready/, 60_000);
     return h;
   };
   let s3 = await startS3();
   const proxy = await startFaultProxy(`http://127.0.0.1:${s3Port}`);
-  const client = new S3Client({ endpoint: proxy.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new S3Client({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   return {
     redisUrl: `redis://127.0.0.1:${redisPort}`,
     proxy,
@@ -131,16 +141,30 @@ const SCENARIOS: Record<string, Scenario> = {
     const a = await c.h.trigger(c.job, date);
     await sleep(Math.random() * 3_000);
     const b = await c.h.trigger(c.job, date, { rerun: true });
-    return { date, attempts: await settle(c, a.runId, [a.attempt, b.attempt]), notes: [b.waitsFor ? `rerun waited for ${b.waitsFor.attempt} (${b.waitsFor.status})` : b.supersedes ? `rerun overtook queued ${b.supersedes}` : 'a1 had finished'] };
+    return {
+      date,
+      attempts: await settle(c, a.runId, [a.attempt, b.attempt]),
+      notes: [
+        b.waitsFor
+          ? `rerun waited for ${b.waitsFor.attempt} (${b.waitsFor.status})`
+          : b.supersedes
+            ? `rerun overtook queued ${b.supersedes}`
+            : 'a1 had finished',
+      ],
+    };
   },
   /** A rerun while a1 is finalizing, then two more reruns at once. */
   async 'rerun-in-finalize'(c) {
     const { date } = await c.newRun();
     const a = await c.h.trigger(c.job, date);
-    const seen = await waitFor('finalizing', async () => {
-      const s = (await c.h.registry.get(a.runId, a.attempt))?.status;
-      return s === 'finalizing' || (s && FINAL.includes(s)) ? s : undefined;
-    }, { intervalMs: 5, timeoutMs: 300_000 });
+    const seen = await waitFor(
+      'finalizing',
+      async () => {
+        const s = (await c.h.registry.get(a.runId, a.attempt))?.status;
+        return s === 'finalizing' || (s && FINAL.includes(s)) ? s : undefined;
+      },
+      { intervalMs: 5, timeoutMs: 300_000 },
+    );
     const reruns = await Promise.all([1, 2, 3].map(() => c.h.trigger(c.job, date, { rerun: true })));
     return { date, attempts: await settle(c, a.runId, [a.attempt, ...reruns.map((r) => r.attempt)]), notes: [`reruns came while a1 was ${seen}`] };
   },
@@ -204,7 +228,11 @@ const SCENARIOS: Record<string, Scenario> = {
     const b = await c.h.trigger(c.job, date, { rerun: true });
     const exit = await score.waitForExit(300_000);
     const superseded = /was not published/.test(score.output);
-    return { date, attempts: await settle(c, a.runId, [a.attempt, b.attempt]), notes: [`score exit ${exit.code}${superseded ? ' (superseded, nothing published)' : ''}`] };
+    return {
+      date,
+      attempts: await settle(c, a.runId, [a.attempt, b.attempt]),
+      notes: [`score exit ${exit.code}${superseded ? ' (superseded, nothing published)' : ''}`],
+    };
   },
 };
 
@@ -226,13 +254,20 @@ async function verify(c: Ctx, scenario: string, ids: readonly string[], r: Scena
   const prefix = `out/${r.date}/`;
   const run = await readPublishedRun(c.svc.client, BUCKET, prefix);
   const problems = publishedRunProblems(run, ids);
-  const report = JSON.parse(Buffer.from(await (await c.svc.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}_report.json` }))).Body!.transformToByteArray()).toString('utf8')) as { attempt: string; status: string; rows: { read: number; scored: number; rejected: number; reconciled: boolean } };
+  const report = JSON.parse(
+    Buffer.from(await (await c.svc.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}_report.json` }))).Body!.transformToByteArray()).toString(
+      'utf8',
+    ),
+  ) as { attempt: string; status: string; rows: { read: number; scored: number; rejected: number; reconciled: boolean } };
   if (report.attempt !== run.attempt) problems.push(`_report.json is ${report.attempt}'s, _SUCCESS ${run.attempt}'s`);
-  if (!report.rows.reconciled || report.rows.read !== ids.length || report.rows.read !== report.rows.scored + report.rows.rejected) problems.push(`report rows ${JSON.stringify(report.rows)}`);
+  if (!report.rows.reconciled || report.rows.read !== ids.length || report.rows.read !== report.rows.scored + report.rows.rejected)
+    problems.push(`report rows ${JSON.stringify(report.rows)}`);
   const published = r.attempts.filter((a) => a.status === 'succeeded');
   // Attempts that succeeded ran one at a time.
   const ordered = [...published].sort((x, y) => (x.startedAt ?? '').localeCompare(y.startedAt ?? ''));
-  for (let i = 1; i < ordered.length; i++) if ((ordered[i]?.startedAt ?? '') < (ordered[i - 1]?.finishedAt ?? '')) problems.push(`${ordered[i]?.attempt} started before ${ordered[i - 1]?.attempt} finished`);
+  for (let i = 1; i < ordered.length; i++)
+    if ((ordered[i]?.startedAt ?? '') < (ordered[i - 1]?.finishedAt ?? ''))
+      problems.push(`${ordered[i]?.attempt} started before ${ordered[i - 1]?.attempt} finished`);
   if (problems.length) log(`${scenario} ${r.date}: ${problems.join('; ')}`);
   return {
     scenario,
@@ -269,7 +304,13 @@ async function main(): Promise<number> {
     // Two large objects cut into byte-range shards and a small one: ~10 shards a run.
     const job = await writeJob(dir, { ...spec, input: { ...spec.input, shardBytes: 256 * 1024 }, limits: { batchRows: 1024, maxErrorRate: 0.01 } });
     h = await openQueueHarness(undefined, svc.redisUrl);
-    const workerEnv = { ...WORKER_ENV, NIGHTSHIFT_S3_ENDPOINT: svc.proxy.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const workerEnv = {
+      ...WORKER_ENV,
+      NIGHTSHIFT_S3_ENDPOINT: svc.proxy.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    };
     let day = 0;
     const ctx: Ctx = {
       svc,
@@ -296,13 +337,30 @@ async function main(): Promise<number> {
         log(`${name} (round ${round + 1})`);
         const started = Date.now();
         let idsOf: string[] = [];
-        const wrapped: Ctx = { ...ctx, newRun: async () => { const r = await ctx.newRun(); idsOf = r.ids; return r; } };
+        const wrapped: Ctx = {
+          ...ctx,
+          newRun: async () => {
+            const r = await ctx.newRun();
+            idsOf = r.ids;
+            return r;
+          },
+        };
         try {
           await keepTwoWorkers(ctx);
           const result = await scenario(wrapped);
           rows.push(await verify(ctx, name, idsOf, result, (Date.now() - started) / 1000));
         } catch (err) {
-          rows.push({ scenario: name, attempts: '-', published: '-', rows: '-', parts: '-', report: '-', ok: false, seconds: (Date.now() - started) / 1000, notes: `error: ${(err as Error).message.split('\n')[0]}` });
+          rows.push({
+            scenario: name,
+            attempts: '-',
+            published: '-',
+            rows: '-',
+            parts: '-',
+            report: '-',
+            ok: false,
+            seconds: (Date.now() - started) / 1000,
+            notes: `error: ${(err as Error).message.split('\n')[0]}`,
+          });
         }
         log(`${name}: ${rows.at(-1)?.ok ? 'PASS' : 'FAIL'}`);
       }

@@ -88,11 +88,14 @@ async function measure(runs: number): Promise<void> {
     await seed(registry, runs);
     const dashboard = createDashboard({ token, client: { registry }, jobs: async () => jobs, stores });
     const serverMs: number[] = [];
-    const timed = { ...dashboard, serve: async (req: Parameters<typeof dashboard.serve>[0], res: Parameters<typeof dashboard.serve>[1]) => {
-      const t0 = performance.now();
-      res.once('finish', () => serverMs.push(performance.now() - t0));
-      await dashboard.serve(req, res);
-    } };
+    const timed = {
+      ...dashboard,
+      serve: async (req: Parameters<typeof dashboard.serve>[0], res: Parameters<typeof dashboard.serve>[1]) => {
+        const t0 = performance.now();
+        res.once('finish', () => serverMs.push(performance.now() - t0));
+        await dashboard.serve(req, res);
+      },
+    };
     const client = { runs: undefined as never, registry, redis, prefix, close: async () => undefined };
     const server: Server = createApiServer({ token, client, jobs: async () => jobs, stores, dashboard: timed });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

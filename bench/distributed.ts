@@ -83,7 +83,8 @@ export interface DistributedBenchResult {
 
 export async function runDistributedBench(options: DistributedBenchOptions): Promise<DistributedBenchResult> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) throw new Error('bench/distributed.ts runs the compiled workers: run `npm run build` first');
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))
+    throw new Error('bench/distributed.ts runs the compiled workers: run `npm run build` first');
   const loadBefore = os.loadavg()[0] ?? 0;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-dist-'));
   let s3: S3Server | undefined;
@@ -109,7 +110,9 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
     await rm(csv);
 
     const runs: WorkerFigures[] = [];
-    const setups = (options.workers ?? [1, 2, { workers: 1, inference: 'main' }]).map((w): WorkerSetup => (typeof w === 'number' ? { workers: w, inference: 'thread' } : w));
+    const setups = (options.workers ?? [1, 2, { workers: 1, inference: 'main' }]).map((w): WorkerSetup =>
+      typeof w === 'number' ? { workers: w, inference: 'thread' } : w,
+    );
     for (const setup of setups) {
       const figures = await measure(s3, bucket, dir, setup, shardBytes, inputBytes, log);
       if (figures.rows !== options.rows) throw new Error(`${setup.workers} worker(s) scored ${figures.rows} rows, expected ${options.rows}`);
@@ -128,7 +131,15 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   }
 }
 
-async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerSetup, shardBytes: number, inputBytes: number, log: (line: string) => void): Promise<WorkerFigures> {
+async function measure(
+  s3: S3Server,
+  bucket: string,
+  dir: string,
+  setup: WorkerSetup,
+  shardBytes: number,
+  inputBytes: number,
+  log: (line: string) => void,
+): Promise<WorkerFigures> {
   const { workers, inference } = setup;
   const label = `${workers}w-${inference}`;
   const specFile = path.join(dir, `job-${label}.yaml`);
@@ -136,7 +147,11 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
     specFile,
     stringify({
       name: 'bench-distributed',
-      model: { uri: `s3://${bucket}/models/mlp-32.onnx`, inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
+      model: {
+        uri: `s3://${bucket}/models/mlp-32.onnx`,
+        inputs: [{ name: 'features', columns: featureNames(FEATURES) }],
+        outputs: [{ name: 'score', columns: ['score'] }],
+      },
       input: { uri: `s3://${bucket}/in/{{date}}/`, id: ['txn_id'], passthrough: ['merchant'], shardBytes },
       output: { uri: `s3://${bucket}/out-${label}/{{date}}/` },
       limits: { maxErrorRate: 0 },
@@ -146,7 +161,13 @@ async function measure(s3: S3Server, bucket: string, dir: string, setup: WorkerS
   // Workers run the compiled build, as users run them (`npm run bench` builds it first).
   const h = await openQueueHarness(undefined, undefined, { compiled: true });
   try {
-    const env = { NIGHTSHIFT_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', NIGHTSHIFT_INFERENCE: inference };
+    const env = {
+      NIGHTSHIFT_S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+      NIGHTSHIFT_INFERENCE: inference,
+    };
     await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
     log(`${workers} worker(s) ready (inference: ${inference}); triggering`);
     const workerCpu0 = h.workers.map((w) => processCpuSeconds(w.pid));
@@ -229,14 +250,18 @@ function printTable(r: DistributedBenchResult): void {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '2000000' }, workers: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { rows: { type: 'string', default: '2000000' }, workers: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1) {
     process.stderr.write(`--rows: expected a positive integer, found "${values.rows}"\n`);
     process.exitCode = 2;
   } else {
     // --workers 1,2,1:main
-    const setups = values.workers?.split(',').map((w): WorkerSetup => ({ workers: Number(w.split(':')[0]), inference: w.endsWith(':main') ? 'main' : 'thread' }));
+    const setups = values.workers
+      ?.split(',')
+      .map((w): WorkerSetup => ({ workers: Number(w.split(':')[0]), inference: w.endsWith(':main') ? 'main' : 'thread' }));
     const result = await runDistributedBench({ rows, ...(setups ? { workers: setups } : {}) });
     // --json: the result on stdout, for bench/run.ts (which runs this in a process of its own).
     if (values.json) process.stdout.write(JSON.stringify(result));

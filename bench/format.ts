@@ -109,6 +109,8 @@ if (await isMain(import.meta.url)) {
   const figures = (f: FormatFigures): string => `${f.nsPerRow.toFixed(0).padStart(6)} ns/row ${(f.rowsPerCpuSecond / 1e6).toFixed(2).padStart(6)} M rows/s`;
   process.stdout.write(`${rows.toLocaleString('en-US')} rows in batches of ${BATCH_ROWS}; CPU time, best of ${RUNS}\n`);
   for (const c of cases) {
-    process.stdout.write(`${c.name.padEnd(32)} old ${figures(c.old)}   new ${figures(c.new)}   ${c.speedup.toFixed(1)}×  (${(c.outputBytes / 1e6).toFixed(1)} MB)\n`);
+    process.stdout.write(
+      `${c.name.padEnd(32)} old ${figures(c.old)}   new ${figures(c.new)}   ${c.speedup.toFixed(1)}×  (${(c.outputBytes / 1e6).toFixed(1)} MB)\n`,
+    );
   }
 }

@@ -115,7 +115,9 @@ if (await isMain(import.meta.url)) {
       try {
         const r = await measureScoringPeakRss(rows, dir);
         results.push(r);
-        process.stdout.write(`${rows.toLocaleString('en-US').padStart(10)} rows (${mb(r.inputBytes)} CSV): peak RSS ${mb(r.maxRssBytes)}, scored in ${(r.scoreMs / 1000).toFixed(1)} s\n`);
+        process.stdout.write(
+          `${rows.toLocaleString('en-US').padStart(10)} rows (${mb(r.inputBytes)} CSV): peak RSS ${mb(r.maxRssBytes)}, scored in ${(r.scoreMs / 1000).toFixed(1)} s\n`,
+        );
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -89,8 +89,12 @@ export async function measureParseCeilingOn(csv: Buffer, features: number, fastR
   rows = fast.rows;
   const cast = await timed(() => sumCast(chunks, features));
   const general = await timed(() => sumGeneral(chunks, spec));
-  for (const [name, run] of [['cast', cast], ['general', general]] as const) {
-    if (run.sum !== fast.sum || run.rows !== rows) throw new Error(`${name} read other values than the fast path (checksum ${run.sum} vs ${fast.sum}, ${run.rows} vs ${rows} rows)`);
+  for (const [name, run] of [
+    ['cast', cast],
+    ['general', general],
+  ] as const) {
+    if (run.sum !== fast.sum || run.rows !== rows)
+      throw new Error(`${name} read other values than the fast path (checksum ${run.sum} vs ${fast.sum}, ${run.rows} vs ${rows} rows)`);
   }
   return {
     rows,
@@ -254,7 +258,9 @@ if (await isMain(import.meta.url)) {
   const line = (name: string, f: ParseFigures): string =>
     `${name.padEnd(8)} ${(f.rowsPerSecond / 1e6).toFixed(3).padStart(7)} M rows/s ${f.mbPerSecond.toFixed(1).padStart(7)} MB/s ${(f.ms / 1000).toFixed(2).padStart(7)} s` +
     `   (${(f.rowsPerCpuSecond / 1e6).toFixed(3)} M rows per CPU-second)`;
-  process.stdout.write(`${r.rows.toLocaleString('en-US')} rows × ${r.features} features, ${(r.inputBytes / 1024 / 1024).toFixed(1)} MB of CSV, batches of ${BATCH_ROWS}\n`);
+  process.stdout.write(
+    `${r.rows.toLocaleString('en-US')} rows × ${r.features} features, ${(r.inputBytes / 1024 / 1024).toFixed(1)} MB of CSV, batches of ${BATCH_ROWS}\n`,
+  );
   process.stdout.write(`${line('fast', r.fast)}\n${line('cast', r.cast)}\n${line('general', r.general)}\n`);
   process.stdout.write(`fast / general: ${r.fastOverGeneral.toFixed(1)}×\n`);
 }

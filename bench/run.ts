@@ -87,17 +87,47 @@ async function main(): Promise<void> {
     const csvBytes = rows <= 2_000_000 ? await readFile(input.csv) : undefined;
     const phys = await measureCeilingVersusFast(csvBytes ?? (await workloadBytes(dir, 1_000_000)), FEATURES);
     const sumNote = `checksum equal: Σ float32 ${phys.checksum.sum.toFixed(4)}, ${phys.checksum.idBytes.toLocaleString('en-US')} id bytes`;
-    push({ stage: 'physical ceiling (minimal scanner, 1 core)', rows: phys.ceiling.rows, seconds: phys.ceiling.ms / 1000, rowsPerSecond: phys.ceiling.rowsPerSecond, megabytesPerSecond: phys.ceiling.mbPerSecond, rowsPerCpuSecond: phys.ceiling.rowsPerCpuSecond, note: sumNote });
-    push({ stage: 'fast path (scan + batches, validated, 1 core)', rows: phys.fast.rows, seconds: phys.fast.ms / 1000, rowsPerSecond: phys.fast.rowsPerSecond, megabytesPerSecond: phys.fast.mbPerSecond, rowsPerCpuSecond: phys.fast.rowsPerCpuSecond, note: 'best of 3, alternated with the ceiling' });
+    push({
+      stage: 'physical ceiling (minimal scanner, 1 core)',
+      rows: phys.ceiling.rows,
+      seconds: phys.ceiling.ms / 1000,
+      rowsPerSecond: phys.ceiling.rowsPerSecond,
+      megabytesPerSecond: phys.ceiling.mbPerSecond,
+      rowsPerCpuSecond: phys.ceiling.rowsPerCpuSecond,
+      note: sumNote,
+    });
+    push({
+      stage: 'fast path (scan + batches, validated, 1 core)',
+      rows: phys.fast.rows,
+      seconds: phys.fast.ms / 1000,
+      rowsPerSecond: phys.fast.rowsPerSecond,
+      megabytesPerSecond: phys.fast.mbPerSecond,
+      rowsPerCpuSecond: phys.fast.rowsPerCpuSecond,
+      note: 'best of 3, alternated with the ceiling',
+    });
     if (!skip.has('reference')) {
       log('1a. csv-parse path on the same bytes (reference)…');
       const ceiling = csvBytes ? await measureParseCeilingOn(csvBytes, FEATURES, 1) : await measureParseCeiling(1_000_000, FEATURES);
-      push({ stage: 'csv-parse path, same bytes (reference)', rows: ceiling.rows, seconds: ceiling.general.ms / 1000, rowsPerSecond: ceiling.general.rowsPerSecond, megabytesPerSecond: ceiling.general.mbPerSecond, rowsPerCpuSecond: ceiling.general.rowsPerCpuSecond });
+      push({
+        stage: 'csv-parse path, same bytes (reference)',
+        rows: ceiling.rows,
+        seconds: ceiling.general.ms / 1000,
+        rowsPerSecond: ceiling.general.rowsPerSecond,
+        megabytesPerSecond: ceiling.general.mbPerSecond,
+        rowsPerCpuSecond: ceiling.general.rowsPerCpuSecond,
+      });
     }
 
     log('1b. part formatting alone (id + text + float32 score as CSV)…');
     const format = measureFormat(Math.min(rows, 1_000_000)).find((c) => c.name.startsWith('csv: id + text'));
-    if (format) push({ stage: 'part formatting (CSV: id, text, score; CPU)', rows: format.rows, seconds: format.new.cpuMs / 1000, rowsPerSecond: format.new.rowsPerCpuSecond, note: `${format.speedup.toFixed(1)}× the string formatting it replaced` });
+    if (format)
+      push({
+        stage: 'part formatting (CSV: id, text, score; CPU)',
+        rows: format.rows,
+        seconds: format.new.cpuMs / 1000,
+        rowsPerSecond: format.new.rowsPerCpuSecond,
+        note: `${format.speedup.toFixed(1)}× the string formatting it replaced`,
+      });
 
     log(`2. session.run, batch ${batchRows}, 1 thread…`);
     push(await measureSessionRun(model, batchRows));
@@ -124,7 +154,11 @@ async function main(): Promise<void> {
       const pqIn = await formatWorkload(dir, 'parquet-in', 'parquet', 'csv');
       await copyIn(parquet, pqIn.job, 'data.parquet');
       const inPq = await scoreInChild(pqIn.job, rows, (await stat(parquet)).size);
-      push({ ...inPq, stage: 'nightshift score, Parquet in → CSV out', note: `input ${((await stat(parquet)).size / 1e6).toFixed(1)} MB vs CSV ${(input.bytes / 1e6).toFixed(1)} MB` });
+      push({
+        ...inPq,
+        stage: 'nightshift score, Parquet in → CSV out',
+        note: `input ${((await stat(parquet)).size / 1e6).toFixed(1)} MB vs CSV ${(input.bytes / 1e6).toFixed(1)} MB`,
+      });
       const jlIn = await formatWorkload(dir, 'jsonl-in', 'jsonl', 'csv');
       await copyIn(jsonl, jlIn.job, 'data.jsonl');
       push({ ...(await scoreInChild(jlIn.job, rows, (await stat(jsonl)).size)), stage: 'nightshift score, JSON Lines in → CSV out' });
@@ -178,7 +212,15 @@ async function main(): Promise<void> {
         const m = s.median;
         const samplesMs = s.samples.map((x) => x.total);
         const note = `node ${m.node} + modules ${m.modules} + redis ${m.redis} + ready ${m.ready}, plan ${m.plan}, shard ${m.shard} ms (medians of ${s.samples.length}); runs ${samplesMs.join(', ')} ms`;
-        push({ stage: 'worker start → first shard scored (warm model)', rows: s.rows, seconds: (m.total ?? NaN) / 1000, rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000), note, breakdownMs: m, samplesMs });
+        push({
+          stage: 'worker start → first shard scored (warm model)',
+          rows: s.rows,
+          seconds: (m.total ?? NaN) / 1000,
+          rowsPerSecond: s.rows / ((m.total ?? NaN) / 1000),
+          note,
+          breakdownMs: m,
+          samplesMs,
+        });
       }
     }
 
@@ -285,7 +327,11 @@ async function convertWorkload(csv: string, dir: string): Promise<{ parquet: str
   ];
   const writer = new ParquetWriter({ writer: w, schema });
   void writer.write({
-    columnData: [{ name: 'txn_id', data: ids }, { name: 'merchant', data: merchants }, ...names.map((n, j) => ({ name: n, data: Float64Array.from(features[j] as number[]) }))],
+    columnData: [
+      { name: 'txn_id', data: ids },
+      { name: 'merchant', data: merchants },
+      ...names.map((n, j) => ({ name: n, data: Float64Array.from(features[j] as number[]) })),
+    ],
     rowGroupSize: 131072,
   });
   void writer.finish();
@@ -346,7 +392,10 @@ async function measureNaive(model: Uint8Array, csv: string, limit: number): Prom
  * costs more CPU than it does alone and the workers get less of the two cores.
  */
 async function distributedInChild(rows: number): Promise<DistributedBenchResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'distributed.ts'), '--rows', String(rows), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'distributed.ts'), '--rows', String(rows), '--json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -363,7 +412,15 @@ async function scoreInChild(job: string, rows: number, bytes: number, threads = 
   if (code !== 0) throw new Error(`scoring child failed (${code}): ${text}`);
   const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number; maxRssBytes: number };
   if (r.rowsScored !== rows) throw new Error(`scored ${r.rowsScored} of ${rows} rows`);
-  return { stage: '', rows, seconds: r.seconds, rowsPerSecond: rows / r.seconds, megabytesPerSecond: bytes / 1e6 / r.seconds, peakRssMB: r.maxRssBytes / 1024 / 1024, rowsPerCpuSecond: rows / r.cpuSeconds };
+  return {
+    stage: '',
+    rows,
+    seconds: r.seconds,
+    rowsPerSecond: rows / r.seconds,
+    megabytesPerSecond: bytes / 1e6 / r.seconds,
+    peakRssMB: r.maxRssBytes / 1024 / 1024,
+    rowsPerCpuSecond: rows / r.cpuSeconds,
+  };
 }
 
 /**
@@ -382,7 +439,14 @@ async function child(job: string): Promise<void> {
   const used = process.cpuUsage(cpu);
   stores.close();
   if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
-  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (used.user + used.system) / 1e6, rowsScored: result.report.rows.scored, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.stdout.write(
+    JSON.stringify({
+      seconds,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      rowsScored: result.report.rows.scored,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
 }
 
 function report(figures: Figure[]): void {
@@ -418,18 +482,23 @@ function report(figures: Figure[]): void {
     peakRssDeltaMB: e2e?.peakRssMB !== undefined && mem?.peakRssMB !== undefined ? mem.peakRssMB - e2e.peakRssMB : null,
     startupUnderTarget: startups.length > 0 ? startups.filter((ms) => ms < STARTUP_TARGET_MS).length : null,
     /** Time with monitoring / time without, minus 1 (issue #14: ≤ 10 %). */
-    monitoringOverhead: ((on, off) => (on && off ? on.seconds / off.seconds - 1 : null))(find('nightshift score, monitoring on'), find('nightshift score, monitoring off')),
+    monitoringOverhead: ((on, off) => (on && off ? on.seconds / off.seconds - 1 : null))(
+      find('nightshift score, monitoring on'),
+      find('nightshift score, monitoring off'),
+    ),
     /** Time with a challenger / time alone (issue #13: far below 2×, the parse is shared). */
-    challengerCost: ((w, a) => (w && a ? w.seconds / a.seconds : null))(find('nightshift score, champion + challenger'), find('nightshift score, champion alone')),
+    challengerCost: ((w, a) => (w && a ? w.seconds / a.seconds : null))(
+      find('nightshift score, champion + challenger'),
+      find('nightshift score, champion alone'),
+    ),
   };
   const pad = (s: string, n: number): string => s.padEnd(n);
   const num = (v: number | undefined, d = 0): string => (v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: d }));
   const cpu = (f: Figure | undefined): string => (f?.rowsPerCpuSecond === undefined ? '' : num(f.rowsPerCpuSecond));
   const lines = [
     `${pad('stage', 52)} ${'rows'.padStart(10)} ${'s'.padStart(7)} ${'rows/s'.padStart(11)} ${'rows/CPU-s'.padStart(11)} ${'MB/s'.padStart(7)} ${'RSS MB'.padStart(7)} ${'load'.padStart(5)}`,
-    ...figures.map(
-      (f) =>
-        `${pad(f.stage, 52)} ${num(f.rows).padStart(10)} ${num(f.seconds, 2).padStart(7)} ${num(f.rowsPerSecond).padStart(11)} ${cpu(f).padStart(11)} ${num(f.megabytesPerSecond, 1).padStart(7)} ${num(f.peakRssMB, 0).padStart(7)} ${num(f.load, 2).padStart(5)}  ${f.note ?? ''}`.trimEnd(),
+    ...figures.map((f) =>
+      `${pad(f.stage, 52)} ${num(f.rows).padStart(10)} ${num(f.seconds, 2).padStart(7)} ${num(f.rowsPerSecond).padStart(11)} ${cpu(f).padStart(11)} ${num(f.megabytesPerSecond, 1).padStart(7)} ${num(f.peakRssMB, 0).padStart(7)} ${num(f.load, 2).padStart(5)}  ${f.note ?? ''}`.trimEnd(),
     ),
     '',
     'ratios (issue #17 targets), rows/s of this run:',
@@ -445,7 +514,10 @@ function report(figures: Figure[]): void {
     `challenger cost (with / alone)      ${fmt(ratios.challengerCost, '×')}   (issue #13: far below 2×)`,
     `score / naive                       ${fmt(ratios.scoreOverNaive, '×')}   (--threads: ${fmt(ratios.threadedScoreOverNaive, '×')})`,
     `inference main / threads            ${fmt(ratios.mainOverThreadInference, '×')}   (1 worker; > 1 means threads cost more than they save)`,
-    `load average (1, 5, 15 min) at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} on ${os.availableParallelism()} cores`,
+    `load average (1, 5, 15 min) at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')} on ${os.availableParallelism()} cores`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg(), figures, ratios };

@@ -16,7 +16,9 @@ import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
 import { loadJobFile } from '../src/spec/load-spec.js';
 import { openQueueHarness } from '../test/helpers/workers.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '12' }, rows: { type: 'string', default: '200000' }, 'batch-rows': { type: 'string', default: '512' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '12' }, rows: { type: 'string', default: '200000' }, 'batch-rows': { type: 'string', default: '512' } },
+});
 const runs = Number(values.runs);
 const rows = Number(values.rows);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-soak-'));
@@ -56,7 +58,9 @@ try {
   }
   const warm = curve.slice(Math.min(3, curve.length - 1));
   const growth = (warm[warm.length - 1] ?? 0) - (warm[0] ?? 0);
-  process.stdout.write(`batches per run ≈ ${Math.ceil(rows / Number(values['batch-rows']))}; RSS after warm-up: ${warm[0]?.toFixed(0)} → ${warm[warm.length - 1]?.toFixed(0)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MB over ${warm.length - 1} runs)\n`);
+  process.stdout.write(
+    `batches per run ≈ ${Math.ceil(rows / Number(values['batch-rows']))}; RSS after warm-up: ${warm[0]?.toFixed(0)} → ${warm[warm.length - 1]?.toFixed(0)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MB over ${warm.length - 1} runs)\n`,
+  );
 } finally {
   await h.close();
   await rm(dir, { recursive: true, force: true });

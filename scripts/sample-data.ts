@@ -28,10 +28,18 @@ export function featureNames(n: number): string[] {
 
 const MERCHANTS = ['Acme Corp', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")', 'Northwind', '-fresh market', 'Globex'];
 const BAD = [
-  (cells: string[]) => { cells[2] = ''; },             // missing feature
-  (cells: string[]) => { cells[3] = 'n/a'; },          // not a number
-  (cells: string[]) => { cells.pop(); },               // wrong field count
-  (cells: string[]) => { cells[2] = '1,234.5'; },      // thousands separator (quoted below)
+  (cells: string[]) => {
+    cells[2] = '';
+  }, // missing feature
+  (cells: string[]) => {
+    cells[3] = 'n/a';
+  }, // not a number
+  (cells: string[]) => {
+    cells.pop();
+  }, // wrong field count
+  (cells: string[]) => {
+    cells[2] = '1,234.5';
+  }, // thousands separator (quoted below)
 ];
 
 export async function writeSampleCsv(file: string, opts: SampleOptions): Promise<{ rows: number; bad: number }> {

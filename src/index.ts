@@ -2,7 +2,20 @@
  * nightshift's public API, for embedding it in another program (the CLI uses the same pieces).
  * Anything not exported here is internal and may change.
  */
-export { JobSpecError, InputError, ModelError, TransientError, ErrorRateExceededError, NightshiftError, UsageError, UriError, LockLostError, CancelledError, NotPublishedError, AccessError } from './core/errors.js';
+export {
+  JobSpecError,
+  InputError,
+  ModelError,
+  TransientError,
+  ErrorRateExceededError,
+  NightshiftError,
+  UsageError,
+  UriError,
+  LockLostError,
+  CancelledError,
+  NotPublishedError,
+  AccessError,
+} from './core/errors.js';
 export { outcomeOf, EXIT, type Outcome, type FailureKind } from './core/outcomes.js';
 export type { ShardResult, RejectedRow, RejectReason } from './core/types.js';
 export { jobSpecSchema, type JobSpec, type JobSpecInput } from './spec/job-spec.js';
@@ -14,14 +27,7 @@ export { s3SettingsFromEnv, type S3Settings } from './storage/s3-config.js';
 export { scoreRun, type ScoreRunOptions, type ScoreRunResult } from './run/score-run.js';
 export { runIdFor, defaultLogicalDate } from './run/run-identity.js';
 export type { RunReport } from './report/run-report.js';
-export {
-  findPublishedRun,
-  readPublishedRows,
-  openPublishedPart,
-  type PublishedRun,
-  type PublishedPart,
-  type PublishedRow,
-} from './run/published-run.js';
+export { findPublishedRun, readPublishedRows, openPublishedPart, type PublishedRun, type PublishedPart, type PublishedRow } from './run/published-run.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './worker/start-worker.js';
 export { triggerRun, type TriggerResult } from './queue/trigger.js';
 export { RunRegistry, type RunRecord, type RunState } from './queue/run-registry.js';

@@ -22,7 +22,14 @@ it('a missing id or feature column fails the run naming the column and what the 
   for (const drop of ['id', 'f3']) {
     const keep = MLP_HEADER.map((h, i) => [h, i] as const).filter(([h]) => h !== drop);
     const rows = mlpRows(10).map((r) => keep.map(([, i]) => r[i] ?? ''));
-    const fx = await fixture(t, { files: { 'a.csv': toCsv(keep.map(([h]) => h), rows) } });
+    const fx = await fixture(t, {
+      files: {
+        'a.csv': toCsv(
+          keep.map(([h]) => h),
+          rows,
+        ),
+      },
+    });
     const result = await runJob(fx.job);
     assert.equal(result.report.status, 'failed', drop);
     assert.match(result.report.reason ?? '', new RegExp(`a\\.csv:1 column "${drop}": column "${drop}" is not in the header \\(found: "`));

@@ -17,20 +17,7 @@ import { encodeModel, makeNode, onnx, tensorInfo } from '../scripts/models/onnx-
 import { scoreCommand } from '../src/cli/commands/score.js';
 import { EXIT, exitCodeFor } from '../src/cli/exit-codes.js';
 import { InputError, ModelError } from '../src/core/errors.js';
-import {
-  assertMlpPart,
-  DATE,
-  fixture,
-  listFiles,
-  MLP_HEADER,
-  mlpRows,
-  mlpSpec,
-  parseErrors,
-  readOutput,
-  runJob,
-  toCsv,
-  writeIn,
-} from './helpers/jobs.js';
+import { assertMlpPart, DATE, fixture, listFiles, MLP_HEADER, mlpRows, mlpSpec, parseErrors, readOutput, runJob, toCsv, writeIn } from './helpers/jobs.js';
 import { runCli } from './helpers/redis-process.js';
 
 /** How many of this process's file descriptors are open on `file` (Linux /proc). */
@@ -71,7 +58,11 @@ describe('a 50 MB line', () => {
     assert.match(result.inputError.message, /one-line\.csv:2: a record is longer than limits\.maxRecordBytes .*\[CSV_MAX_RECORD_SIZE\]/);
     assert.equal(result.report.status, 'failed');
     const names = await listFiles(fx.outputDir);
-    assert.deepEqual(names.filter((n) => n.startsWith('part-') || n === '_SUCCESS'), [], `outputs: ${names.join(', ')}`);
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('part-') || n === '_SUCCESS'),
+      [],
+      `outputs: ${names.join(', ')}`,
+    );
     // The limit is 1 MiB of text; the parser must stop near it, not read 50 MB into a string.
     assert.ok(peak - base < 30 * 1024 * 1024, `memory grew by ${((peak - base) / 1024 / 1024).toFixed(1)} MB`);
     assert.equal(await openOn(file), 0, 'the input file was closed');
@@ -103,11 +94,14 @@ describe('bytes that are not UTF-8', () => {
     const [errorsFile] = out.errors;
     assert.ok(errorsFile !== undefined);
     const errors = parseErrors(await out.text(errorsFile));
-    assert.deepEqual(errors.map((e) => [e.line, e.column, e.reason]), [
-      [3, 'f2', 'invalid_utf8'],
-      [5, 'note', 'invalid_utf8'],
-      [6, 'id', 'invalid_utf8'],
-    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.line, e.column, e.reason]),
+      [
+        [3, 'f2', 'invalid_utf8'],
+        [5, 'note', 'invalid_utf8'],
+        [6, 'id', 'invalid_utf8'],
+      ],
+    );
     assert.match(errors[0]?.detail ?? '', /not valid utf8 .*input\.csv\.encoding/);
     const kept = rows.filter((_, i) => ![1, 3, 4].includes(i)).map((r) => r.slice(0, MLP_HEADER.length));
     await assertMlpPart(fx.model, await out.onlyPart(), kept);
@@ -121,21 +115,31 @@ describe('bytes that are not UTF-8', () => {
     const fx = await fixture(t, { files: { 'data.csv': content }, spec });
     const result = await runJob(fx.job);
     assert.deepEqual([result.report.rows.read, result.report.rows.scored, result.report.rows.rejected], [3, 3, 0]);
-    await assertMlpPart(fx.model, await (await readOutput(fx.outputDir)).onlyPart(), rows.map((r) => (r[1] === 'note 1' ? [r[0] ?? '', 'caf\u00e9', ...r.slice(2)] : r)));
+    await assertMlpPart(
+      fx.model,
+      await (await readOutput(fx.outputDir)).onlyPart(),
+      rows.map((r) => (r[1] === 'note 1' ? [r[0] ?? '', 'caf\u00e9', ...r.slice(2)] : r)),
+    );
   });
 });
 
 describe('header columns', () => {
   it('a duplicated column the job uses fails the shard naming it; duplicated and extra columns it does not use are fine', async (t) => {
     const rows = mlpRows(5, { seed: 6 });
-    const dupUsed = toCsv([...MLP_HEADER, 'f3'], rows.map((r) => [...r, '0.5']));
+    const dupUsed = toCsv(
+      [...MLP_HEADER, 'f3'],
+      rows.map((r) => [...r, '0.5']),
+    );
     const fx = await fixture(t, { files: { 'data.csv': dupUsed } });
     const failed = await runJob(fx.job);
     assert.ok(failed.inputError instanceof InputError);
     assert.match(failed.inputError.message, /data\.csv:1 column "f3": column "f3" appears 2 times in the header \(positions 6, 11\)/);
     assert.equal(failed.report.status, 'failed');
 
-    const extra = toCsv([...MLP_HEADER, 'extra', 'extra', 'more'], rows.map((r) => [...r, 'a', 'b', 'c']));
+    const extra = toCsv(
+      [...MLP_HEADER, 'extra', 'extra', 'more'],
+      rows.map((r) => [...r, 'a', 'b', 'c']),
+    );
     const fx2 = await fixture(t, { files: { 'data.csv': extra } });
     const ok = await runJob(fx2.job);
     assert.equal(ok.report.status, 'succeeded', ok.report.reason);
@@ -144,26 +148,30 @@ describe('header columns', () => {
 });
 
 describe('--input and --output overrides', () => {
-  it('that would put ".." or a leading "/" into a key, or the output inside the input, are refused (exit 2) before anything is written', { timeout: 60_000 }, async (t) => {
-    const fx = await fixture(t, { files: { 'data.csv': toCsv(MLP_HEADER, mlpRows(3)) } });
-    // One end to end, as an operator would type it…
-    const dotdot = await runCli(['score', fx.job.file, '--date', DATE, '--output', 's3://bucket/out/../{{date}}/']);
-    assert.equal(dotdot.code, 2, dotdot.output);
-    assert.match(dotdot.output, /--output: "s3:\/\/bucket\/out\/\.\.\/2026-11-28\/": object keys cannot contain "\." or "\.\." segments/);
-    // …the others in this process (the same command function, without a second start-up).
-    const refused = async (args: string[], message: RegExp): Promise<void> => {
-      await assert.rejects(scoreCommand([fx.job.file, '--date', DATE, ...args]), (err: unknown) => {
-        assert.equal(exitCodeFor(err), EXIT.spec, String(err));
-        assert.match((err as Error).message, message);
-        return true;
-      });
-    };
-    await refused(['--input', 's3://bucket//in/{{date}}/'], /--input: "s3:\/\/bucket\/\/in\/2026-11-28\/": object keys cannot start with "\/"/);
-    await refused(['--output', `${fx.inputDir}/scored/`], /--output ".*\/scored\/" must not be equal to, inside, or around the input/);
-    await refused(['--output', `s3://bucket/${'x/'.repeat(2)}./`], /object keys cannot contain "\." or "\.\." segments/);
-    assert.deepEqual(await listFiles(path.join(fx.dir, 'out')), []);
-    assert.deepEqual(await listFiles(fx.inputDir), ['data.csv'], 'nothing written next to the input');
-  });
+  it(
+    'that would put ".." or a leading "/" into a key, or the output inside the input, are refused (exit 2) before anything is written',
+    { timeout: 60_000 },
+    async (t) => {
+      const fx = await fixture(t, { files: { 'data.csv': toCsv(MLP_HEADER, mlpRows(3)) } });
+      // One end to end, as an operator would type it…
+      const dotdot = await runCli(['score', fx.job.file, '--date', DATE, '--output', 's3://bucket/out/../{{date}}/']);
+      assert.equal(dotdot.code, 2, dotdot.output);
+      assert.match(dotdot.output, /--output: "s3:\/\/bucket\/out\/\.\.\/2026-11-28\/": object keys cannot contain "\." or "\.\." segments/);
+      // …the others in this process (the same command function, without a second start-up).
+      const refused = async (args: string[], message: RegExp): Promise<void> => {
+        await assert.rejects(scoreCommand([fx.job.file, '--date', DATE, ...args]), (err: unknown) => {
+          assert.equal(exitCodeFor(err), EXIT.spec, String(err));
+          assert.match((err as Error).message, message);
+          return true;
+        });
+      };
+      await refused(['--input', 's3://bucket//in/{{date}}/'], /--input: "s3:\/\/bucket\/\/in\/2026-11-28\/": object keys cannot start with "\/"/);
+      await refused(['--output', `${fx.inputDir}/scored/`], /--output ".*\/scored\/" must not be equal to, inside, or around the input/);
+      await refused(['--output', `s3://bucket/${'x/'.repeat(2)}./`], /object keys cannot contain "\." or "\.\." segments/);
+      assert.deepEqual(await listFiles(path.join(fx.dir, 'out')), []);
+      assert.deepEqual(await listFiles(fx.inputDir), ['data.csv'], 'nothing written next to the input');
+    },
+  );
 });
 
 describe('a model with external data', () => {
@@ -194,7 +202,12 @@ describe('a model with external data', () => {
       const fx = await fixture(t, { files: { 'data.csv': toCsv(MLP_HEADER, mlpRows(3)) }, model: externalModel(location) });
       await assert.rejects(runJob(fx.job), (err: unknown) => {
         assert.ok(err instanceof ModelError, `expected a ModelError, got ${String(err)}`);
-        assert.match(err.message, new RegExp(`keeps 1 tensor\\(s\\) in external data files: w \\(location "${location.replace(/[./]/g, '\\$&')}"\\); nightshift .* never reads files a model points to`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `keeps 1 tensor\\(s\\) in external data files: w \\(location "${location.replace(/[./]/g, '\\$&')}"\\); nightshift .* never reads files a model points to`,
+          ),
+        );
         return true;
       });
       assert.deepEqual(await listFiles(path.join(fx.dir, 'out')), [], 'nothing written');

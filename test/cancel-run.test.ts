@@ -73,7 +73,11 @@ async function filesOf(date: string, attempt: string): Promise<string[]> {
 }
 
 async function post(p: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${base}${p}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${p}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -92,7 +96,13 @@ before(async () => {
   // The HTTP API in this process, on the harness's prefix and the proxy's S3.
   process.env.NIGHTSHIFT_REDIS_PREFIX = h.prefix;
   client = await openQueueClient();
-  const stores = new Stores({ endpoint: proxy.endpoint, region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED', partSizeBytes: PART_SIZE_BYTES });
+  const stores = new Stores({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    checksums: 'WHEN_REQUIRED',
+    partSizeBytes: PART_SIZE_BYTES,
+  });
   server = createApiServer({ token: TOKEN, client, stores, jobs: async () => new Map([[job.spec.name, job]]) });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -135,10 +145,14 @@ describe('cancelling a run on the workers', { timeout: 300_000 }, () => {
     assert.equal(r2.status, 'succeeded', `${r2.reason ?? ''}\n${h.logs().slice(-4000)}`);
 
     // a1's finalize ran once its shards had stopped: it published nothing and removed a1's files.
-    const fin = await waitFor('a1 finalize to end', async () => {
-      const j = await h.runs.getJob(finalizeJobId(a1.runId, a1.attempt));
-      return j && (await j.isCompleted()) ? j : undefined;
-    }, { timeoutMs: 60_000, detail: h.logs });
+    const fin = await waitFor(
+      'a1 finalize to end',
+      async () => {
+        const j = await h.runs.getJob(finalizeJobId(a1.runId, a1.attempt));
+        return j && (await j.isCompleted()) ? j : undefined;
+      },
+      { timeoutMs: 60_000, detail: h.logs },
+    );
     assert.deepEqual(fin.returnvalue, { status: 'cancelled' });
     // Active shards failed without retry; queued ones were removed.
     let stopped = 0;
@@ -164,11 +178,23 @@ describe('cancelling a run on the workers', { timeout: 300_000 }, () => {
     // What a worker killed with its jobs lost would leave: an attempt "running", holding the
     // turn, with no job in any queue.
     const dead = await client.registry.claimAttempt(runId, false);
-    await client.registry.create({ runId, attempt: dead.attempt, job: job.spec.name, logicalDate: date, status: 'running', triggeredAt: new Date().toISOString(), trigger: 'manual' });
+    await client.registry.create({
+      runId,
+      attempt: dead.attempt,
+      job: job.spec.name,
+      logicalDate: date,
+      status: 'running',
+      triggeredAt: new Date().toISOString(),
+      trigger: 'manual',
+    });
     assert.deepEqual(await new RunTurns(client.redis, h.prefix).take(runId, dead.attempt), { kind: 'granted' });
     const rerun = await h.trigger(job, date, { rerun: true });
     assert.equal(rerun.waitsFor?.attempt, dead.attempt);
-    await waitFor('the rerun to wait for the dead attempt', async () => ((await h.registry.get(runId, rerun.attempt))?.reason?.startsWith(`waiting for attempt ${dead.attempt}`) ? true : undefined), { timeoutMs: 60_000, detail: h.logs });
+    await waitFor(
+      'the rerun to wait for the dead attempt',
+      async () => ((await h.registry.get(runId, rerun.attempt))?.reason?.startsWith(`waiting for attempt ${dead.attempt}`) ? true : undefined),
+      { timeoutMs: 60_000, detail: h.logs },
+    );
 
     const res = await post(`/runs/${encodeURIComponent(runId)}/cancel`, { by: 'ops', reason: 'worker lost', attempt: dead.attempt });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -207,11 +233,15 @@ describe('cancelling a run on the workers', { timeout: 300_000 }, () => {
     assert.equal(c2.status, 200, JSON.stringify(c2.body));
     assert.equal(c2.body.previous, 'queued');
     // Its plan job was removed, or (taken by a worker at that moment) it ended without planning.
-    await waitFor('b2 plan job removed or ended', async () => {
-      const j = await h.runs.getJob(planJobId(b2.runId, b2.attempt));
-      if (!j) return true;
-      return (await j.isCompleted()) ? (assert.deepEqual(j.returnvalue, { shards: 0 }), true) : undefined;
-    }, { timeoutMs: 30_000, detail: h.logs });
+    await waitFor(
+      'b2 plan job removed or ended',
+      async () => {
+        const j = await h.runs.getJob(planJobId(b2.runId, b2.attempt));
+        if (!j) return true;
+        return (await j.isCompleted()) ? (assert.deepEqual(j.returnvalue, { shards: 0 }), true) : undefined;
+      },
+      { timeoutMs: 30_000, detail: h.logs },
+    );
     assert.equal((await h.registry.get(b2.runId, b2.attempt))?.startedAt, undefined, 'b2 never started');
     assert.equal((await client.registry.activeAttempt(b1.runId))?.attempt, b1.attempt);
     // Then the stalled attempt itself, by default (the one holding the run).
@@ -220,13 +250,20 @@ describe('cancelling a run on the workers', { timeout: 300_000 }, () => {
     assert.equal(c1.body.attempt, b1.attempt, JSON.stringify(c1.body));
     const r = await h.waitForRun(b1.runId, b1.attempt, { states: FINAL });
     assert.equal(r.status, 'cancelled');
-    await waitFor('b1 files removed', async () => ((await filesOf(date2, b1.attempt)).length === 0 ? true : undefined), { timeoutMs: 60_000, detail: async () => (await filesOf(date2, b1.attempt)).join(' ') });
+    await waitFor('b1 files removed', async () => ((await filesOf(date2, b1.attempt)).length === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      detail: async () => (await filesOf(date2, b1.attempt)).join(' '),
+    });
     assert.equal((await readPublishedRun(s3.client, bucket, `out/${date2}/`)).attempt, undefined, 'nothing published');
     // The output prefix says why: the attempt's report, status cancelled, with who and why.
-    const report = await waitFor('b1 report', async () => {
-      const text = await getObject(s3, bucket, `out/${date2}/_report.json`);
-      return text && text.length > 0 ? (JSON.parse(text.toString('utf8')) as { status: string; attempt: string; reason?: string }) : undefined;
-    }, { timeoutMs: 30_000 });
+    const report = await waitFor(
+      'b1 report',
+      async () => {
+        const text = await getObject(s3, bucket, `out/${date2}/_report.json`);
+        return text && text.length > 0 ? (JSON.parse(text.toString('utf8')) as { status: string; attempt: string; reason?: string }) : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     assert.deepEqual([report.status, report.attempt, report.reason], ['cancelled', b1.attempt, 'cancelled by anonymous (HTTP)']);
   });
 });

@@ -33,7 +33,9 @@ for (const threads of [1, 2]) {
     const files: Record<string, string> = {};
     for (let f = 0; f < 4; f++) files[`part-${f}.csv`] = toCsv(MLP_HEADER, mlpRows(60_000, { seed: f + 1, idPrefix: `f${f}-` }));
     const fx = await fixture(t, { spec, files });
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'score', fx.job.file, '--date', DATE, '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'score', fx.job.file, '--date', DATE, '--threads', String(threads)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     t.after(() => child.kill('SIGKILL'));
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -47,7 +49,11 @@ for (const threads of [1, 2]) {
     assert.equal(code, 130, output);
     assert.match(output, /nothing was published and this attempt's files were removed|interrupted before any output/);
     const left = await listFiles(fx.outputDir);
-    assert.deepEqual(left.filter((n) => !n.endsWith('/')), [], `files left: ${left.join(', ')}`);
+    assert.deepEqual(
+      left.filter((n) => !n.endsWith('/')),
+      [],
+      `files left: ${left.join(', ')}`,
+    );
     // Inputs untouched.
     assert.equal((await readdir(fx.inputDir)).length, 4);
   });

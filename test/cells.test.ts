@@ -58,7 +58,35 @@ it('neutralises formula-looking text but never numbers', () => {
 describe('the decimal grammar', () => {
   it('DECIMAL on strings and isDecimal on bytes agree', async () => {
     const { DECIMAL, isDecimal } = await import('../src/formats/rows/decimal.js');
-    const cases = ['', '0', '-0', '+1', '1.', '.5', '.', '-.', '1e5', '1E+5', '1e', '1e-', '-1.5e-7', '1,5', ' 1', '1 ', '0x1F', 'NaN', 'Infinity', '--1', '1.2.3', 'e5', '12345678901234567890', '+', '-', '=1+1', '@x'];
+    const cases = [
+      '',
+      '0',
+      '-0',
+      '+1',
+      '1.',
+      '.5',
+      '.',
+      '-.',
+      '1e5',
+      '1E+5',
+      '1e',
+      '1e-',
+      '-1.5e-7',
+      '1,5',
+      ' 1',
+      '1 ',
+      '0x1F',
+      'NaN',
+      'Infinity',
+      '--1',
+      '1.2.3',
+      'e5',
+      '12345678901234567890',
+      '+',
+      '-',
+      '=1+1',
+      '@x',
+    ];
     for (const c of cases) {
       const b = Buffer.from(`x${c}y`);
       assert.equal(isDecimal(b, 1, b.length - 1), DECIMAL.test(c), JSON.stringify(c));

@@ -22,7 +22,24 @@ import { queueHarness, randomPrefix, spawnCli } from './helpers/workers.js';
 import { binShares, pointsOf, psi, quantileEdges } from '../src/monitor/drift-metrics.js';
 import type { ColumnarBatch } from '../src/core/types.js';
 import { newSketch, sketchBuckets, sketchToJson, type Bucket } from '../src/monitor/quantile-sketch.js';
-import { DATE, FEATURES, MLP, MLP_HEADER, directRun, f32, fixture, mlpRows, mlpSpec, parseCsv, parseSpec, readOutput, toCsv, writeIn, writeJob, type Fixture } from './helpers/jobs.js';
+import {
+  DATE,
+  FEATURES,
+  MLP,
+  MLP_HEADER,
+  directRun,
+  f32,
+  fixture,
+  mlpRows,
+  mlpSpec,
+  parseCsv,
+  parseSpec,
+  readOutput,
+  toCsv,
+  writeIn,
+  writeJob,
+  type Fixture,
+} from './helpers/jobs.js';
 
 const FILES = 3;
 const ROWS_PER_FILE = 500;
@@ -293,7 +310,13 @@ test('comparison states merge exactly: one state of all rows equals merged state
   const x = Float32Array.from({ length: rows }, (_, i) => Math.abs(Math.sin(i * 12.9898)) % 1);
   const y = Float32Array.from(x, (v, i) => Math.min(1, Math.max(0, v + (((i * 7919) % 101) - 50) / 1000)));
   const batch = (from: number, to: number): [ColumnarBatch, ReturnType<typeof scoreOf>, ReturnType<typeof scoreOf>] => [
-    { rows: to - from, features: new Map(), ids: [Array.from({ length: to - from }, (_, i) => `id${from + i}`)], passthrough: [], lines: lines.slice(from, to) },
+    {
+      rows: to - from,
+      features: new Map(),
+      ids: [Array.from({ length: to - from }, (_, i) => `id${from + i}`)],
+      passthrough: [],
+      lines: lines.slice(from, to),
+    },
     scoreOf(x.slice(from, to)),
     scoreOf(y.slice(from, to)),
   ];
@@ -308,7 +331,14 @@ test('comparison states merge exactly: one state of all rows equals merged state
     return states.slice(1).reduce((acc, s) => mergeComparison(acc, s), states[0] as ComparisonState);
   };
   const whole = summariseComparison(collect([[0, rows]])) as ScoreComparisonSummary;
-  const split = summariseComparison(collect([[0, 700], [700, 701], [701, 2500], [2500, rows]])) as ScoreComparisonSummary;
+  const split = summariseComparison(
+    collect([
+      [0, 700],
+      [700, 701],
+      [701, 2500],
+      [2500, rows],
+    ]),
+  ) as ScoreComparisonSummary;
   assert.equal(whole.spearmanRows, 2048, 'above 2,048 rows Spearman is taken on a sample');
   assert.equal(split.spearman, whole.spearman, 'the same sample rows whatever the split');
   assert.deepEqual(split.largestDisagreements, whole.largestDisagreements);
@@ -328,7 +358,7 @@ function scoreOf(values: Float32Array): { name: string; width: number; values: F
   return { name: 'score', width: 1, values };
 }
 
-test('model.challenger in the spec: columns must be the champion\'s, one source, a known threshold column', () => {
+test("model.challenger in the spec: columns must be the champion's, one source, a known threshold column", () => {
   const base = mlpSpec();
   const bad = (challenger: unknown): string => {
     try {
@@ -338,7 +368,10 @@ test('model.challenger in the spec: columns must be the champion\'s, one source,
     }
     return 'no error';
   };
-  assert.match(bad({ uri: 'a.onnx', outputs: [{ name: 'score', columns: ['p_fraud'] }] }), /model\.challenger\.outputs\.0\.columns\.0: "p_fraud" is not a column of model\.outputs/);
+  assert.match(
+    bad({ uri: 'a.onnx', outputs: [{ name: 'score', columns: ['p_fraud'] }] }),
+    /model\.challenger\.outputs\.0\.columns\.0: "p_fraud" is not a column of model\.outputs/,
+  );
   assert.match(bad({ uri: 'a.onnx', ref: 'fraud@challenger' }), /model\.challenger: give uri or ref, not both/);
   assert.match(bad({}), /model\.challenger: give either uri/);
   assert.match(bad({ ref: 'fraud@challenger', threshold: { p: 0.5 } }), /model\.challenger\.threshold\.p: not a score column/);
@@ -406,7 +439,10 @@ describe('champion/challenger on workers (real worker processes, real Redis)', (
     const again = await q.trigger(job, DATE, { rerun: true });
     assert.equal((await q.waitForRun(again.runId, again.attempt)).status, 'succeeded');
     const after = await readOutput(f.outputDir);
-    assert.deepEqual(after.names.filter((n) => n.startsWith('_challenger/')), after.report?.challenger?.parts);
+    assert.deepEqual(
+      after.names.filter((n) => n.startsWith('_challenger/')),
+      after.report?.challenger?.parts,
+    );
   });
 
   it('a challenger that throws on a worker, or that does not resolve at plan, is reported; the run publishes', { timeout: 180_000 }, async (t) => {
@@ -424,7 +460,11 @@ describe('champion/challenger on workers (real worker processes, real Redis)', (
     assert.equal(out.report?.challenger?.status, 'failed');
     assert.match(out.report?.challenger?.reason ?? '', /^shard 0000\d: challenger .*other\.onnx: failpoint challenger-batch:throw/);
 
-    const missing = await writeJob(f.dir, { ...withChallenger({ ref: 'fraud@challenger', registry: path.join(f.dir, 'no-registry') }, 'missing/{{date}}/'), name: 'other-job' }, 'missing.yaml');
+    const missing = await writeJob(
+      f.dir,
+      { ...withChallenger({ ref: 'fraud@challenger', registry: path.join(f.dir, 'no-registry') }, 'missing/{{date}}/'), name: 'other-job' },
+      'missing.yaml',
+    );
     const second = await q.trigger(missing, DATE);
     const rec2 = await q.waitForRun(second.runId, second.attempt);
     assert.equal(rec2.status, 'succeeded', `${rec2.reason ?? ''}\n${q.logs()}`);
@@ -447,7 +487,10 @@ test('validate fails a job whose challenger would fail every run, and passes one
   };
   const b = await run(bad.file);
   assert.equal(b.code, 2, b.output);
-  assert.match(b.output, /FAIL .*bad\.yaml: invalid job spec:\n {2}- model\.challenger: challenger .*broken\.onnx: .*not a valid ONNX model.* \(runs would score without it\)/);
+  assert.match(
+    b.output,
+    /FAIL .*bad\.yaml: invalid job spec:\n {2}- model\.challenger: challenger .*broken\.onnx: .*not a valid ONNX model.* \(runs would score without it\)/,
+  );
   const g = await run(good.file);
   assert.equal(g.code, 0, g.output);
   assert.match(g.output, /^ok {3}.*good\.yaml/m);

@@ -11,20 +11,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { JobSpecInput } from '../src/spec/job-spec.js';
-import {
-  assertMlpPart,
-  DATE,
-  fixture,
-  listFiles,
-  MLP_HEADER,
-  mlpRows,
-  mlpSpec,
-  readOutput,
-  specYaml,
-  toCsv,
-  writeIn,
-  type Fixture,
-} from './helpers/jobs.js';
+import { assertMlpPart, DATE, fixture, listFiles, MLP_HEADER, mlpRows, mlpSpec, readOutput, specYaml, toCsv, writeIn, type Fixture } from './helpers/jobs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');

@@ -47,7 +47,10 @@ for (const [name, open] of Object.entries(STORES)) {
       const store = await open(t);
       const first = await store.write('run/_SUCCESS', 'a1', { ifNoneMatch: '*' });
       assert.ok(first.etag);
-      await assert.rejects(store.write('run/_SUCCESS', 'a2', { ifNoneMatch: '*' }), (err: unknown) => err instanceof PreconditionFailedError && err.key === 'run/_SUCCESS');
+      await assert.rejects(
+        store.write('run/_SUCCESS', 'a2', { ifNoneMatch: '*' }),
+        (err: unknown) => err instanceof PreconditionFailedError && err.key === 'run/_SUCCESS',
+      );
       assert.equal(await text(store, 'run/_SUCCESS'), 'a1');
       assert.equal((await store.head('run/_SUCCESS'))?.etag, first.etag, 'head() gives the ETag write() returned');
     });

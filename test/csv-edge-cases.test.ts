@@ -79,9 +79,17 @@ function assertFailed(s: Scored, reason: RegExp): void {
   assert.equal(r.status, 'failed');
   assert.match(r.reason ?? '', reason);
   assert.equal(s.out.success, undefined, 'no _SUCCESS');
-  assert.deepEqual(s.out.names.filter((n) => n.startsWith('part-')), [], 'no part is published');
+  assert.deepEqual(
+    s.out.names.filter((n) => n.startsWith('part-')),
+    [],
+    'no part is published',
+  );
   assert.deepEqual(r.output.parts, []);
-  assert.deepEqual(s.out.names.filter((n) => n.includes('.nightshift-tmp-')), [], 'no temp files left behind');
+  assert.deepEqual(
+    s.out.names.filter((n) => n.includes('.nightshift-tmp-')),
+    [],
+    'no temp files left behind',
+  );
 }
 
 /** The input file's InputError: names the file and (when given) the line where the record starts. */
@@ -110,8 +118,15 @@ describe('CSV encodings and line endings', () => {
     const s = await score(t, text);
     assertSucceeded(s, { read: 10, scored: 9, rejected: 1 });
     const errors = await errorsOf(s);
-    assert.deepEqual(errors.map((e) => [e.line, e.reason, e.record]), [[6, 'field_count', csvRecord(bad)]]);
-    await assertMlpPart(s.fx.model, await s.out.onlyPart(), rows.filter((_, i) => i !== 4));
+    assert.deepEqual(
+      errors.map((e) => [e.line, e.reason, e.record]),
+      [[6, 'field_count', csvRecord(bad)]],
+    );
+    await assertMlpPart(
+      s.fx.model,
+      await s.out.onlyPart(),
+      rows.filter((_, i) => i !== 4),
+    );
   });
 
   it('mixed \\r\\n, \\n and \\r line endings in one file', async (t) => {
@@ -122,8 +137,15 @@ describe('CSV encodings and line endings', () => {
     const s = await score(t, text);
     assertSucceeded(s, { read: 8, scored: 7, rejected: 1 });
     const errors = await errorsOf(s);
-    assert.deepEqual(errors.map((e) => [e.line, e.reason, e.column, e.id]), [[7, 'not_a_number', 'f2', 'r5']]);
-    await assertMlpPart(s.fx.model, await s.out.onlyPart(), rows.filter((_, i) => i !== 5));
+    assert.deepEqual(
+      errors.map((e) => [e.line, e.reason, e.column, e.id]),
+      [[7, 'not_a_number', 'f2', 'r5']],
+    );
+    await assertMlpPart(
+      s.fx.model,
+      await s.out.onlyPart(),
+      rows.filter((_, i) => i !== 5),
+    );
   });
 
   it('gzip input is read transparently', async (t) => {
@@ -147,14 +169,21 @@ describe('CSV encodings and line endings', () => {
 });
 
 describe('CSV quoting', () => {
-  for (const [label, eol] of [['LF', '\n'], ['CRLF', '\r\n']] as const) {
+  for (const [label, eol] of [
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+  ] as const) {
     it(`quoted commas and line breaks (${label} file): rows score, errors point at the record's start line`, async (t) => {
       const rows = mlpRows(7);
       const notes = ['a, b', 'two\nlines', 'crlf\r\ninside\r\nquotes', 'lone\rcr', 'fine', 'bad\nrow', 'last'];
       rows.forEach((r, i) => (r[1] = notes[i] as string));
       (rows[4] as string[])[2] = 'x'; // f0 not a number, record on one line
       const shortRow = (rows[5] as string[]).slice(0, -1); // field count, record spans two lines
-      const text = toCsv(MLP_HEADER, rows.map((r, i) => (i === 5 ? shortRow : r)), eol);
+      const text = toCsv(
+        MLP_HEADER,
+        rows.map((r, i) => (i === 5 ? shortRow : r)),
+        eol,
+      );
       // Physical lines: header 1, r0 2, r1 3-4, r2 5-7, r3 8-9, r4 10, r5 11-12, r6 13.
       const s = await score(t, text);
       assertSucceeded(s, { read: 7, scored: 5, rejected: 2 });
@@ -167,7 +196,11 @@ describe('CSV quoting', () => {
         ],
       );
       assert.equal(errors[1]?.record, csvRecord(shortRow), 'the raw record, quotes and line break included');
-      await assertMlpPart(s.fx.model, await s.out.onlyPart(), rows.filter((_, i) => i !== 4 && i !== 5));
+      await assertMlpPart(
+        s.fx.model,
+        await s.out.onlyPart(),
+        rows.filter((_, i) => i !== 4 && i !== 5),
+      );
     });
   }
 
@@ -212,7 +245,10 @@ describe('CSV shapes', () => {
     const text = `${HEADER}\n\n${csvRecord(rows[0] as string[])}\n\n\n${csvRecord(rows[1] as string[])}\n${csvRecord(rows[2] as string[])}\n\n`;
     const s = await score(t, text);
     assertSucceeded(s, { read: 3, scored: 2, rejected: 1 });
-    assert.deepEqual((await errorsOf(s)).map((e) => [e.line, e.reason, e.column]), [[7, 'missing_value', 'f7']]);
+    assert.deepEqual(
+      (await errorsOf(s)).map((e) => [e.line, e.reason, e.column]),
+      [[7, 'missing_value', 'f7']],
+    );
     await assertMlpPart(s.fx.model, await s.out.onlyPart(), rows.slice(0, 2));
   });
 
@@ -232,7 +268,10 @@ describe('CSV shapes', () => {
     const rows = mlpRows(6);
     const short = (rows[1] as string[]).slice(0, -2);
     const long = [...(rows[3] as string[]), '99'];
-    const text = toCsv(MLP_HEADER, rows.map((r, i) => (i === 1 ? short : i === 3 ? long : r)));
+    const text = toCsv(
+      MLP_HEADER,
+      rows.map((r, i) => (i === 1 ? short : i === 3 ? long : r)),
+    );
     const s = await score(t, text);
     assertSucceeded(s, { read: 6, scored: 4, rejected: 2 });
     assert.deepEqual(s.out.report?.rows.rejectedByReason, { field_count: 2 });
@@ -240,7 +279,11 @@ describe('CSV shapes', () => {
       { source: s.source, line: 3, column: '', reason: 'field_count', detail: 'expected 10 fields, found 8', id: 'r1', record: csvRecord(short) },
       { source: s.source, line: 5, column: '', reason: 'field_count', detail: 'expected 10 fields, found 11', id: 'r3', record: csvRecord(long) },
     ]);
-    await assertMlpPart(s.fx.model, await s.out.onlyPart(), rows.filter((_, i) => i !== 1 && i !== 3));
+    await assertMlpPart(
+      s.fx.model,
+      await s.out.onlyPart(),
+      rows.filter((_, i) => i !== 1 && i !== 3),
+    );
   });
 
   it('__proto__ and constructor as header names work as id and passthrough columns (CSV and JSONL)', async (t) => {
@@ -255,10 +298,18 @@ describe('CSV shapes', () => {
       spec.output.format = format;
       const s = await score(t, toCsv(header, rows), { spec });
       assertSucceeded(s, { read: 5, scored: 4, rejected: 1 }, format);
-      assert.deepEqual((await errorsOf(s)).map((e) => [e.id, e.column]), [['r2', 'f1']]);
+      assert.deepEqual(
+        (await errorsOf(s)).map((e) => [e.id, e.column]),
+        [['r2', 'f1']],
+      );
       const text = await s.out.onlyPart();
       const objects =
-        format === 'csv' ? csvObjects(text) : text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        format === 'csv'
+          ? csvObjects(text)
+          : text
+              .trimEnd()
+              .split('\n')
+              .map((l) => JSON.parse(l) as Record<string, unknown>);
       if (format === 'csv') assert.deepEqual(parseCsv(text).header, ['__proto__', 'constructor', 'score']);
       const kept = rows.filter((_, i) => i !== 2);
       assert.equal(objects.length, kept.length);
@@ -317,7 +368,10 @@ describe('CSV number cells', () => {
     const nanCells = new Set(['NaN', '']);
     const rejected = cases.filter(([c]) => !nanCells.has(c));
     assertSucceeded(s, { read: rows.length, scored: rows.length - rejected.length, rejected: rejected.length });
-    assert.deepEqual((await errorsOf(s)).map((e) => e.reason), rejected.map(([, r]) => r));
+    assert.deepEqual(
+      (await errorsOf(s)).map((e) => e.reason),
+      rejected.map(([, r]) => r),
+    );
     const kept = rows.filter((r) => !rejected.some(([c]) => c === r[5]));
     const part = await s.out.onlyPart();
     await assertMlpPart(s.fx.model, part, kept, { feature: (c) => (nanCells.has(c) ? NaN : Number(c)) });
@@ -360,7 +414,10 @@ describe('CSV output safety and error budget', () => {
     assert.equal(s.result.inputError, undefined);
     assert.deepEqual(s.out.names, [...s.out.errors, '_report.json']);
     assert.deepEqual(s.out.report?.rows.rejectedByReason, { not_a_number: 3 });
-    assert.deepEqual((await errorsOf(s)).map((e) => e.id), ['r3', 'r9', 'r15']);
+    assert.deepEqual(
+      (await errorsOf(s)).map((e) => e.id),
+      ['r3', 'r9', 'r15'],
+    );
   });
 
   it('a rejected share exactly at limits.maxErrorRate still succeeds', async (t) => {

@@ -21,7 +21,10 @@ import { deleteKeys, randomPrefix, REDIS_URL } from './helpers/workers.js';
 
 test('html escapes every interpolated value; only html`` and raw() pass markup through', () => {
   const payload = `<img src=x onerror="alert('1')">&\``;
-  assert.equal(html`<td title="${payload}">${payload}</td>`.text, '<td title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;&#96;">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;&#96;</td>');
+  assert.equal(
+    html`<td title="${payload}">${payload}</td>`.text,
+    '<td title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;&#96;">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;&#96;</td>',
+  );
   assert.equal(html`<p>${[html`<b>${'<i>'}</b>`, '<u>', 3, null, undefined, false]}</p>`.text, '<p><b>&lt;i&gt;</b>&lt;u&gt;3</p>');
   assert.equal(html`${raw('<br>')}`.text, '<br>');
 });
@@ -101,7 +104,10 @@ test('login, cookies, CSRF, bearer, CSP and downloads over HTTP', async (t) => {
 
   // The JSON API with the session: reads pass; writes need the CSRF token and this origin.
   assert.equal((await fetch(`${origin}/runs`, { headers: { cookie } })).status, 200);
-  const post = (headers: Record<string, string>): Promise<number> => fetch(`${origin}/jobs/nope/runs`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' }).then((r) => r.status);
+  const post = (headers: Record<string, string>): Promise<number> =>
+    fetch(`${origin}/jobs/nope/runs`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' }).then(
+      (r) => r.status,
+    );
   assert.equal(await post({}), 403);
   assert.equal(await post({ 'x-csrf-token': 'forged' }), 403);
   assert.equal(await post({ 'x-csrf-token': csrf, origin: 'https://evil.example' }), 403);
@@ -111,12 +117,17 @@ test('login, cookies, CSRF, bearer, CSP and downloads over HTTP', async (t) => {
   assert.equal(await post({ cookie: other, 'x-csrf-token': csrf }), 403);
   // Bearer requests are unchanged, with or without a cookie.
   assert.equal((await fetch(`${origin}/jobs/nope/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' })).status, 404);
-  assert.equal((await fetch(`${origin}/runs`, { headers: { authorization: 'Bearer wrong', cookie } })).status, 401, 'a wrong bearer is not rescued by a cookie');
+  assert.equal(
+    (await fetch(`${origin}/runs`, { headers: { authorization: 'Bearer wrong', cookie } })).status,
+    401,
+    'a wrong bearer is not rescued by a cookie',
+  );
   // A tampered cookie is no session.
   assert.equal((await fetch(`${origin}/ui/runs`, { headers: { cookie: `${cookie}x` }, redirect: 'manual' })).status, 303);
 
   // Downloads: only files the report names, as attachments.
-  const file = (name: string): Promise<Response> => fetch(`${origin}/ui/runs/${fx.job.spec.name}@${DATE}/files?name=${encodeURIComponent(name)}`, { headers: { cookie } });
+  const file = (name: string): Promise<Response> =>
+    fetch(`${origin}/ui/runs/${fx.job.spec.name}@${DATE}/files?name=${encodeURIComponent(name)}`, { headers: { cookie } });
   const report = await file('_report.json');
   assert.equal(report.status, 200);
   assert.equal(report.headers.get('content-type'), 'application/octet-stream');
@@ -133,7 +144,8 @@ test('login, cookies, CSRF, bearer, CSP and downloads over HTTP', async (t) => {
   assert.equal((await fetch(`${origin}/ui/assets/constructor`)).status, 404);
 
   // Logout needs the CSRF token too (a cross-site form cannot log you out).
-  const out = (form: Record<string, string>): Promise<Response> => fetch(`${origin}/ui/logout`, { method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams(form) });
+  const out = (form: Record<string, string>): Promise<Response> =>
+    fetch(`${origin}/ui/logout`, { method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams(form) });
   assert.equal((await out({})).status, 403);
   const bye = await out({ _csrf: csrf });
   assert.equal(bye.status, 303);

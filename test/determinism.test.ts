@@ -23,7 +23,12 @@ it('concurrency 1, concurrency 4 and two worker processes write byte-identical p
     const m = new Map<string, string>();
     for (const name of [...out.success.parts, ...out.errors]) {
       const shard = name.replace(/-a\d+-[0-9a-f]{4}\./, '.');
-      m.set(shard, createHash('sha256').update(await out.text(name)).digest('hex'));
+      m.set(
+        shard,
+        createHash('sha256')
+          .update(await out.text(name))
+          .digest('hex'),
+      );
     }
     return m;
   };

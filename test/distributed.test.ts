@@ -198,7 +198,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     const insideQuotes = quotedNewlines(bigText);
     const headerEnd = bigText.indexOf('\n') + 1;
     const naiveCuts = Array.from({ length: Math.floor(bigText.length / shardBytes) }, (_, k) => bigText.indexOf('\n', headerEnd + (k + 1) * shardBytes));
-    assert.ok(naiveCuts.some((c) => insideQuotes.has(c)), 'fixture: some naive cut lands inside a quoted field');
+    assert.ok(
+      naiveCuts.some((c) => insideQuotes.has(c)),
+      'fixture: some naive cut lands inside a quoted field',
+    );
     assert.ok(bigText.length > 1_800_000, `fixture: big file is ${bigText.length} bytes`);
 
     const h = await queueHarness(t);
@@ -208,7 +211,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.equal(rec.status, 'succeeded', rec.reason);
     const doneBy = workers.map((w) => w.output.match(/shard \S+ done/g)?.length ?? 0);
     t.diagnostic(`shards done per worker: ${doneBy.join(', ')}`);
-    assert.ok(doneBy.every((n) => n > 0), `both workers scored shards: ${doneBy.join(', ')}`);
+    assert.ok(
+      doneBy.every((n) => n > 0),
+      `both workers scored shards: ${doneBy.join(', ')}`,
+    );
 
     // Shards: one per small file, several contiguous byte ranges for the big one, each cut at a
     // record boundary with the exact count of physical lines before it.
@@ -254,8 +260,16 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.deepEqual(report.output.parts, parts);
     const rows = (await readParts(out, out.success.parts)).flatMap((p) => p.rows);
     assert.equal(new Set(rows.map((r) => r[0])).size, rows.length, 'no duplicate ids');
-    assert.deepEqual(rows.map((r) => r[0]), accepted.map((r) => r[0]), 'every accepted row once, in input order');
-    assert.deepEqual(rows.map((r) => r[1]), accepted.map((r) => r[1]), 'notes with embedded newlines survive the cuts');
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      accepted.map((r) => r[0]),
+      'every accepted row once, in input order',
+    );
+    assert.deepEqual(
+      rows.map((r) => r[1]),
+      accepted.map((r) => r[1]),
+      'notes with embedded newlines survive the cuts',
+    );
     const expected = await expectedScores(fx.model, accepted);
     const wrong = rows.filter((r) => Math.fround(Number(r[2])) !== expected.get(r[0] ?? ''));
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} scores differ from a direct session.run`);
@@ -304,7 +318,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     const jobs = await h.shardJobs(trig.runId, trig.attempt);
     const recovered = jobs.filter((j) => j.stalledCounter > 0);
     assert.equal(recovered.length, 1, 'exactly one shard was recovered after its lock expired');
-    assert.ok(jobs.every((j) => j.finishedOn !== undefined && j.returnvalue !== null), 'every shard completed');
+    assert.ok(
+      jobs.every((j) => j.finishedOn !== undefined && j.returnvalue !== null),
+      'every shard completed',
+    );
 
     // Nothing but the report, the manifest and complete parts is visible under the prefix.
     const out = await s3Output(s3, bucket, `out/${DATE}/`);
@@ -316,10 +333,14 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.equal(parts.length, jobs.length);
     const partRows = await readParts(out, parts);
     const scoredByPart = new Map(report.shards.map((s) => [path.basename(s.partKey ?? ''), s.rowsScored]));
-    assert.deepEqual(new Map(partRows.map((p) => [p.part, p.rows.length])), scoredByPart, 'each part holds its shard\'s rows');
+    assert.deepEqual(new Map(partRows.map((p) => [p.part, p.rows.length])), scoredByPart, "each part holds its shard's rows");
     const ids = partRows.flatMap((p) => p.rows.map((r) => r[0]));
     assert.equal(new Set(ids).size, ids.length, 'no duplicate ids');
-    assert.deepEqual(ids, rows.map((r) => r[0]), 'every row once, in input order');
+    assert.deepEqual(
+      ids,
+      rows.map((r) => r[0]),
+      'every row once, in input order',
+    );
     assert.deepEqual([report.rows.read, report.rows.scored, report.rows.rejected], [rows.length, rows.length, 0]);
   });
 
@@ -342,15 +363,27 @@ describe('distributed runs (Redis + worker processes)', () => {
     const both = await Promise.all([h.trigger(job, DATE), h.trigger(job, DATE)]);
     assert.deepEqual(both.map((r) => r.created).sort(), [false, true], 'one trigger created the run');
     const [runId, a1] = [both[0]?.runId ?? '', both[0]?.attempt ?? ''];
-    assert.deepEqual(both.map((r) => `${r.runId} ${r.attempt}`), [`test-job@${DATE} ${a1}`, `test-job@${DATE} ${a1}`], 'both name the same attempt');
+    assert.deepEqual(
+      both.map((r) => `${r.runId} ${r.attempt}`),
+      [`test-job@${DATE} ${a1}`, `test-job@${DATE} ${a1}`],
+      'both name the same attempt',
+    );
     assert.equal(attemptNumber(a1), 1);
     const first = await h.waitForRun(runId, a1);
     assert.equal(first.status, 'succeeded', first.reason);
     const again = await h.trigger(job, DATE);
     assert.deepEqual([again.created, again.attempt], [false, a1], 'a plain trigger of a finished run is a no-op');
     const planJobs = async (): Promise<Job[]> => (await h.runs.getJobs()).filter((j) => j.name === 'plan');
-    assert.deepEqual((await planJobs()).map((j) => j.id), [planJobId(runId, a1)], 'exactly one plan job');
-    assert.deepEqual((await h.registry.list()).map((r) => r.attempt), [a1], 'exactly one attempt');
+    assert.deepEqual(
+      (await planJobs()).map((j) => j.id),
+      [planJobId(runId, a1)],
+      'exactly one plan job',
+    );
+    assert.deepEqual(
+      (await h.registry.list()).map((r) => r.attempt),
+      [a1],
+      'exactly one attempt',
+    );
     const names = (attempt: string, kind: 'part' | 'errors'): string[] =>
       ['00000', '00001'].map((shard) => (kind === 'part' ? partName(job.spec, shard, attempt) : errorsName(shard, attempt)));
     const prefix = `out/${DATE}/`;
@@ -367,13 +400,26 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.equal(second.status, 'succeeded', second.reason);
     const out = await s3Output(s3, bucket, prefix);
     assert.ok(out.success && out.report);
-    assert.deepEqual(out.names.filter((n) => n.includes(a1)), [], 'a1 parts and errors files are gone');
+    assert.deepEqual(
+      out.names.filter((n) => n.includes(a1)),
+      [],
+      'a1 parts and errors files are gone',
+    );
     assert.deepEqual(out.success.parts, names(a2, 'part'));
     assert.deepEqual(partNames(out), out.success.parts);
-    assert.deepEqual(out.names.filter((n) => n.startsWith('_errors/errors-')), names(a2, 'errors'));
+    assert.deepEqual(
+      out.names.filter((n) => n.startsWith('_errors/errors-')),
+      names(a2, 'errors'),
+    );
     assert.deepEqual([out.success.attempt, out.report.attempt, out.report.runId], [a2, a2, runId]);
     const ids = (await readParts(out, out.success.parts)).flatMap((p) => p.rows.map((r) => r[0]));
-    assert.deepEqual(ids, inputs.flat().filter((r) => r[F3] !== 'oops').map((r) => r[0]));
+    assert.deepEqual(
+      ids,
+      inputs
+        .flat()
+        .filter((r) => r[F3] !== 'oops')
+        .map((r) => r[0]),
+    );
     assert.deepEqual((await planJobs()).map((j) => j.id).sort(), [planJobId(runId, a1), planJobId(runId, a2)].sort(), 'one plan job per attempt');
     assert.deepEqual((await h.registry.list()).map((r) => `${r.attempt} ${r.status}`).sort(), [`${a1} succeeded`, `${a2} succeeded`]);
   });
@@ -428,7 +474,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     const out = await localOutput(fx.outputDir);
     assert.ok(out.success);
     const ids = (await readParts(out, out.success.parts)).flatMap((p) => p.rows.map((r) => r[0]));
-    assert.deepEqual(ids, all.map((r) => r[0]));
+    assert.deepEqual(
+      ids,
+      all.map((r) => r[0]),
+    );
   });
 
   it('SIGTERM past the grace period: the shard is cancelled, not finished; another worker scores it once', { timeout: 90_000 }, async (t) => {
@@ -460,7 +509,11 @@ describe('distributed runs (Redis + worker processes)', () => {
     const [shard] = await h.shardJobs(trig.runId, trig.attempt);
     assert.ok(shard);
     assert.notEqual(await shard.getState(), 'completed', 'the shard was cancelled, not scored to the end past the grace period');
-    assert.deepEqual((await listFiles(fx.outputDir)).filter((n) => n.includes('part-')), [], 'no part, partial or temporary, is left behind');
+    assert.deepEqual(
+      (await listFiles(fx.outputDir)).filter((n) => n.includes('part-')),
+      [],
+      'no part, partial or temporary, is left behind',
+    );
 
     await h.spawnWorker(WORKER_ENV);
     const rec = await h.waitForRun(trig.runId, trig.attempt);
@@ -470,7 +523,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     const out = await localOutput(fx.outputDir);
     assert.ok(out.success);
     const ids = (await readParts(out, out.success.parts)).flatMap((p) => p.rows.map((r) => r[0]));
-    assert.deepEqual(ids, rows.map((r) => r[0]));
+    assert.deepEqual(
+      ids,
+      rows.map((r) => r[0]),
+    );
   });
 
   it('fails a run whose rejected rows exceed maxErrorRate, and an unreadable file without retries', { timeout: 90_000 }, async (t) => {
@@ -504,8 +560,14 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.deepEqual(partNames(out), [], 'a failed attempt removes its parts');
     assert.deepEqual(out.report.output.errors, [errorsName('00000', rate.attempt)]);
     const errors = parseErrors(await out.text(errorsName('00000', rate.attempt)));
-    assert.deepEqual(errors.map((e) => e.id), bad.filter((r) => r[F3] === 'n/a').map((r) => r[0]));
-    assert.deepEqual(errors.map((e) => e.line), bad.flatMap((r, i) => (r[F3] === 'n/a' ? [i + 2] : [])));
+    assert.deepEqual(
+      errors.map((e) => e.id),
+      bad.filter((r) => r[F3] === 'n/a').map((r) => r[0]),
+    );
+    assert.deepEqual(
+      errors.map((e) => e.line),
+      bad.flatMap((r, i) => (r[F3] === 'n/a' ? [i + 2] : [])),
+    );
 
     const rec2 = await h.waitForRun(quote.runId, quote.attempt);
     assert.equal(rec2.status, 'failed');
@@ -579,7 +641,10 @@ describe('distributed runs (Redis + worker processes)', () => {
     t.diagnostic(`shard scored in ${tookMs} ms under a ${lockMs} ms lock; longest event-loop hold ${worst.cpuMs} ms of CPU, longest gap ${worst.wallMs} ms`);
     assert.ok(tookMs > 2 * lockMs, `fixture: the shard took ${tookMs} ms, long enough to need renewals`);
     assert.ok(worst.cpuMs <= MAX_HOLD_CPU_MS, `a worker held its event loop for ${worst.cpuMs} ms of CPU while scoring (at most ${MAX_HOLD_CPU_MS})`);
-    assert.deepEqual({ stalled, stalledCounter: shard.stalledCounter, attemptsStarted: shard.attemptsStarted }, { stalled: [], stalledCounter: 0, attemptsStarted: 1 });
+    assert.deepEqual(
+      { stalled, stalledCounter: shard.stalledCounter, attemptsStarted: shard.attemptsStarted },
+      { stalled: [], stalledCounter: 0, attemptsStarted: 1 },
+    );
     assert.doesNotMatch(h.logs(), /could not renew lock|lock.*lost|Missing lock/i);
     const out = await localOutput(path.join(dir, 'out', DATE));
     assert.deepEqual(out.success?.parts, [partName(job.spec, '00000', trig.attempt)]);

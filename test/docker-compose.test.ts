@@ -151,7 +151,14 @@ describe('the compose sequence without Docker: seed → worker → trigger, on s
     dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-seed-'));
     await writeIn(dir, 'models/fraud-mlp.onnx', buildMlp({ features: 8, hidden: 16, seed: 7 }));
     for (const [i, name] of ['transactions-a.csv', 'transactions-b.csv', 'transactions-c.csv.gz'].entries()) {
-      await writeSampleCsv(path.join(dir, 'input', '2026-11-28', name), { rows: 4_000, features: 8, seed: i + 1, badEvery: 2_000, idOffset: i * 4_000, gzip: name.endsWith('.gz') });
+      await writeSampleCsv(path.join(dir, 'input', '2026-11-28', name), {
+        rows: 4_000,
+        features: 8,
+        seed: i + 1,
+        badEvery: 2_000,
+        idOffset: i * 4_000,
+        gzip: name.endsWith('.gz'),
+      });
     }
   });
   after(async () => {
@@ -174,7 +181,14 @@ describe('the compose sequence without Docker: seed → worker → trigger, on s
     };
     for (const state of ['created', 'exists']) {
       // Not spawnSync: s3rver runs in this process and must keep answering.
-      const seed = new ChildHandle('seed', spawn(process.execPath, ['scripts/seed-s3.mjs'], { cwd: REPO_ROOT, env: { ...process.env, ...env, SEED_DIR: dir, SEED_BUCKET: 'nightshift' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const seed = new ChildHandle(
+        'seed',
+        spawn(process.execPath, ['scripts/seed-s3.mjs'], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, ...env, SEED_DIR: dir, SEED_BUCKET: 'nightshift' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
       assert.equal((await seed.waitForExit(60_000)).code, 0, seed.output);
       assert.match(seed.output, new RegExp(`bucket nightshift ${state}; uploaded 4 file\\(s\\)`));
     }
@@ -186,7 +200,10 @@ describe('the compose sequence without Docker: seed → worker → trigger, on s
     assert.equal(run.code, 0, `${run.output}\n${worker.output}`);
     assert.match(run.output, /succeeded/);
     const manifest = JSON.parse(await getText(s3, 'nightshift', 'output/example/2026-11-28/_SUCCESS')) as { rows: number; parts: string[] };
-    const report = JSON.parse(await getText(s3, 'nightshift', 'output/example/2026-11-28/_report.json')) as { status: string; rows: { read: number; scored: number; rejected: number } };
+    const report = JSON.parse(await getText(s3, 'nightshift', 'output/example/2026-11-28/_report.json')) as {
+      status: string;
+      rows: { read: number; scored: number; rejected: number };
+    };
     assert.equal(report.status, 'succeeded');
     // Every row accounted for: the bad rows went to the errors file, the rest were scored and published.
     assert.equal(report.rows.read, 12_000);

@@ -151,7 +151,10 @@ function runFast(chunks: Buffer[], spec: JobSpec, options: BatchEventOptions = {
  */
 function assertSame(fast: Outcome, general: Outcome, what: string): void {
   if (fast.error || general.error) {
-    assert.ok(fast.error && general.error, `${what}: one path failed, the other did not\nfast: ${JSON.stringify(fast.error)}\ngeneral: ${JSON.stringify(general.error)}`);
+    assert.ok(
+      fast.error && general.error,
+      `${what}: one path failed, the other did not\nfast: ${JSON.stringify(fast.error)}\ngeneral: ${JSON.stringify(general.error)}`,
+    );
     assert.equal(fast.error.code, general.error.code, `${what}: error code`);
     assert.equal(fast.error.reason, general.error.reason, `${what}: error message`);
     assert.equal(fast.error.line, general.error.line, `${what}: error line`);
@@ -162,18 +165,23 @@ function assertSame(fast: Outcome, general: Outcome, what: string): void {
 
 /** The same outcome, as if the input had started `n` lines further down. */
 function shifted(o: Outcome, n: number): Outcome {
-  const events = o.events.map((e): EventSnap => (e.kind === 'batch' ? { ...e, lines: e.lines.map((l) => l + n) } : { kind: 'rejected', row: { ...e.row, line: e.row.line + n } }));
+  const events = o.events.map((e): EventSnap =>
+    e.kind === 'batch' ? { ...e, lines: e.lines.map((l) => l + n) } : { kind: 'rejected', row: { ...e.row, line: e.row.line + n } },
+  );
   return { events, ...(o.error ? { error: { ...o.error, line: (o.error.line ?? 0) + n } } : {}) };
 }
 
 function splitAt(file: Buffer, ...cuts: number[]): Buffer[] {
   const bounds = [0, ...cuts, file.length];
-  return bounds.slice(1).map((end, i) => file.subarray(bounds[i], end)).filter((b) => b.length > 0);
+  return bounds
+    .slice(1)
+    .map((end, i) => file.subarray(bounds[i], end))
+    .filter((b) => b.length > 0);
 }
 
 function randomChunks(file: Buffer, rand: () => number, maxChunk: number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let i = 0; i < file.length; ) {
+  for (let i = 0; i < file.length;) {
     const n = 1 + Math.floor(rand() * maxChunk);
     chunks.push(file.subarray(i, i + n));
     i += n;
@@ -202,22 +210,112 @@ function scanAll(chunks: Buffer[], maxRecordBytes = 1 << 20): { records: { line:
 
 describe('parseFloatBytes', () => {
   const cases = [
-    '0', '-0', '+0', '0.0', '-0.0e-5', '1', '+1', '-1', '.5', '5.', '-.5', '+.5e3', '1.5', '0.1', '0.2', '0.3',
-    '123.4567', '-2.0001', '0000.5', '1e0', '1E5', '1e+5', '1e-5', '1e22', '1e23', '1e-22', '1e-23', '123456789012345',
-    '1234567890123456', '9007199254740993', '123456789012345678901234567890', '0.000000000000000000000000001234',
-    '3.4028234663852886e38', '3.4028235e38', '3.40282356e38', '3.4028236e38', '1e38', '1e39', '-1e39', '1e308', '1.7976931348623157e308',
-    '1.7976931348623159e308', '1e309', '1e-38', '1e-40', '1.401298464324817e-45', '7.006492321624085e-46', '7.006492321624087e-46', '1e-46',
-    '4.9406564584124654e-324', '2e-324', '1e-400', '0e999999999999', '1e0000000000000000005', '0.' + '0'.repeat(200000) + '1e200000',
-    '16777217', '16777217.0', '0.1000000000000000055511151231257827', '2.00000011920928955078125', '2.0000001192092895507812500001',
-    '', 'NaN', 'nan', 'NAN', 'NA', 'N/A', 'null', 'NULL', 'inf', '-inf', 'Infinity', '-Infinity', '+INF', 'infinity',
-    '.', '+', '-', 'e5', '.e5', '1e', '1e+', '1e-', '1..2', '1.2.3', '--1', '+-1', '1,5', ' 1', '1 ', '0x1F', '1_000', 'é', '１', '1e5x', 'abc',
+    '0',
+    '-0',
+    '+0',
+    '0.0',
+    '-0.0e-5',
+    '1',
+    '+1',
+    '-1',
+    '.5',
+    '5.',
+    '-.5',
+    '+.5e3',
+    '1.5',
+    '0.1',
+    '0.2',
+    '0.3',
+    '123.4567',
+    '-2.0001',
+    '0000.5',
+    '1e0',
+    '1E5',
+    '1e+5',
+    '1e-5',
+    '1e22',
+    '1e23',
+    '1e-22',
+    '1e-23',
+    '123456789012345',
+    '1234567890123456',
+    '9007199254740993',
+    '123456789012345678901234567890',
+    '0.000000000000000000000000001234',
+    '3.4028234663852886e38',
+    '3.4028235e38',
+    '3.40282356e38',
+    '3.4028236e38',
+    '1e38',
+    '1e39',
+    '-1e39',
+    '1e308',
+    '1.7976931348623157e308',
+    '1.7976931348623159e308',
+    '1e309',
+    '1e-38',
+    '1e-40',
+    '1.401298464324817e-45',
+    '7.006492321624085e-46',
+    '7.006492321624087e-46',
+    '1e-46',
+    '4.9406564584124654e-324',
+    '2e-324',
+    '1e-400',
+    '0e999999999999',
+    '1e0000000000000000005',
+    '0.' + '0'.repeat(200000) + '1e200000',
+    '16777217',
+    '16777217.0',
+    '0.1000000000000000055511151231257827',
+    '2.00000011920928955078125',
+    '2.0000001192092895507812500001',
+    '',
+    'NaN',
+    'nan',
+    'NAN',
+    'NA',
+    'N/A',
+    'null',
+    'NULL',
+    'inf',
+    '-inf',
+    'Infinity',
+    '-Infinity',
+    '+INF',
+    'infinity',
+    '.',
+    '+',
+    '-',
+    'e5',
+    '.e5',
+    '1e',
+    '1e+',
+    '1e-',
+    '1..2',
+    '1.2.3',
+    '--1',
+    '+-1',
+    '1,5',
+    ' 1',
+    '1 ',
+    '0x1F',
+    '1_000',
+    'é',
+    '１',
+    '1e5x',
+    'abc',
   ];
   it('agrees with parseFloatCell bit for bit (float32 and float64, missing rejected or NaN)', () => {
     for (const text of cases) {
       const buf = Buffer.from(text);
       for (const float32 of [true, false]) {
         for (const allowNaN of [true, false]) {
-          assert.deepStrictEqual(parseFloatBytes(buf, 0, buf.length, float32, allowNaN), parseFloatCell(text, float32, allowNaN), `${text} f32=${float32} nan=${allowNaN}`);
+          assert.deepStrictEqual(
+            parseFloatBytes(buf, 0, buf.length, float32, allowNaN),
+            parseFloatCell(text, float32, allowNaN),
+            `${text} f32=${float32} nan=${allowNaN}`,
+          );
         }
       }
     }
@@ -279,7 +377,16 @@ describe('CsvScanner', () => {
     const spec = makeSpec({ maxRecordBytes: 1024 });
     const row = (cell: string): Buffer => Buffer.from(`${HEADER}\n1,1,2,3,4,${cell},p\n`);
     // csv-parse fails before appending a byte once the record already holds more than the limit.
-    for (const cell of ['x'.repeat(1010), 'x'.repeat(1011), 'x'.repeat(1012), `"${'""'.repeat(505)}"`, `"${'""'.repeat(506)}"`, 'é'.repeat(506), '😀'.repeat(300), ',"",'.repeat(300)]) {
+    for (const cell of [
+      'x'.repeat(1010),
+      'x'.repeat(1011),
+      'x'.repeat(1012),
+      `"${'""'.repeat(505)}"`,
+      `"${'""'.repeat(506)}"`,
+      'é'.repeat(506),
+      '😀'.repeat(300),
+      ',"",'.repeat(300),
+    ]) {
       const file = row(cell);
       const general = await runGeneral(file, spec);
       assertSame(await runFast([file], spec), general, `cell of ${cell.length} chars`);
@@ -360,7 +467,10 @@ describe('fast path = general path on tricky files', () => {
     assertSame(await runFast([file], spec), general, 'one chunk');
     for (let i = 0; i <= file.length; i++) assertSame(await runFast(splitAt(file, i), spec), general, `split at ${i}`);
     const rejected = general.events.flatMap((e) => (e.kind === 'rejected' ? [[e.row.line, e.row.column, e.row.reason]] : []));
-    assert.deepStrictEqual(rejected, [[3, 'p', 'invalid_utf8'], [4, 's', 'invalid_utf8']]);
+    assert.deepStrictEqual(rejected, [
+      [3, 'p', 'invalid_utf8'],
+      [4, 's', 'invalid_utf8'],
+    ]);
     const batch = general.events.find((e) => e.kind === 'batch');
     assert.ok(batch?.kind === 'batch');
     assert.deepStrictEqual(batch.features.t, ['a\uFFFDb']);
@@ -427,7 +537,11 @@ describe('fast path = general path on tricky files', () => {
     const spec = makeSpec({ batchRows: 10 });
     const fast = await runFast([file], spec);
     assertSame(fast, await runGeneral(file, spec), 'one chunk');
-    assert.deepStrictEqual(fast.error, { code: 'CSV_QUOTE_NOT_CLOSED', line: 7, reason: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read [CSV_QUOTE_NOT_CLOSED]' });
+    assert.deepStrictEqual(fast.error, {
+      code: 'CSV_QUOTE_NOT_CLOSED',
+      line: 7,
+      reason: 'a quoted field is never closed (unclosed quote); the rest of the file cannot be read [CSV_QUOTE_NOT_CLOSED]',
+    });
   });
 
   it('reads a byte range: given header, lines counted from the start of the object', async () => {
@@ -549,13 +663,51 @@ class CsvFuzzer {
 }
 
 const NUMBER_TOKENS = [
-  '', 'NaN', 'nan', 'NA', 'N/A', 'null', 'inf', '-Infinity', 'INF', 'abc', '1,5', ' 1', '1 ', '0x1F', '1_0', 'é', '１', '1e', '.', '+', '--1',
-  '-0', '-0.0e-5', '.5', '5.', '+.5', '3.4028235e38', '3.4028236e38', '1e39', '-1e39', '1e-46', '1.4e-45', '1e-40', '1e-400', '1e310',
-  '1.7976931348623157e308', '9007199254740993', '123456789012345678901234567890', '0.1', '0000.5', '1e0000000000000000003',
+  '',
+  'NaN',
+  'nan',
+  'NA',
+  'N/A',
+  'null',
+  'inf',
+  '-Infinity',
+  'INF',
+  'abc',
+  '1,5',
+  ' 1',
+  '1 ',
+  '0x1F',
+  '1_0',
+  'é',
+  '１',
+  '1e',
+  '.',
+  '+',
+  '--1',
+  '-0',
+  '-0.0e-5',
+  '.5',
+  '5.',
+  '+.5',
+  '3.4028235e38',
+  '3.4028236e38',
+  '1e39',
+  '-1e39',
+  '1e-46',
+  '1.4e-45',
+  '1e-40',
+  '1e-400',
+  '1e310',
+  '1.7976931348623157e308',
+  '9007199254740993',
+  '123456789012345678901234567890',
+  '0.1',
+  '0000.5',
+  '1e0000000000000000003',
 ];
-const TEXT_PIECES = ['a', 'b', 'xyz', ' ', ',', '"', '""', '\n', '\r\n', '\r', 'é', '€', '😀', '\uFFFD', '\0', '\t', ';'].map((s) => Buffer.from(s)).concat([
-  Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xe2, 0x82]), Buffer.from([0xf0, 0x9f]),
-]);
+const TEXT_PIECES = ['a', 'b', 'xyz', ' ', ',', '"', '""', '\n', '\r\n', '\r', 'é', '€', '😀', '\uFFFD', '\0', '\t', ';']
+  .map((s) => Buffer.from(s))
+  .concat([Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xe2, 0x82]), Buffer.from([0xf0, 0x9f])]);
 /** Cells written as they are: quoting mistakes and csv-parse oddities. */
 const RAW_CELLS = ['"ab"c', 'a"b', '"ab"\0x', '"ab', '"a""b"', '""', '""""', '"\r\n"', '"1"\0', '"', 'x"'];
 

@@ -50,8 +50,16 @@ it('a worker whose event loop blocks past its lock cannot publish; every row is 
   // Let the blocked worker wake up and reach its publish step: it must refuse.
   await blocked.waitForOutput(/lost its lock|Missing lock|lock/i, 30_000);
   const after = await Promise.all(out.parts.map((p) => stat(path.join(fx.outputDir, p))));
-  assert.deepEqual(after.map((s) => [s.ino, s.mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]), 'no part was replaced by the worker that lost its lock');
-  assert.deepEqual((await readOutput(fx.outputDir)).names.filter((n) => n.includes('nightshift-tmp')), [], 'no temp file left');
+  assert.deepEqual(
+    after.map((s) => [s.ino, s.mtimeMs]),
+    before.map((s) => [s.ino, s.mtimeMs]),
+    'no part was replaced by the worker that lost its lock',
+  );
+  assert.deepEqual(
+    (await readOutput(fx.outputDir)).names.filter((n) => n.includes('nightshift-tmp')),
+    [],
+    'no temp file left',
+  );
   const ids = await idsInParts(fx.outputDir, out.success.parts);
   assert.equal(ids.length, expected.length, 'no row lost or duplicated');
   assert.deepEqual([...ids].sort(), [...expected].sort());
@@ -80,6 +88,10 @@ it('a crash between the report and _SUCCESS: the retried finalize publishes exac
   assert.deepEqual([...out.parts].sort(), [...out.success.parts].sort());
   assert.equal(out.parts.length, 2);
   const ids = await idsInParts(fx.outputDir, out.success.parts);
-  assert.deepEqual(ids, rows.map((r) => r[0]), 'every row once, in order');
+  assert.deepEqual(
+    ids,
+    rows.map((r) => r[0]),
+    'every row once, in order',
+  );
   assert.equal(out.report?.rows.read, 3000);
 });

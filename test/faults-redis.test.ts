@@ -62,12 +62,19 @@ describe('Redis faults', () => {
     const trig = await h.trigger(fx.job, DATE);
 
     // Crash Redis once the run is under way: a shard done, others still to score.
-    const atKill = await waitFor('a shard done', async () => {
-      const rec = await h.registry.get(trig.runId, trig.attempt);
-      return (rec?.shardsDone ?? 0) >= 1 || rec?.status === 'succeeded' || rec?.status === 'failed' ? rec : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 20, detail: h.logs });
+    const atKill = await waitFor(
+      'a shard done',
+      async () => {
+        const rec = await h.registry.get(trig.runId, trig.attempt);
+        return (rec?.shardsDone ?? 0) >= 1 || rec?.status === 'succeeded' || rec?.status === 'failed' ? rec : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 20, detail: h.logs },
+    );
     await redis.handle.kill();
-    assert.ok(atKill.status === 'running' && (atKill.shardsDone ?? 0) < (atKill.shards ?? 0), `fixture: the run was mid-way when Redis died (${JSON.stringify(atKill)})`);
+    assert.ok(
+      atKill.status === 'running' && (atKill.shardsDone ?? 0) < (atKill.shards ?? 0),
+      `fixture: the run was mid-way when Redis died (${JSON.stringify(atKill)})`,
+    );
     redis = await startRedis(port, aof);
 
     const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60_000 });

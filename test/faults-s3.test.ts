@@ -96,7 +96,11 @@ async function assertComplete(j: BucketJob, name: string, result: ScoreRunResult
 /** The attempt failed without publishing anything: no part, no _SUCCESS. */
 async function assertNothingPublished(j: BucketJob, name: string): Promise<void> {
   const names = await outputs(j, name);
-  assert.deepEqual(names.filter((n) => n.startsWith('part-') || n === '_SUCCESS'), [], `published: ${names.join(', ')}`);
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('part-') || n === '_SUCCESS'),
+    [],
+    `published: ${names.join(', ')}`,
+  );
 }
 
 function isTransient(pattern: RegExp): (err: unknown) => boolean {

@@ -32,7 +32,10 @@ describe('nightshift inspect', () => {
     assert.match(r.output, / {6}- name: output_probability\n {8}columns: \[p_0, p_1\]/);
 
     const json = await runCli(['inspect', file, '--json']);
-    const parsed = JSON.parse(json.output) as { signature: { inputs: { name: string; type: string; shape: unknown[] }[] }; header: { opsets: { domain: string }[] } };
+    const parsed = JSON.parse(json.output) as {
+      signature: { inputs: { name: string; type: string; shape: unknown[] }[] };
+      header: { opsets: { domain: string }[] };
+    };
     assert.deepEqual(parsed.signature.inputs, [{ name: 'float_input', type: 'float32', shape: ['N', 4] }]);
     assert.ok(parsed.header.opsets.some((o) => o.domain === 'ai.onnx.ml'));
 
@@ -104,12 +107,19 @@ describe('nightshift init', () => {
   it('matches a per-column model by column name, text columns included', async (t) => {
     const dir = await tempDir(t);
     await writeIn(dir, 'pc.onnx', buildPerColumnModel({ seed: 13 }));
-    await writeIn(dir, 'sample.jsonl', '{"id":"a","country":"DE","age":31,"note":"x","amount":12.5}\n{"id":"b","country":"FR","age":45,"note":"y","amount":3}\n');
+    await writeIn(
+      dir,
+      'sample.jsonl',
+      '{"id":"a","country":"DE","age":31,"note":"x","amount":12.5}\n{"id":"b","country":"FR","age":45,"note":"y","amount":3}\n',
+    );
     const out = path.join(dir, 'pc.yaml');
     const r = await runCli(['init', '--model', path.join(dir, 'pc.onnx'), '--input', path.join(dir, 'sample.jsonl'), '--out', out]);
     assert.equal(r.code, 0, r.output);
     const text = await readFile(out, 'utf8');
-    assert.match(text, /- name: amount\n {6}columns: \[amount\]\n {6}dtype: float32\n {4}- name: age\n {6}columns: \[age\]\n {6}dtype: float32\n {4}- name: country\n {6}columns: \[country\]\n {6}dtype: string/);
+    assert.match(
+      text,
+      /- name: amount\n {6}columns: \[amount\]\n {6}dtype: float32\n {4}- name: age\n {6}columns: \[age\]\n {6}dtype: float32\n {4}- name: country\n {6}columns: \[country\]\n {6}dtype: string/,
+    );
     assert.match(text, /format: jsonl\n {2}id: \[id\]\n {2}passthrough: \[note\]/);
     assert.match(text, /# TODO: input\.uri is the sample itself: put \{\{date\}\} where each day's data differs/);
   });
@@ -120,12 +130,20 @@ describe('nightshift validate --date', () => {
     const fx = await fixture(t, { files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(5)), 'b.csv.gz': toCsv(MLP_HEADER, mlpRows(5)) } });
     const ok = await runCli(['validate', fx.job.file, '--date', DATE]);
     assert.equal(ok.code, 0, ok.output);
-    assert.match(ok.output, new RegExp(`run test-job@${DATE} would read 2 object\\(s\\), [\\d.]+ (B|KiB), from ${fx.inputDir}/:\\n {7}${fx.inputDir}/a\\.csv +\\d+ B\\n {7}${fx.inputDir}/b\\.csv\\.gz`));
+    assert.match(
+      ok.output,
+      new RegExp(
+        `run test-job@${DATE} would read 2 object\\(s\\), [\\d.]+ (B|KiB), from ${fx.inputDir}/:\\n {7}${fx.inputDir}/a\\.csv +\\d+ B\\n {7}${fx.inputDir}/b\\.csv\\.gz`,
+      ),
+    );
     assert.match(ok.output, /a\.csv: every column the job uses is there \(10 columns\)\n {5}and write .*\/out\/2026-11-28\//);
 
     const none = await runCli(['validate', fx.job.file, '--date', '2026-11-27']);
     assert.equal(none.code, 2, none.output);
-    assert.match(none.output, /input\.uri "in\/\{\{date\}\}\/" for 2026-11-27: .*\/in\/2026-11-27\/: no input objects found \(has the data for this date landed\?\)/);
+    assert.match(
+      none.output,
+      /input\.uri "in\/\{\{date\}\}\/" for 2026-11-27: .*\/in\/2026-11-27\/: no input objects found \(has the data for this date landed\?\)/,
+    );
 
     const spec = mlpSpec();
     spec.model.inputs = [{ name: 'features', columns: ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f_7'] }];
@@ -174,7 +192,11 @@ describe('nightshift validate --date', () => {
       const spec = { ...mlpSpec(), input: { ...mlpSpec().input, uri: `s3://${bucket}/in/{{date}}/` }, output: { uri: `s3://${bucket}/out/{{date}}/` } };
       const file = await writeIn(dir, 'job.yaml', (await import('yaml')).stringify(spec));
       const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-      const r = await runCli(['validate', file, '--date', DATE], { NIGHTSHIFT_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+      const r = await runCli(['validate', file, '--date', DATE], {
+        NIGHTSHIFT_S3_ENDPOINT: endpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      });
       assert.equal(r.code, 0, r.output);
       assert.match(r.output, new RegExp(`would read 2 object\\(s\\), [\\d.]+ MiB, from s3://${bucket}/in/${DATE}/:`));
       assert.match(r.output, new RegExp(`s3://${bucket}/in/${DATE}/a\\.csv: every column the job uses is there`));

@@ -43,15 +43,19 @@ describe('the first hour', () => {
 
   it('suggests the nearest key for a misspelt spec key, at any depth', async (t) => {
     const dir = await tempDir(t);
-    const file = await writeIn(dir, 'job.yaml', [
-      'name: typo',
-      'modle: {}',
-      'model: { uri: m.onnx, inputs: [{ name: x, columns: [a], dtyp: float32 }], outputs: [{ name: y, columns: [s] }] }',
-      'input: { uri: "in/{{date}}/" }',
-      'output: { uri: "out/{{date}}/" }',
-      'limits: { batchRow: 5 }',
-      '',
-    ].join('\n'));
+    const file = await writeIn(
+      dir,
+      'job.yaml',
+      [
+        'name: typo',
+        'modle: {}',
+        'model: { uri: m.onnx, inputs: [{ name: x, columns: [a], dtyp: float32 }], outputs: [{ name: y, columns: [s] }] }',
+        'input: { uri: "in/{{date}}/" }',
+        'output: { uri: "out/{{date}}/" }',
+        'limits: { batchRow: 5 }',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['validate', file]);
     assert.equal(r.code, 2, r.output);
     assert.match(r.output, /modle: unknown key; did you mean "model"\? \(known here: name, description, schedule, model, /);
@@ -61,21 +65,40 @@ describe('the first hour', () => {
 
   it('says "quote it" for an unquoted {{date}} instead of a cascade of YAML errors', async (t) => {
     const dir = await tempDir(t);
-    const flow = await writeIn(dir, 'flow.yaml', [
-      'name: unquoted',
-      'model: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [s] }] }',
-      'input: { uri: in/{{date}}/, id: [a] }   # flow style',
-      'output:',
-      '  uri: {{date}}/out/',
-      '',
-    ].join('\n'));
+    const flow = await writeIn(
+      dir,
+      'flow.yaml',
+      [
+        'name: unquoted',
+        'model: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [s] }] }',
+        'input: { uri: in/{{date}}/, id: [a] }   # flow style',
+        'output:',
+        '  uri: {{date}}/out/',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['validate', flow]);
     assert.equal(r.code, 2, r.output);
-    assert.match(r.output, /line 3: a \{\{…\}\} template outside quotes, which YAML reads as the start of a map; quote the value:\n\s+input: \{ uri: in\/\{\{date\}\}\/, id: \[a\] \} {3}# flow style\n\s+should be\n\s+input: \{ uri: "in\/\{\{date\}\}\/", id: \[a\] \} {3}# flow style/);
+    assert.match(
+      r.output,
+      /line 3: a \{\{…\}\} template outside quotes, which YAML reads as the start of a map; quote the value:\n\s+input: \{ uri: in\/\{\{date\}\}\/, id: \[a\] \} {3}# flow style\n\s+should be\n\s+input: \{ uri: "in\/\{\{date\}\}\/", id: \[a\] \} {3}# flow style/,
+    );
     assert.match(r.output, /line 5: .*quote the value:\n\s+uri: \{\{date\}\}\/out\/\n\s+should be\n\s+uri: "\{\{date\}\}\/out\/"/);
     assert.doesNotMatch(r.output, /Unexpected|flow-map|Warning/, 'no parser cascade, no Node warning');
     // In a block value that does not start with the braces, YAML reads a template as text: fine.
-    const block = await writeIn(dir, 'block.yaml', ['name: fine', 'model: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [s] }] }', 'input:', '  uri: in/{{date}}/', 'output:', '  uri: out/{{date}}/', ''].join('\n'));
+    const block = await writeIn(
+      dir,
+      'block.yaml',
+      [
+        'name: fine',
+        'model: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [s] }] }',
+        'input:',
+        '  uri: in/{{date}}/',
+        'output:',
+        '  uri: out/{{date}}/',
+        '',
+      ].join('\n'),
+    );
     const b = await runCli(['validate', block]);
     assert.doesNotMatch(b.output, /template outside quotes/);
   });
@@ -89,15 +112,30 @@ describe('the first hour', () => {
   });
 
   it('a missing model names the spec field and says relative paths start at the spec file', async (t) => {
-    const fx = await fixture(t, { files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(3)) }, spec: { ...mlpSpec(), model: { ...mlpSpec().model, uri: 'models/missing.onnx' } } });
-    for (const args of [['validate', fx.job.file], ['score', fx.job.file, '--date', '2026-11-28']]) {
+    const fx = await fixture(t, {
+      files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(3)) },
+      spec: { ...mlpSpec(), model: { ...mlpSpec().model, uri: 'models/missing.onnx' } },
+    });
+    for (const args of [
+      ['validate', fx.job.file],
+      ['score', fx.job.file, '--date', '2026-11-28'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 2, r.output);
-      assert.match(r.output, new RegExp(`model\\.uri "models/missing\\.onnx" \\(relative to the spec file's folder, ${fx.dir}\\): model ${fx.dir}/models/missing\\.onnx cannot be read: no such file on this machine \\(ENOENT\\)`));
+      assert.match(
+        r.output,
+        new RegExp(
+          `model\\.uri "models/missing\\.onnx" \\(relative to the spec file's folder, ${fx.dir}\\): model ${fx.dir}/models/missing\\.onnx cannot be read: no such file on this machine \\(ENOENT\\)`,
+        ),
+      );
     }
     // model.ref: the field, the registry, and what the registry has.
     await writeIn(fx.dir, 'reg/.keep', '');
-    const refJob = await writeIn(fx.dir, 'ref.yaml', (await readFile(fx.job.file, 'utf8')).replace('uri: models/missing.onnx', 'ref: fraud@champion\n  registry: reg/'));
+    const refJob = await writeIn(
+      fx.dir,
+      'ref.yaml',
+      (await readFile(fx.job.file, 'utf8')).replace('uri: models/missing.onnx', 'ref: fraud@champion\n  registry: reg/'),
+    );
     const ref = await runCli(['validate', refJob]);
     assert.equal(ref.code, 2, ref.output);
     assert.match(ref.output, /model\.ref "fraud@champion" \(model\.registry "reg\/"\): no model named "fraud" in /);
@@ -122,7 +160,10 @@ describe('the first hour', () => {
     const r = await runCli(['score', fx.job.file, '--date', '2026-11-28'], noCredentials);
     assert.equal(r.code, 2, r.output);
     assert.equal(r.output.trim().split('\n').length, 1, r.output);
-    assert.match(r.output, /^nightshift score: model\.uri "s3:\/\/models\/fraud\.onnx": model s3:\/\/models\/fraud\.onnx cannot be read: no S3 credentials found on this machine; the AWS SDK looks in AWS_ACCESS_KEY_ID \+ AWS_SECRET_ACCESS_KEY, AWS_PROFILE .*instance role/);
+    assert.match(
+      r.output,
+      /^nightshift score: model\.uri "s3:\/\/models\/fraud\.onnx": model s3:\/\/models\/fraud\.onnx cannot be read: no S3 credentials found on this machine; the AWS SDK looks in AWS_ACCESS_KEY_ID \+ AWS_SECRET_ACCESS_KEY, AWS_PROFILE .*instance role/,
+    );
     assert.doesNotMatch(r.output, /CredentialsProviderError|NodeVersionSupport|\n\s+at /);
   });
 
@@ -132,6 +173,10 @@ describe('the first hour', () => {
     const example = parseYaml(await readFile(path.join(REPO_ROOT, 'jobs/example.yaml'), 'utf8')) as { model: { uri: string } };
     const demoModel = path.resolve(REPO_ROOT, 'jobs', example.model.uri);
     assert.notEqual(path.dirname(demoModel), modelsDir, `npm run models (${modelsDir}) would overwrite the demo's ${demoModel}`);
-    assert.match(await readFile(path.join(REPO_ROOT, 'scripts/make-demo.ts'), 'utf8'), new RegExp(path.basename(demoModel).replace('.', '\\.')), 'make-demo writes the model the example job reads');
+    assert.match(
+      await readFile(path.join(REPO_ROOT, 'scripts/make-demo.ts'), 'utf8'),
+      new RegExp(path.basename(demoModel).replace('.', '\\.')),
+      'make-demo writes the model the example job reads',
+    );
   });
 });

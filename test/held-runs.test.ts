@@ -79,7 +79,10 @@ test('hold then approve (score, CLI approve): nothing new published until approv
   assert.equal(latestBefore.length > 0, true);
   // Twice is refused, clearly.
   const stores = new Stores();
-  await assert.rejects(approveRun({ spec: held.spec, baseDir: held.baseDir, stores, logicalDate: DATE }, { by: 'bob' }), (err: unknown) => err instanceof RunStateError && /is succeeded, not held/.test(err.message));
+  await assert.rejects(
+    approveRun({ spec: held.spec, baseDir: held.baseDir, stores, logicalDate: DATE }, { by: 'bob' }),
+    (err: unknown) => err instanceof RunStateError && /is succeeded, not held/.test(err.message),
+  );
   assert.equal(await main(['reject', `test-job@${DATE}`]), 2);
 });
 
@@ -113,7 +116,8 @@ test('hold then approve and hold then reject through workers, decided over HTTP'
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const post = (p: string, body: unknown): Promise<Response> => fetch(base + p, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  const post = (p: string, body: unknown): Promise<Response> =>
+    fetch(base + p, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
 
   // score published a1-… in the store; the Redis counter knows nothing of it, so the first
   // trigger's a1 is renumbered after it by the plan step (worker/renumber-attempt.ts).

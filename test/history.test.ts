@@ -43,7 +43,10 @@ test('history: one line per run, the shifted run flagged, sparklines per column'
 
   const json = await runCli(['history', fx.job.file, '--last', '2', '--json']);
   const rows = JSON.parse(json.output) as HistoryRow[];
-  assert.deepEqual(rows.map((x) => x.logicalDate), ['2026-11-27', '2026-11-28']);
+  assert.deepEqual(
+    rows.map((x) => x.logicalDate),
+    ['2026-11-27', '2026-11-28'],
+  );
   assert.equal(rows[0]?.verdict, 'drift');
   assert.equal(rows[1]?.rows.rejected, 1);
   assert.ok((rows[0]?.columns.f0?.mean ?? 0) > 0.8, 'the shifted mean');

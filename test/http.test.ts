@@ -81,7 +81,10 @@ describe('HTTP trigger', () => {
     const first = await post('/jobs/fraud/runs', '{"date":"2026-11-28"}');
     assert.equal(first.status, 202);
     const created = (await first.json()) as { runId: string; attempt: string; created: boolean; status: string };
-    assert.deepEqual({ ...created, attempt: created.attempt.slice(0, 3) }, { runId: 'fraud@2026-11-28', attempt: 'a1-', created: true, status: 'queued', message: `queued fraud@2026-11-28 attempt ${created.attempt}` });
+    assert.deepEqual(
+      { ...created, attempt: created.attempt.slice(0, 3) },
+      { runId: 'fraud@2026-11-28', attempt: 'a1-', created: true, status: 'queued', message: `queued fraud@2026-11-28 attempt ${created.attempt}` },
+    );
     const again = await post('/jobs/fraud/runs', '{"date":"2026-11-28"}');
     assert.equal(again.status, 200);
     assert.equal(((await again.clone().json()) as { created: boolean }).created, false);
@@ -90,7 +93,10 @@ describe('HTTP trigger', () => {
     assert.equal(await client.runs.count(), 1, 'one job for two triggers');
 
     const list = (await (await fetch(`${base}/runs`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { runs: { runId: string }[] };
-    assert.deepEqual(list.runs.map((r) => r.runId), ['fraud@2026-11-28']);
+    assert.deepEqual(
+      list.runs.map((r) => r.runId),
+      ['fraud@2026-11-28'],
+    );
     const one = await fetch(`${base}/runs/${encodeURIComponent('fraud@2026-11-28')}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(one.status, 200);
     assert.equal(((await one.json()) as { status: string }).status, 'queued');
@@ -119,7 +125,9 @@ describe('HTTP trigger', () => {
     const queued = await client.runs.count();
     const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
     const reply = collect(socket);
-    socket.write(`POST /jobs/fraud/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(
+      `POST /jobs/fraud/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const chunk = 'x'.repeat(4096);
     // More than the limit, and the body never ends: the server must answer anyway.
     for (let i = 0; i < 6; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
@@ -160,7 +168,12 @@ describe('HTTP trigger', () => {
   });
 
   it('closes connections that stall: a partial body (408) and partial headers, within the configured timeouts', async () => {
-    const strict = createApiServer({ token: TOKEN, client, jobs: async () => new Map([[job.spec.name, job]]), timeouts: { headersMs: 1_000, bodyIdleMs: 1_000, requestMs: 3_000 } });
+    const strict = createApiServer({
+      token: TOKEN,
+      client,
+      jobs: async () => new Map([[job.spec.name, job]]),
+      timeouts: { headersMs: 1_000, bodyIdleMs: 1_000, requestMs: 3_000 },
+    });
     await new Promise<void>((r) => strict.listen(0, '127.0.0.1', r));
     const queued = await client.runs.count();
     const strictBase = `http://127.0.0.1:${(strict.address() as AddressInfo).port}`;

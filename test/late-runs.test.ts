@@ -97,7 +97,11 @@ it('a run not succeeded lateAfter its tick is reported once, by webhook and metr
     await redis.ping();
   };
   const start = (): Scheduler =>
-    new Scheduler({ redis, prefix, runs, registry, now: () => clock.now() }, clock, { onTick: () => undefined, onLate: (_j, l) => lates.push(l), onError: (_j, e) => assert.fail(String(e)) });
+    new Scheduler({ redis, prefix, runs, registry, now: () => clock.now() }, clock, {
+      onTick: () => undefined,
+      onLate: (_j, l) => lates.push(l),
+      onError: (_j, e) => assert.fail(String(e)),
+    });
   const replicas = [start(), start()];
   for (const s of replicas) await s.setJobs([job]);
   await waitFor('both replicas asleep', () => clock.waiting === 2);
@@ -114,7 +118,10 @@ it('a run not succeeded lateAfter its tick is reported once, by webhook and metr
   assert.equal(body?.runId, 'tardy@2026-11-28');
   assert.equal(body?.status, 'queued');
   assert.equal(body?.deadline, '2026-11-28T05:00:00.000Z');
-  assert.match(body?.reason ?? '', /^no successful run of tardy@2026-11-28 by 2026-11-28T05:00:00\.000Z \(schedule\.lateAfter 3h after the 2026-11-28 02:00:00 tick\); attempt a1-\w+ is queued$/);
+  assert.match(
+    body?.reason ?? '',
+    /^no successful run of tardy@2026-11-28 by 2026-11-28T05:00:00\.000Z \(schedule\.lateAfter 3h after the 2026-11-28 02:00:00 tick\); attempt a1-\w+ is queued$/,
+  );
   assert.equal(lates.length, 1, 'one replica reported it');
   assert.equal(await lateGauge('tardy'), 1);
 

@@ -51,11 +51,15 @@ it('a worker exposes metrics and probes; a failed run fails its finalize job', {
   await writeIn(fx.dir, 'in/2026-11-27/a.csv', toCsv(MLP_HEADER, bad));
   const failed = await h.trigger(fx.job, '2026-11-27');
   assert.equal((await h.waitForRun(failed.runId, failed.attempt)).status, 'failed', h.logs());
-  const fin = await waitFor('the finalize job to fail', async () => {
-    const j = await h.runs.getJob(finalizeJobId(failed.runId, failed.attempt));
-    const state = await j?.getState();
-    return state === 'failed' ? j : undefined;
-  }, { timeoutMs: 15_000 });
+  const fin = await waitFor(
+    'the finalize job to fail',
+    async () => {
+      const j = await h.runs.getJob(finalizeJobId(failed.runId, failed.attempt));
+      const state = await j?.getState();
+      return state === 'failed' ? j : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
   assert.match(fin?.failedReason ?? '', /run failed: .*error/i);
   assert.equal(await (await h.runs.getJob(finalizeJobId(ok.runId, ok.attempt)))?.getState(), 'completed');
 

@@ -27,15 +27,25 @@ test('baseline: model judges against the baseline attached to the registered ver
   const reg = path.join(fx.dir, 'reg/');
   await writeIn(fx.dir, 'reg/.keep', '');
   const model = path.join(fx.dir, 'model.onnx');
-  const r1 = await runCli(['model', 'register', 'fraud', model, '--baseline', path.join(fx.dir, 'baseline.json'), '--alias', 'champion', '--registry', reg], env);
+  const r1 = await runCli(
+    ['model', 'register', 'fraud', model, '--baseline', path.join(fx.dir, 'baseline.json'), '--alias', 'champion', '--registry', reg],
+    env,
+  );
   assert.equal(r1.code, 0, r1.output);
   const shown = await runCli(['model', 'show', 'fraud@1', '--registry', reg, '--json']);
   assert.match(shown.output, /"baseline\.json": \{\s+"file": "baseline\.json"/);
 
   const { uri: _file, ...fromRegistry } = mlpSpec().model;
-  const spec = { ...mlpSpec(), name: 'by-ref', model: { ...fromRegistry, ref: 'fraud@champion', registry: 'reg/' }, output: { uri: 'ref-out/{{date}}/' }, monitor: { baseline: 'model' as const } };
+  const spec = {
+    ...mlpSpec(),
+    name: 'by-ref',
+    model: { ...fromRegistry, ref: 'fraud@champion', registry: 'reg/' },
+    output: { uri: 'ref-out/{{date}}/' },
+    monitor: { baseline: 'model' as const },
+  };
   const job = await writeIn(fx.dir, 'by-ref.yaml', stringify(spec));
-  const report = async (date: string): Promise<RunReport> => JSON.parse(await readFile(path.join(fx.dir, 'ref-out', date, '_report.json'), 'utf8')) as RunReport;
+  const report = async (date: string): Promise<RunReport> =>
+    JSON.parse(await readFile(path.join(fx.dir, 'ref-out', date, '_report.json'), 'utf8')) as RunReport;
 
   await writeIn(fx.dir, 'in/2026-11-26/a.csv', normalCsv(2000, 2));
   const same = await runCli(['score', job, '--date', '2026-11-26']);
@@ -72,7 +82,10 @@ test('baseline: model judges against the baseline attached to the registered ver
   await writeIn(fx.dir, 'foreign.json', foreign);
   const refused = await runCli(['model', 'register', 'fraud', model, '--baseline', path.join(fx.dir, 'foreign.json'), '--registry', reg], env);
   assert.equal(refused.code, 2, refused.output);
-  assert.match(refused.output, /baseline\.json was made for another model signature: the model has no input "feats" \(it has inputs features; outputs score\); nothing was registered/);
+  assert.match(
+    refused.output,
+    /baseline\.json was made for another model signature: the model has no input "feats" \(it has inputs features; outputs score\); nothing was registered/,
+  );
   const list = await runCli(['model', 'list', 'fraud', '--registry', reg]);
   assert.match(list.output, /fraud +versions 1-2 /);
 });

@@ -31,7 +31,17 @@ describe('nightshift model (CLI)', () => {
     const env = { NIGHTSHIFT_REGISTRY: reg, NIGHTSHIFT_USER: 'ana' };
     const cli = (...args: string[]) => runCli(['model', ...args], env);
 
-    let r = await cli('register', 'fraud', path.join(dir, 'v1.onnx'), '--alias', 'champion', '--description', 'first', '--attach', path.join(dir, 'metrics.json'));
+    let r = await cli(
+      'register',
+      'fraud',
+      path.join(dir, 'v1.onnx'),
+      '--alias',
+      'champion',
+      '--description',
+      'first',
+      '--attach',
+      path.join(dir, 'metrics.json'),
+    );
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /registered fraud@1 \(sha256 [0-9a-f]{64}, \d+ bytes\)/);
     assert.match(r.output, /fraud@champion → version 1, by ana/);
@@ -93,7 +103,7 @@ describe('/models (HTTP)', () => {
 
     assert.equal((await call('GET', '/models', undefined, 'Bearer wrong')).status, 401);
     assert.equal((await call('POST', '/models/fraud/versions', buildMlp(MLP), '')).status, 401);
-    assert.deepEqual((await registry.list()), [], 'an unauthenticated upload registers nothing');
+    assert.deepEqual(await registry.list(), [], 'an unauthenticated upload registers nothing');
 
     let r = await call('POST', '/models/fraud/versions?alias=champion&by=ci', buildMlp(MLP));
     assert.equal(r.status, 201, JSON.stringify(r.json));
@@ -116,7 +126,10 @@ describe('/models (HTTP)', () => {
     r = await call('POST', '/models/fraud/aliases/champion/rollback', '{}');
     assert.deepEqual([r.status, (r.json.record as { version: number }).version], [200, 1]);
     r = await call('GET', '/models/fraud/history');
-    assert.deepEqual((r.json.history as { version: number }[]).map((h) => h.version), [1, 2, 1]);
+    assert.deepEqual(
+      (r.json.history as { version: number }[]).map((h) => h.version),
+      [1, 2, 1],
+    );
     r = await call('GET', '/models/fraud/versions/2');
     assert.equal(r.json.version, 2);
     r = await call('GET', '/models/nope');

@@ -99,7 +99,9 @@ describe('a run on workers, with the alias moved between plan and shards', () =>
   it('scores every shard with the version resolved at plan', { timeout: 120_000 }, async (t) => {
     const q = await queueHarness(t);
     const rows = mlpRows(120);
-    const fx = await fixture(t, { files: { 'a.csv': toCsv(MLP_HEADER, rows.slice(0, 40)), 'b.csv': toCsv(MLP_HEADER, rows.slice(40, 80)), 'c.csv': toCsv(MLP_HEADER, rows.slice(80)) } });
+    const fx = await fixture(t, {
+      files: { 'a.csv': toCsv(MLP_HEADER, rows.slice(0, 40)), 'b.csv': toCsv(MLP_HEADER, rows.slice(40, 80)), 'c.csv': toCsv(MLP_HEADER, rows.slice(80)) },
+    });
     const reg = await registryIn(fx.dir);
     t.after(() => reg.stores.close());
     const spec = mlpSpec();

@@ -88,17 +88,38 @@ describe('multi-input model with a string input and several outputs', () => {
     assert.equal(report.rows.scored, rows.length);
     const part = parseCsv(await (await readOutput(fx.outputDir)).onlyPart());
     assert.deepEqual(part.header, ['id', 'label', 'p_legit', 'p_fraud']);
-    assert.deepEqual(part.rows.map((r) => r[0]), rows.map((r) => r[0]));
+    assert.deepEqual(
+      part.rows.map((r) => r[0]),
+      rows.map((r) => r[0]),
+    );
 
     // 1) a direct session.run on the same rows
     const n = rows.length;
     const direct = await directRun(model, {
-      amount: new ort.Tensor('float32', Float32Array.from(rows, (r) => Number(r[1])), [n, 1]),
-      age: new ort.Tensor('float32', Float32Array.from(rows, (r) => Number(r[2])), [n, 1]),
-      country: new ort.Tensor('string', rows.map((r) => r[3] as string), [n, 1]),
+      amount: new ort.Tensor(
+        'float32',
+        Float32Array.from(rows, (r) => Number(r[1])),
+        [n, 1],
+      ),
+      age: new ort.Tensor(
+        'float32',
+        Float32Array.from(rows, (r) => Number(r[2])),
+        [n, 1],
+      ),
+      country: new ort.Tensor(
+        'string',
+        rows.map((r) => r[3] as string),
+        [n, 1],
+      ),
     });
-    assert.deepEqual(part.rows.map((r) => r[1]), Array.from(direct['label']?.data as BigInt64Array, String));
-    assert.deepEqual(part.rows.flatMap((r) => [Math.fround(Number(r[2])), Math.fround(Number(r[3]))]), Array.from(f32(direct['probabilities'])));
+    assert.deepEqual(
+      part.rows.map((r) => r[1]),
+      Array.from(direct['label']?.data as BigInt64Array, String),
+    );
+    assert.deepEqual(
+      part.rows.flatMap((r) => [Math.fround(Number(r[2])), Math.fround(Number(r[3]))]),
+      Array.from(f32(direct['probabilities'])),
+    );
 
     // 2) the exported scaler and classifier parameters
     const p = perColumnParams({ seed: 13 });
@@ -108,8 +129,15 @@ describe('multi-input model with a string input and several outputs', () => {
       ),
     );
     const ref = linearReference(p.classifier, x);
-    assert.deepEqual(part.rows.map((r) => Number(r[1])), ref.labels);
-    assertClose(part.rows.flatMap((r) => [Number(r[2]), Number(r[3])]), ref.probabilities.flat(), 'probabilities');
+    assert.deepEqual(
+      part.rows.map((r) => Number(r[1])),
+      ref.labels,
+    );
+    assertClose(
+      part.rows.flatMap((r) => [Number(r[2]), Number(r[3])]),
+      ref.probabilities.flat(),
+      'probabilities',
+    );
     assert.ok(new Set(ref.labels).size > 1, 'both classes occur');
     assert.deepEqual(Object.keys(report.scores).sort(), ['label', 'p_fraud', 'p_legit']);
   });
@@ -147,7 +175,10 @@ describe('ZipMap classifiers', () => {
       const feeds = { float_input: new ort.Tensor('float32', Float32Array.from(x.flat()), [rows.length, 4]) };
       // Labels: the unmodified model's tensor output, fetched directly.
       const labels = (await directRun(model, feeds, ['output_label']))['output_label']?.data as BigInt64Array;
-      assert.deepEqual(part.rows.map((r) => r[1]), Array.from(labels, String));
+      assert.deepEqual(
+        part.rows.map((r) => r[1]),
+        Array.from(labels, String),
+      );
       // Probabilities: the exported coefficients (and, for 2 classes, the plain LinearClassifier).
       const ref = linearReference(linearClassifierWeights(opts), x);
       const got = part.rows.map((r) => r.slice(2).map(Number));
@@ -187,19 +218,34 @@ describe('a model that does not fit its job fails before any output is written',
   it('a feature count that differs from the model input width', async (t) => {
     const spec = mlpSpec();
     spec.model.inputs[0] = { name: 'features', columns: MLP_HEADER.slice(2, 9) };
-    await assertFailsBeforeOutput(t, { spec }, JobSpecError, /model\.inputs\.0\.columns: model input "features" has shape \[N, 8\]; it has 8 values per row, the job lists 7 column/);
+    await assertFailsBeforeOutput(
+      t,
+      { spec },
+      JobSpecError,
+      /model\.inputs\.0\.columns: model input "features" has shape \[N, 8\]; it has 8 values per row, the job lists 7 column/,
+    );
   });
 
   it('an input name the model does not have', async (t) => {
     const spec = mlpSpec();
     spec.model.inputs[0] = { name: 'feats', columns: MLP_HEADER.slice(2) };
-    await assertFailsBeforeOutput(t, { spec }, JobSpecError, /model\.inputs\.0\.name: model \S+model\.onnx has no input "feats" \(it has: "features" float32 \[N, 8\]\)/);
+    await assertFailsBeforeOutput(
+      t,
+      { spec },
+      JobSpecError,
+      /model\.inputs\.0\.name: model \S+model\.onnx has no input "feats" \(it has: "features" float32 \[N, 8\]\)/,
+    );
   });
 
   it('an output name the model does not have', async (t) => {
     const spec = mlpSpec();
     spec.model.outputs = [{ name: 'probability', columns: ['score'] }];
-    await assertFailsBeforeOutput(t, { spec }, JobSpecError, /model\.outputs\.0\.name: model \S+ has no output "probability" \(it has: "score" float32 \[N, 1\]\)/);
+    await assertFailsBeforeOutput(
+      t,
+      { spec },
+      JobSpecError,
+      /model\.outputs\.0\.name: model \S+ has no output "probability" \(it has: "score" float32 \[N, 1\]\)/,
+    );
   });
 
   it('a corrupt model file', async (t) => {
@@ -209,13 +255,20 @@ describe('a model that does not fit its job fails before any output is written',
 
   it('a truncated model file', async (t) => {
     const full = buildMlp(MLP);
-    await assertFailsBeforeOutput(t, { model: full.subarray(0, Math.floor(full.length / 2)) }, ModelError, /model \S+model\.onnx is not a valid ONNX model: .*cannot parse ONNX model/);
+    await assertFailsBeforeOutput(
+      t,
+      { model: full.subarray(0, Math.floor(full.length / 2)) },
+      ModelError,
+      /model \S+model\.onnx is not a valid ONNX model: .*cannot parse ONNX model/,
+    );
   });
 
   it('a sha256 pin that does not match the model; the right pin scores', async (t) => {
     const model = buildMlp(MLP);
     const actual = createHash('sha256').update(model).digest('hex');
-    const other = createHash('sha256').update(buildMlp({ ...MLP, seed: MLP.seed + 1 })).digest('hex');
+    const other = createHash('sha256')
+      .update(buildMlp({ ...MLP, seed: MLP.seed + 1 }))
+      .digest('hex');
     const spec = mlpSpec();
     spec.model.sha256 = other;
     await assertFailsBeforeOutput(t, { spec, model }, ModelError, new RegExp(`has sha256 ${actual}, but the job pins model\\.sha256 ${other}`));

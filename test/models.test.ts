@@ -27,16 +27,7 @@ import {
   type LinearClassifierWeights,
   type MlpWeights,
 } from '../scripts/models/models.js';
-import {
-  attr,
-  decodeModel,
-  encodeModel,
-  makeNode,
-  ML_DOMAIN,
-  seqMapType,
-  tensorInfo,
-  valueInfo,
-} from '../scripts/models/onnx-builder.js';
+import { attr, decodeModel, encodeModel, makeNode, ML_DOMAIN, seqMapType, tensorInfo, valueInfo } from '../scripts/models/onnx-builder.js';
 import { rewriteZipMap } from '../src/model/zipmap-rewrite.js';
 
 const TOL = 1e-6;
@@ -108,11 +99,7 @@ function mlpReference(w: MlpWeights, x: Float32Array, features: number, hidden: 
 }
 
 /** Reference ai.onnx.ml LinearClassifier: scores = x·Wᵀ + b, then post_transform; label = argmax. */
-function linearReference(
-  w: LinearClassifierWeights,
-  x: ArrayLike<number>,
-  features: number,
-): { labels: number[]; probabilities: number[] } {
+function linearReference(w: LinearClassifierWeights, x: ArrayLike<number>, features: number): { labels: number[]; probabilities: number[] } {
   const classes = w.intercepts.length;
   const rows = x.length / features;
   const labels: number[] = [];
@@ -350,10 +337,7 @@ describe('buildZipMapClassifier + rewriteZipMap', () => {
     return encodeModel({
       graphName: 'bad_zipmap',
       inputs: [tensorInfo('x', 'float32', ['N', 2])],
-      outputs: [
-        tensorInfo('label', 'int64', ['N']),
-        ...(extra === 'identity' ? [valueInfo('out', seqMapType('int64'))] : []),
-      ],
+      outputs: [tensorInfo('label', 'int64', ['N']), ...(extra === 'identity' ? [valueInfo('out', seqMapType('int64'))] : [])],
       nodes: [
         makeNode('LinearClassifier', ['x'], ['label', 'probabilities'], {
           domain: ML_DOMAIN,
@@ -464,13 +448,7 @@ describe('writeModels', () => {
 
   it('writes all five models, each loadable (ZipMap one after rewrite)', async () => {
     const written = await writeModels(path.join(dir, 'nested', 'out'));
-    assert.deepEqual(Object.keys(written).sort(), [
-      'fraud-mlp',
-      'linear-classifier',
-      'mlp-32',
-      'per-column',
-      'zipmap-classifier',
-    ]);
+    assert.deepEqual(Object.keys(written).sort(), ['fraud-mlp', 'linear-classifier', 'mlp-32', 'per-column', 'zipmap-classifier']);
     for (const [name, file] of Object.entries(written)) {
       assert.equal(path.basename(file), `${name}.onnx`);
       const bytes = new Uint8Array(await readFile(file));

@@ -78,8 +78,16 @@ test('KS, Wasserstein, PSI and Jensen–Shannon on raw values equal a direct com
 });
 
 test('categorical metrics: L-infinity, unseen share and Jensen–Shannon over shares', () => {
-  const base = new Map([['a', 50], ['b', 30], ['c', 20]]);
-  const cur = new Map([['a', 40], ['b', 30], ['d', 30]]);
+  const base = new Map([
+    ['a', 50],
+    ['b', 30],
+    ['c', 20],
+  ]);
+  const cur = new Map([
+    ['a', 40],
+    ['b', 30],
+    ['d', 30],
+  ]);
   const s = alignCategories(base, 100, cur, 100);
   assert.deepEqual(s.categories, ['a', 'b', 'c', 'd', '(other)']);
   assert.deepEqual(s.baseline, [0.5, 0.3, 0.2, 0, 0]);
@@ -90,11 +98,20 @@ test('categorical metrics: L-infinity, unseen share and Jensen–Shannon over sh
   close(jensenShannon(s.baseline, s.current), Math.sqrt(js2), 1e-12, 'JS');
 });
 
-const SIG: ProfileSignature = { inputs: [{ name: 'x', columns: ['a', 'b'], dtype: 'float32' }, { name: 'cat', columns: ['colour'], dtype: 'string' }], outputs: [{ name: 'score', columns: ['p'] }] };
+const SIG: ProfileSignature = {
+  inputs: [
+    { name: 'x', columns: ['a', 'b'], dtype: 'float32' },
+    { name: 'cat', columns: ['colour'], dtype: 'string' },
+  ],
+  outputs: [{ name: 'score', columns: ['p'] }],
+};
 const COLOURS = ['red', 'green', 'blue', 'black'];
 
 /** A profile of rows whose columns a, b come from `cols`, scored as p = sigmoid(a). */
-function profileOf(cols: { a: number[]; b: number[] }, opts: { shards?: number; batch?: number; colourShift?: boolean; sampling?: SketchSampling } = {}): RunProfile {
+function profileOf(
+  cols: { a: number[]; b: number[] },
+  opts: { shards?: number; batch?: number; colourShift?: boolean; sampling?: SketchSampling } = {},
+): RunProfile {
   const n = cols.a.length;
   const shards = opts.shards ?? 1;
   const batchRows = opts.batch ?? 1000;
@@ -114,7 +131,16 @@ function profileOf(cols: { a: number[]; b: number[] }, opts: { shards?: number; 
         colour.push(COLOURS[(start + r) % (opts.colourShift ? 2 : 4)] as string);
         p[r] = 1 / (1 + Math.exp(-(x[r * 2] as number)));
       }
-      const batch: ColumnarBatch = { rows, features: new Map<string, Float32Array | string[]>([['x', x], ['cat', colour]]), ids: [], passthrough: [], lines: [] };
+      const batch: ColumnarBatch = {
+        rows,
+        features: new Map<string, Float32Array | string[]>([
+          ['x', x],
+          ['cat', colour],
+        ]),
+        ids: [],
+        passthrough: [],
+        lines: [],
+      };
       c.addBatch(batch);
       const scores: ScoreColumns[] = [{ name: 'score', width: 1, values: p }];
       c.addScores(scores, rows);
@@ -193,7 +219,13 @@ test('sampled sketches (above exactRows) stay close to exact quantiles; shards m
   for (const p of [one, four]) {
     const s = summarizeColumn(p.inputs.a!) as NumericSummary;
     assert.equal(s.count, n, 'counts are never sampled');
-    for (const [k, q] of [['p05', 0.05], ['p25', 0.25], ['p50', 0.5], ['p75', 0.75], ['p95', 0.95]] as const) {
+    for (const [k, q] of [
+      ['p05', 0.05],
+      ['p25', 0.25],
+      ['p50', 0.5],
+      ['p75', 0.75],
+      ['p95', 0.95],
+    ] as const) {
       // The sketch's 1 % plus the sampling error in rank (≈ 1/√(sampled rows) ≈ 0.4 %; 1.5 % allowed).
       const lo = exactQuantile(sorted, Math.max(0, q - 0.015));
       const hi = exactQuantile(sorted, Math.min(1, q + 0.015));
@@ -228,7 +260,10 @@ test('a one-std shift is flagged on every metric; a fresh sample of the same dat
   assert.equal(colour.metrics.find((m) => m.metric === 'unseenShare')?.value, 0);
   assert.equal(bad.worst?.column !== undefined, true);
   // Per-column thresholds and ignore.
-  const lenient = compareProfiles(shifted, base, ref, { ...MONITOR, columns: { a: { ignore: true }, b: { ignore: true }, p: { ignore: true }, colour: { ignore: true } } });
+  const lenient = compareProfiles(shifted, base, ref, {
+    ...MONITOR,
+    columns: { a: { ignore: true }, b: { ignore: true }, p: { ignore: true }, colour: { ignore: true } },
+  });
   assert.equal(lenient.verdict, 'ok');
 });
 

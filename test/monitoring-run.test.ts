@@ -43,7 +43,11 @@ test('every run writes _profile.json and a profile summary in the report', async
 
 test('drift against a baseline file: a shifted run is flagged (warn publishes, fail fails), an unshifted one is not', async (t) => {
   const base = await makeBaseline(t);
-  for (const [label, shift, onDrift] of [['same', 0, 'fail'], ['shifted', 1, 'warn'], ['shifted', 1, 'fail']] as const) {
+  for (const [label, shift, onDrift] of [
+    ['same', 0, 'fail'],
+    ['shifted', 1, 'warn'],
+    ['shifted', 1, 'fail'],
+  ] as const) {
     const spec = { ...mlpSpec(), monitor: { baseline: { uri: 'baseline.json' }, onDrift } };
     const fx = await fixture(t, { files: { 'a.csv': normalCsv(4000, label === 'same' ? 5 : 6, shift) }, spec });
     await writeIn(fx.dir, 'baseline.json', base.text);
@@ -56,7 +60,10 @@ test('drift against a baseline file: a shifted run is flagged (warn publishes, f
       continue;
     }
     assert.equal(m.verdict, 'drift');
-    assert.ok(m.drifted.some((d) => d.startsWith('f0 ')), m.drifted.join());
+    assert.ok(
+      m.drifted.some((d) => d.startsWith('f0 ')),
+      m.drifted.join(),
+    );
     const f0 = m.columns.find((c) => c.column === 'f0');
     assert.equal(f0?.metrics.find((x) => x.metric === 'psi')?.threshold && typeof f0.metrics.find((x) => x.metric === 'psi')?.threshold, 'object');
     if (onDrift === 'warn') {

@@ -31,7 +31,9 @@ const samples: Error[] = [
 
 describe('error → outcome table', () => {
   it('every error class in core/errors.ts has its own row (none falls through to "internal")', () => {
-    const classes = Object.values(errors).filter((v): v is typeof errors.NightshiftError => typeof v === 'function' && v.prototype instanceof errors.NightshiftError);
+    const classes = Object.values(errors).filter(
+      (v): v is typeof errors.NightshiftError => typeof v === 'function' && v.prototype instanceof errors.NightshiftError,
+    );
     for (const Class of classes) {
       const sample = samples.find((s) => s.constructor === Class);
       assert.ok(sample, `a sample of ${Class.name}`);

@@ -34,10 +34,15 @@ describe('published output', () => {
     for (const date of [DATE, NEXT]) assert.equal((await runJob(alpha, { date })).report.status, 'succeeded');
     assert.equal((await runJob(beta, { date: DATE })).report.status, 'succeeded');
 
-    const latest = async (job: string): Promise<{ job: string; logicalDate: string }> => JSON.parse(await readFile(path.join(dir, 'out', job, '_latest.json'), 'utf8')) as { job: string; logicalDate: string };
+    const latest = async (job: string): Promise<{ job: string; logicalDate: string }> =>
+      JSON.parse(await readFile(path.join(dir, 'out', job, '_latest.json'), 'utf8')) as { job: string; logicalDate: string };
     assert.deepEqual(await latest('alpha').then((l) => [l.job, l.logicalDate]), ['alpha', NEXT]);
     assert.deepEqual(await latest('beta').then((l) => [l.job, l.logicalDate]), ['beta', DATE]);
-    assert.deepEqual((await listFiles(path.join(dir, 'out'))).filter((n) => !n.includes('/')), [], 'no shared pointer at out/');
+    assert.deepEqual(
+      (await listFiles(path.join(dir, 'out'))).filter((n) => !n.includes('/')),
+      [],
+      'no shared pointer at out/',
+    );
 
     // Rejected rows are under _errors/, out of the way of globs over part-* and *.csv.
     const names = await listFiles(path.join(dir, 'out', 'alpha', DATE));
@@ -58,7 +63,10 @@ describe('published output', () => {
     for await (const row of readPublishedRows(run, stores)) read.push(row);
     assert.equal(read.length, 299);
     assert.deepEqual(Object.keys(read[0] ?? {}), ['id', 'note', 'score']);
-    assert.deepEqual(read.map((r) => r.id), rows.filter((_, i) => i !== 5).map((r) => r[0]));
+    assert.deepEqual(
+      read.map((r) => r.id),
+      rows.filter((_, i) => i !== 5).map((r) => r[0]),
+    );
 
     await assert.rejects(findPublishedRun(beta, stores, { date: NEXT }), (err: unknown) => {
       assert.ok(err instanceof NotPublishedError);
@@ -71,12 +79,18 @@ describe('published output', () => {
     assert.equal(list.code, 0, list.output);
     const listed = JSON.parse(list.output) as { runId: string; parts: { uri: string; bytes: number }[] };
     assert.equal(listed.runId, `alpha@${NEXT}`);
-    assert.deepEqual(listed.parts.map((p) => p.uri), (await findPublishedRun(alpha, stores, { date: NEXT })).parts.map((p) => p.uri));
+    assert.deepEqual(
+      listed.parts.map((p) => p.uri),
+      (await findPublishedRun(alpha, stores, { date: NEXT })).parts.map((p) => p.uri),
+    );
     const catted = await runCli(['output', `${alpha.file}@${DATE}`, '--cat']);
     assert.equal(catted.code, 0, catted.output);
     const table = parseCsv(catted.output);
     assert.deepEqual(table.header, ['id', 'note', 'score']);
-    assert.deepEqual(table.rows.map((r) => r[0]), read.map((r) => r.id));
+    assert.deepEqual(
+      table.rows.map((r) => r[0]),
+      read.map((r) => r.id),
+    );
     const missing = await runCli(['output', beta.file, '--date', NEXT]);
     assert.equal(missing.code, 2, missing.output);
     assert.match(missing.output, /has not published/);

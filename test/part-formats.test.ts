@@ -18,9 +18,34 @@ const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.l
 
 /** Text cells: plain ids mostly, then everything csvText and JSON.stringify treat specially. */
 const SPECIAL_TEXT = [
-  '', 'a,b', 'say "hi"', 'two\nlines', 'cr\rhere', '=SUM(A1)', '+cmd', '-3.5', '-x', '@at', '\ttab', '\rcr', '+1e5', '-.5e-3',
-  'café', 'naïve,comma', '日本語', '😀 emoji', 'lone \ud800 surrogate', 'tail \udfff', 'back\\slash', 'ctl\u0001x', 'del\u007f',
-  'x'.repeat(64), 'y'.repeat(65), `${'z'.repeat(70)},"quoted"`, `=${'w'.repeat(80)}`, `é${'v'.repeat(90)}`,
+  '',
+  'a,b',
+  'say "hi"',
+  'two\nlines',
+  'cr\rhere',
+  '=SUM(A1)',
+  '+cmd',
+  '-3.5',
+  '-x',
+  '@at',
+  '\ttab',
+  '\rcr',
+  '+1e5',
+  '-.5e-3',
+  'café',
+  'naïve,comma',
+  '日本語',
+  '😀 emoji',
+  'lone \ud800 surrogate',
+  'tail \udfff',
+  'back\\slash',
+  'ctl\u0001x',
+  'del\u007f',
+  'x'.repeat(64),
+  'y'.repeat(65),
+  `${'z'.repeat(70)},"quoted"`,
+  `=${'w'.repeat(80)}`,
+  `é${'v'.repeat(90)}`,
 ];
 
 function randomText(rand: Rand): string {
@@ -122,8 +147,18 @@ it('the benchmark workload (an id and a float32 score) is byte for byte the refe
   for (const format of ['csv', 'jsonl'] as const) {
     const c = randomCase(rand, format, undefined);
     const rows = 20_000;
-    const batch: ColumnarBatch = { rows, features: new Map(), ids: [Array.from({ length: rows }, (_, r) => (r % 1000 === 0 ? `r${r},${'é'.repeat(200)}` : `r${r}`))], passthrough: [], lines: [] };
-    const spec = jobSpecSchema.parse({ ...c.spec, input: { uri: 'in/', id: ['id'] }, model: { ...c.spec.model, outputs: [{ name: 'score', columns: ['score'] }] } });
+    const batch: ColumnarBatch = {
+      rows,
+      features: new Map(),
+      ids: [Array.from({ length: rows }, (_, r) => (r % 1000 === 0 ? `r${r},${'é'.repeat(200)}` : `r${r}`))],
+      passthrough: [],
+      lines: [],
+    };
+    const spec = jobSpecSchema.parse({
+      ...c.spec,
+      input: { uri: 'in/', id: ['id'] },
+      model: { ...c.spec.model, outputs: [{ name: 'score', columns: ['score'] }] },
+    });
     const scores = [{ name: 'score', width: 1, values: Float32Array.from({ length: rows }, () => 1 / (1 + Math.exp(-(rand() * 20 - 10)))) }];
     const got = partFormat(spec).rows(batch, scores);
     assert.ok(got.equals(referenceBytes({ spec, batch, scores })), format);
@@ -178,9 +213,34 @@ for (const delimiter of [',', ';', '\t']) {
       limits: { batchRows: 97 },
     });
     // Valid UTF-8 only: lone surrogates cannot be in a file (they would be rejected rows).
-    const texts = SPECIAL_TEXT.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/\ud83d\ude00/g, ''))).concat(['a;b', 'tab\there', '"', '""', ' ', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")'])
+    const texts = SPECIAL_TEXT.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/\ud83d\ude00/g, '')))
+      .concat(['a;b', 'tab\there', '"', '""', ' ', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")'])
       // Formula-like or not (neutraliseFormula's DECIMAL test, redone on bytes).
-      .concat(['-', '+', '-.', '-5.', '-.5', '-1e', '-1e+', '-1e+5', '+1E-7', '-0x1F', '-1,5', '+ 1', '-1e5x', '-١', '-5', '+.5e10', '-1.2.3', '@', '=', '-"q"', '+a,b', '\r\n', '-\n1']);
+      .concat([
+        '-',
+        '+',
+        '-.',
+        '-5.',
+        '-.5',
+        '-1e',
+        '-1e+',
+        '-1e+5',
+        '+1E-7',
+        '-0x1F',
+        '-1,5',
+        '+ 1',
+        '-1e5x',
+        '-١',
+        '-5',
+        '+.5e10',
+        '-1.2.3',
+        '@',
+        '=',
+        '-"q"',
+        '+a,b',
+        '\r\n',
+        '-\n1',
+      ]);
     const lines = [['id', 'note', 'f', 'g'].join(delimiter)];
     for (let r = 0; r < 1000; r++) {
       const id = rand() < 0.5 ? `r${r}` : pick(rand, texts);

@@ -7,7 +7,9 @@ import { registry } from '../src/core/metrics.js';
 import '../src/queue/queue-metrics.js';
 
 it('prometheus rules parse and name exported metrics', async () => {
-  const doc = parse(await readFile(new URL('../deploy/prometheus-rules.yml', import.meta.url), 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
+  const doc = parse(await readFile(new URL('../deploy/prometheus-rules.yml', import.meta.url), 'utf8')) as {
+    groups: { name: string; rules: { alert: string; expr: string }[] }[];
+  };
   const rules = doc.groups.flatMap((g) => g.rules);
   assert.ok(rules.length >= 5);
   const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
@@ -17,5 +19,9 @@ it('prometheus rules parse and name exported metrics', async () => {
     assert.ok(r.alert && r.expr, JSON.stringify(r));
     for (const [name] of r.expr.matchAll(/\b(nightshift_[a-z_]+|nodejs_[a-z_]+)\b/g)) assert.ok(exported.has(name), `${r.alert}: ${name} is not exported`);
   }
-  for (const a of ['NightshiftNoSuccessfulRun', 'NightshiftRunLate', 'NightshiftRowErrorRate', 'NightshiftQueueBackingUp', 'NightshiftWorkersAbsent']) assert.ok(rules.some((r) => r.alert === a), a);
+  for (const a of ['NightshiftNoSuccessfulRun', 'NightshiftRunLate', 'NightshiftRowErrorRate', 'NightshiftQueueBackingUp', 'NightshiftWorkersAbsent'])
+    assert.ok(
+      rules.some((r) => r.alert === a),
+      a,
+    );
 });

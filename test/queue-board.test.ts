@@ -85,7 +85,10 @@ describe('Bull Board at /admin/queues', () => {
     assert.deepEqual(body.queues.map((q) => q.name).sort(), ['runs', 'shards']);
     const q = body.queues.find((x) => x.name === 'runs');
     assert.equal(q?.counts.waiting, 1);
-    assert.deepEqual(q?.jobs.map((j) => j.id), ['fraud@2026-11-28#a1-0000']);
+    assert.deepEqual(
+      q?.jobs.map((j) => j.id),
+      ['fraud@2026-11-28#a1-0000'],
+    );
     assert.equal(q?.readOnlyMode, true);
     const job = await fetch(`${base}${BOARD_PATH}/api/queues/runs/${encodeURIComponent('fraud@2026-11-28#a1-0000')}`, { headers: bearer });
     assert.equal(job.status, 200, await job.clone().text());

@@ -54,19 +54,39 @@ before(async () => {
   const taken = new Set<number>();
   for (let i = 0; i < 3; i++) {
     const port = await free7xxxPort(taken);
-    nodes.push(await startRedisOn(port, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir, '--appendonly', 'no', '--maxmemory-policy', 'noeviction']));
+    nodes.push(
+      await startRedisOn(port, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(dir, `nodes-${port}.conf`),
+        '--dir',
+        dir,
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ]),
+    );
   }
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.url.replace('redis://', '')), '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.url.replace('redis://', '')), '--cluster-yes'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(create.status, 0, `${create.stdout}\n${create.stderr}`);
   for (const n of nodes) {
-    await waitFor(`${n.url} to see the cluster ok`, async () => {
-      const r = new Redis(n.url, { lazyConnect: true });
-      try {
-        return /cluster_state:ok/.test(await r.cluster('INFO')) ? true : undefined;
-      } finally {
-        r.disconnect();
-      }
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      `${n.url} to see the cluster ok`,
+      async () => {
+        const r = new Redis(n.url, { lazyConnect: true });
+        try {
+          return /cluster_state:ok/.test(await r.cluster('INFO')) ? true : undefined;
+        } finally {
+          r.disconnect();
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
   }
   seed = nodes[0]?.url ?? '';
   const u = new URL(seed);
@@ -80,16 +100,26 @@ after(async () => {
 });
 
 describe('Redis Cluster (3 masters on loopback)', { timeout: 400_000 }, () => {
-  it('every key of a run and of its BullMQ jobs is in the slot of the prefix\'s {hash tag}; without a tag they spread', async () => {
+  it("every key of a run and of its BullMQ jobs is in the slot of the prefix's {hash tag}; without a tag they spread", async () => {
     const runId = 'fraud@2026-11-28';
     const attempt = 'a1-0f0f';
     const keysOf = (prefix: string): string[] => [
       // RunRegistry / RunTurns (queue/run-registry.ts, queue/run-turns.ts)
-      `${prefix}:run:${runId}#${attempt}`, `${prefix}:runs`, `${prefix}:attempts:${runId}`, `${prefix}:latest:${runId}`, `${prefix}:turn:${runId}`,
+      `${prefix}:run:${runId}#${attempt}`,
+      `${prefix}:runs`,
+      `${prefix}:attempts:${runId}`,
+      `${prefix}:latest:${runId}`,
+      `${prefix}:turn:${runId}`,
       // BullMQ: queue keys and job keys of both queues (a flow's parent and children)
-      `${prefix}:runs:wait`, `${prefix}:runs:meta`, `${prefix}:runs:events`, `${prefix}:runs:waiting-children`,
-      `${prefix}:runs:${planJobId(runId, attempt)}`, `${prefix}:runs:${finalizeJobId(runId, attempt)}:dependencies`,
-      `${prefix}:shards:wait`, `${prefix}:shards:${shardJobId(runId, attempt, '00000')}`, `${prefix}:shards:${shardJobId(runId, attempt, '00007')}:lock`,
+      `${prefix}:runs:wait`,
+      `${prefix}:runs:meta`,
+      `${prefix}:runs:events`,
+      `${prefix}:runs:waiting-children`,
+      `${prefix}:runs:${planJobId(runId, attempt)}`,
+      `${prefix}:runs:${finalizeJobId(runId, attempt)}:dependencies`,
+      `${prefix}:shards:wait`,
+      `${prefix}:shards:${shardJobId(runId, attempt, '00000')}`,
+      `${prefix}:shards:${shardJobId(runId, attempt, '00007')}:lock`,
     ];
     const slot = async (key: string): Promise<number> => Number(await cluster.cluster('KEYSLOT', key));
     const tagged = '{nightshift}';
@@ -115,7 +145,13 @@ describe('Redis Cluster (3 masters on loopback)', { timeout: 400_000 }, () => {
   it('a distributed run through the cluster: two workers, trigger --wait, a rerun, runs, and a cancel', async (t) => {
     const fx = await fixture(t, { files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(3_000)), 'b.csv': toCsv(MLP_HEADER, mlpRows(2_000, { idPrefix: 'b-' })) } });
     const prefix = `{${randomPrefix('nsc')}}`;
-    const env = { NIGHTSHIFT_REDIS_URL: seed, NIGHTSHIFT_REDIS_CLUSTER: 'true', NIGHTSHIFT_REDIS_PREFIX: prefix, NIGHTSHIFT_LOCK_MS: '5000', NIGHTSHIFT_STALLED_MS: '2000' };
+    const env = {
+      NIGHTSHIFT_REDIS_URL: seed,
+      NIGHTSHIFT_REDIS_CLUSTER: 'true',
+      NIGHTSHIFT_REDIS_PREFIX: prefix,
+      NIGHTSHIFT_LOCK_MS: '5000',
+      NIGHTSHIFT_STALLED_MS: '2000',
+    };
     const workers: ChildHandle[] = [0, 1].map(() => spawnCli(['worker'], { prefix, redisUrl: seed, env }));
     t.after(async () => {
       await Promise.all(workers.map((w) => w.kill()));

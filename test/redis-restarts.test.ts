@@ -45,7 +45,14 @@ describe('Redis restarts', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const serve = started(t, spawnCli(['serve', '--port', String(port)], { prefix: randomPrefix(), redisUrl: `redis://127.0.0.1:${redisPort}`, env: { NIGHTSHIFT_API_TOKEN: TOKEN, NIGHTSHIFT_JOBS_DIR: fx.dir } }));
+    const serve = started(
+      t,
+      spawnCli(['serve', '--port', String(port)], {
+        prefix: randomPrefix(),
+        redisUrl: `redis://127.0.0.1:${redisPort}`,
+        env: { NIGHTSHIFT_API_TOKEN: TOKEN, NIGHTSHIFT_JOBS_DIR: fx.dir },
+      }),
+    );
     await serve.waitForOutput(/waiting for Redis at redis:\/\/127\.0\.0\.1:\d+/);
     let redis = await redisOn(t, redisPort);
     await serve.waitForOutput(/listening on/);
@@ -53,13 +60,26 @@ describe('Redis restarts', () => {
     assert.equal(await status(`${base}/runs`, { headers: auth }), 200);
 
     await redis.kill();
-    await waitFor('serve to see Redis gone', async () => ((await status(`${base}/readyz`)) === 503 ? true : undefined), { timeoutMs: 10_000, detail: () => serve.output });
+    await waitFor('serve to see Redis gone', async () => ((await status(`${base}/readyz`)) === 503 ? true : undefined), {
+      timeoutMs: 10_000,
+      detail: () => serve.output,
+    });
     assert.equal(await status(`${base}/healthz`), 200, 'alive while Redis is down');
     assert.equal(await status(`${base}/runs`, { headers: auth }), 503, 'a request while Redis is down says so');
 
     redis = await redisOn(t, redisPort);
-    await waitFor('serve to answer again', async () => ((await status(`${base}/runs`, { headers: auth })) === 200 ? true : undefined), { timeoutMs: 15_000, detail: () => serve.output });
-    assert.equal(await status(`${base}/jobs/${fx.job.spec.name}/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ date: DATE }) }), 202);
+    await waitFor('serve to answer again', async () => ((await status(`${base}/runs`, { headers: auth })) === 200 ? true : undefined), {
+      timeoutMs: 15_000,
+      detail: () => serve.output,
+    });
+    assert.equal(
+      await status(`${base}/jobs/${fx.job.spec.name}/runs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ date: DATE }),
+      }),
+      202,
+    );
     assert.equal(await status(`${base}/readyz`), 200);
     assert.ok(serve.running);
     assert.match(serve.output, /Redis connection lost/);
@@ -118,7 +138,11 @@ describe('Redis restarts', () => {
   });
 
   describe('bad settings: one clear line, exit 2', () => {
-    const oneLine = (output: string): string[] => output.trim().split('\n').filter((l) => l.trim() !== '');
+    const oneLine = (output: string): string[] =>
+      output
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
 
     it('a malformed Redis URL', { timeout: 60_000 }, async () => {
       for (const cmd of [['worker'], ['serve']]) {
@@ -134,7 +158,11 @@ describe('Redis restarts', () => {
       const port = await freePort();
       const r = await startRedisOn(port, NO_AOF, 'sekret-pw-123');
       t.after(() => r.handle.kill());
-      for (const [cmd, url] of [[['worker'], r.url], [['scheduler'], `redis://:wrong-pw@127.0.0.1:${port}`], [['runs'], r.url]] as const) {
+      for (const [cmd, url] of [
+        [['worker'], r.url],
+        [['scheduler'], `redis://:wrong-pw@127.0.0.1:${port}`],
+        [['runs'], r.url],
+      ] as const) {
         const out = await runCli(cmd, { NIGHTSHIFT_REDIS_URL: url, NIGHTSHIFT_API_TOKEN: TOKEN }, 30_000);
         assert.equal(out.code, 2, `${cmd[0]}: ${out.output}`);
         assert.match(out.output, /refused the credentials: (NOAUTH|WRONGPASS)/);

@@ -41,20 +41,36 @@ const V2 = buildMlp({ ...MLP, seed: 8 });
 const OTHER = buildMlp({ features: 4, hidden: 8, seed: 1 });
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-const backends: RegistryBackend[] = [localBackend, s3Backend(() => s3, () => proxy.endpoint)];
+const backends: RegistryBackend[] = [
+  localBackend,
+  s3Backend(
+    () => s3,
+    () => proxy.endpoint,
+  ),
+];
 
 for (const backend of backends) {
   describe(`model registry on ${backend.label}`, () => {
     it('registers immutable, numbered versions with their record and signature, and says when the signature changed', async (t) => {
       const { registry } = await backend.create(t);
-      const r1 = await registerModel(registry, { name: 'fraud', bytes: V1, source: 'v1.onnx', by: 'ana', description: 'first', files: { 'metrics.json': Buffer.from('{"auc":0.9}') } });
+      const r1 = await registerModel(registry, {
+        name: 'fraud',
+        bytes: V1,
+        source: 'v1.onnx',
+        by: 'ana',
+        description: 'first',
+        files: { 'metrics.json': Buffer.from('{"auc":0.9}') },
+      });
       assert.equal(r1.record.version, 1);
       assert.equal(r1.previous, undefined);
       assert.equal(r1.record.sha256, sha(V1));
       assert.equal(r1.record.size, V1.length);
       assert.equal(r1.record.createdBy, 'ana');
       assert.equal(r1.record.description, 'first');
-      assert.deepEqual(r1.record.signature, { inputs: [{ name: 'features', type: 'float32', shape: ['N', 8] }], outputs: [{ name: 'score', type: 'float32', shape: ['N', 1] }] });
+      assert.deepEqual(r1.record.signature, {
+        inputs: [{ name: 'features', type: 'float32', shape: ['N', 8] }],
+        outputs: [{ name: 'score', type: 'float32', shape: ['N', 1] }],
+      });
       assert.deepEqual(r1.record.files['metrics.json'], { file: 'metrics.json', sha256: sha(Buffer.from('{"auc":0.9}')), size: 11 });
 
       const r2 = await registerModel(registry, { name: 'fraud', bytes: V2, source: 'v2.onnx', by: 'bo' });
@@ -99,11 +115,14 @@ for (const backend of backends) {
       assert.equal((await registry.resolve(parseModelRef('fraud@champion'))).version, 1);
 
       const history = await registry.history('fraud');
-      assert.deepEqual(history.map((h) => [h.alias, h.version, h.previous, h.movedBy]), [
-        ['champion', 1, null, 'ana'],
-        ['champion', 2, 1, 'bo'],
-        ['champion', 1, 2, 'cy'],
-      ]);
+      assert.deepEqual(
+        history.map((h) => [h.alias, h.version, h.previous, h.movedBy]),
+        [
+          ['champion', 1, null, 'ana'],
+          ['champion', 2, 1, 'bo'],
+          ['champion', 1, 2, 'cy'],
+        ],
+      );
       assert.deepEqual(await registry.list('fraud'), [{ name: 'fraud', versions: [1, 2], aliases: { champion: 1 } }]);
     });
 
@@ -132,10 +151,17 @@ for (const backend of backends) {
         const err = lost[0]?.reason as unknown;
         assert.ok(err instanceof AliasConflictError, String(err));
         assert.equal(err.current, winner);
-        assert.match(err.message, new RegExp(`fraud@champion changed while you moved it to version ${winner === 2 ? 3 : 2}: .* moved it to version ${winner} .*nothing was changed`));
+        assert.match(
+          err.message,
+          new RegExp(`fraud@champion changed while you moved it to version ${winner === 2 ? 3 : 2}: .* moved it to version ${winner} .*nothing was changed`),
+        );
         assert.equal((await registry.resolve(parseModelRef('fraud@champion'))).version, winner);
         const history = await registry.history('fraud');
-        assert.deepEqual(history.map((h) => h.version), existing ? [1, winner] : [winner], 'history shows the one move that happened');
+        assert.deepEqual(
+          history.map((h) => h.version),
+          existing ? [1, winner] : [winner],
+          'history shows the one move that happened',
+        );
       });
     }
 
@@ -152,16 +178,56 @@ for (const backend of backends) {
         assert.deepEqual(await snapshot(registry), before, `${what}: the registry is unchanged`);
       };
       const reg = (bytes: Uint8Array) => () => registerModel(registry, { name: 'fraud', bytes, source: 'bad.onnx', by: 'ana' });
-      await refuse('a non-ONNX file', reg(Buffer.from('id,score\n1,0.5\n')), ModelError, /model bad\.onnx (is not a valid ONNX model|cannot be loaded by onnxruntime)/);
-      await refuse('a truncated model', reg(V1.subarray(0, Math.floor(V1.length / 2))), ModelError, /model bad\.onnx (is not a valid ONNX model|cannot be loaded by onnxruntime)/);
+      await refuse(
+        'a non-ONNX file',
+        reg(Buffer.from('id,score\n1,0.5\n')),
+        ModelError,
+        /model bad\.onnx (is not a valid ONNX model|cannot be loaded by onnxruntime)/,
+      );
+      await refuse(
+        'a truncated model',
+        reg(V1.subarray(0, Math.floor(V1.length / 2))),
+        ModelError,
+        /model bad\.onnx (is not a valid ONNX model|cannot be loaded by onnxruntime)/,
+      );
       await refuse('an empty file', reg(new Uint8Array(0)), ModelError, /model bad\.onnx is empty/);
       await refuse('a model with external data', reg(externalModel()), ModelError, /keeps 1 tensor\(s\) in external data files/);
-      await refuse('a bad alias name', () => registerModel(registry, { name: 'fraud', bytes: V2, source: 'v2.onnx', by: 'ana', alias: '7' }), RegistryError, /alias "7": expected/);
-      await refuse('an unknown name', () => registry.resolve(parseModelRef('nope@champion')), RegistryNotFoundError, /no model named "nope" in .* \(models: fraud\)/);
-      await refuse('an unknown alias', () => registry.resolve(parseModelRef('fraud@staging')), RegistryNotFoundError, /model fraud has no alias "staging" .*aliases: champion → 1/);
-      await refuse('an unknown version', () => registry.resolve(parseModelRef('fraud@9')), RegistryNotFoundError, /model fraud has no version 9 in .* \(versions: 1\)/);
-      await refuse('a promotion to a missing version', () => registry.promote('fraud', 4, 'champion', { by: 'ana' }), RegistryNotFoundError, /model fraud has no version 4/);
-      await refuse('a rollback with nothing to roll back to', () => registry.rollback('fraud', 'champion', { by: 'ana' }), RegistryError, /fraud@champion has never moved .*nothing was changed/);
+      await refuse(
+        'a bad alias name',
+        () => registerModel(registry, { name: 'fraud', bytes: V2, source: 'v2.onnx', by: 'ana', alias: '7' }),
+        RegistryError,
+        /alias "7": expected/,
+      );
+      await refuse(
+        'an unknown name',
+        () => registry.resolve(parseModelRef('nope@champion')),
+        RegistryNotFoundError,
+        /no model named "nope" in .* \(models: fraud\)/,
+      );
+      await refuse(
+        'an unknown alias',
+        () => registry.resolve(parseModelRef('fraud@staging')),
+        RegistryNotFoundError,
+        /model fraud has no alias "staging" .*aliases: champion → 1/,
+      );
+      await refuse(
+        'an unknown version',
+        () => registry.resolve(parseModelRef('fraud@9')),
+        RegistryNotFoundError,
+        /model fraud has no version 9 in .* \(versions: 1\)/,
+      );
+      await refuse(
+        'a promotion to a missing version',
+        () => registry.promote('fraud', 4, 'champion', { by: 'ana' }),
+        RegistryNotFoundError,
+        /model fraud has no version 4/,
+      );
+      await refuse(
+        'a rollback with nothing to roll back to',
+        () => registry.rollback('fraud', 'champion', { by: 'ana' }),
+        RegistryError,
+        /fraud@champion has never moved .*nothing was changed/,
+      );
       await refuse('history of an unknown model', () => registry.history('nope'), RegistryNotFoundError, /no model named "nope"/);
       await refuse('a reference without @', async () => parseModelRef('fraud'), RegistryError, /expected name@alias or name@version/);
       await refuse('a missing registry URI', () => openRegistry(undefined, stores), RegistryError, /no model registry given: pass --registry/);

@@ -119,10 +119,14 @@ describe('reruns racing their run (two worker processes, S3 with conditional wri
     const date = await newDate();
     const first = await h.trigger(job, date);
     let status = '';
-    await waitFor('a1 finalizing or done', async () => {
-      status = (await h.registry.get(first.runId, first.attempt))?.status ?? '';
-      return ['finalizing', 'succeeded'].includes(status) ? status : undefined;
-    }, { intervalMs: 5, timeoutMs: 60_000 });
+    await waitFor(
+      'a1 finalizing or done',
+      async () => {
+        status = (await h.registry.get(first.runId, first.attempt))?.status ?? '';
+        return ['finalizing', 'succeeded'].includes(status) ? status : undefined;
+      },
+      { intervalMs: 5, timeoutMs: 60_000 },
+    );
     const reruns = [];
     for (let k = 0; k < 4; k++) reruns.push(await h.trigger(job, date, { rerun: true }));
     const newest = reruns.at(-1)!;
@@ -149,13 +153,15 @@ describe('reruns racing their run (two worker processes, S3 with conditional wri
       const published = await assertPublishedExactlyOnce(date);
       // score exits 0 when it published, 1 with a clear message when a newer attempt had.
       assert.ok(exit.code === 0 || (exit.code === 1 && /was not published: attempt \S+ of \S+ published while it ran/.test(score.output)), score.output);
-      for (const r of recs) if (r.status === 'succeeded') assert.ok(compareAttempts(published, r.attempt) >= 0, `${r.attempt} succeeded after ${published} published: an older attempt replaced a newer one`);
+      for (const r of recs)
+        if (r.status === 'succeeded')
+          assert.ok(compareAttempts(published, r.attempt) >= 0, `${r.attempt} succeeded after ${published} published: an older attempt replaced a newer one`);
     }
   });
 });
 
-describe('attempt numbers after the run\'s Redis records aged out', { timeout: 300_000 }, () => {
-  it('a new trigger restarts the Redis counter at a1, is renumbered after the store\'s newest attempt, and publishes', async () => {
+describe("attempt numbers after the run's Redis records aged out", { timeout: 300_000 }, () => {
+  it("a new trigger restarts the Redis counter at a1, is renumbered after the store's newest attempt, and publishes", async () => {
     const date = await newDate();
     const first = await h.trigger(job, date);
     assert.equal((await finalRecord(first.runId, first.attempt)).status, 'succeeded');
@@ -182,10 +188,22 @@ describe('fenced publication: an older attempt finishing last (real S3 store thr
 
   function report(attempt: string, parts: string[], rows: number): RunReport {
     return {
-      runId: 'r@2026-01-01', attempt, job: 'r', logicalDate: '2026-01-01', status: 'succeeded', startedAt: '', finishedAt: new Date().toISOString(), durationMs: 0, model: null,
-      input: { uri: '', objects: [] }, output: { uri: '', parts, errors: [] },
+      runId: 'r@2026-01-01',
+      attempt,
+      job: 'r',
+      logicalDate: '2026-01-01',
+      status: 'succeeded',
+      startedAt: '',
+      finishedAt: new Date().toISOString(),
+      durationMs: 0,
+      model: null,
+      input: { uri: '', objects: [] },
+      output: { uri: '', parts, errors: [] },
       rows: { read: rows, scored: rows, rejected: 0, rejectedByReason: {}, errorRate: 0, maxErrorRate: 0, reconciled: true },
-      timings: { readParseMs: 0, inferenceMs: 0, writeMs: 0 }, rowsPerSecond: 0, scores: {}, shards: [],
+      timings: { readParseMs: 0, inferenceMs: 0, writeMs: 0 },
+      rowsPerSecond: 0,
+      scores: {},
+      shards: [],
     };
   }
 
@@ -203,7 +221,10 @@ describe('fenced publication: an older attempt finishing last (real S3 store thr
         assert.equal(byAttempt['a3-cccc'], 'published', JSON.stringify(byAttempt));
         const run = await readPublishedRun(s3.client, bucket, `fence-${i}/`);
         assert.deepEqual([run.attempt, run.missing], ['a3-cccc', []], JSON.stringify(byAttempt));
-        assert.deepEqual(run.keys.filter((k) => k.startsWith('part-')), ['part-00000-a3-cccc.csv']);
+        assert.deepEqual(
+          run.keys.filter((k) => k.startsWith('part-')),
+          ['part-00000-a3-cccc.csv'],
+        );
         // Then an older attempt finishing last: superseded, nothing replaced or removed.
         const late = await publishRun(out, report('a2-bbbb', ['part-00000-a2-bbbb.csv'], 1), fence(true));
         assert.deepEqual(late, { kind: 'superseded', by: 'a3-cccc' });

@@ -29,7 +29,12 @@ it(`keys and memory stop growing over ${RUNS} runs`, { timeout: 240_000 }, async
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   const prefix = 'ret';
   // The settings as an operator gives them; a run record lives 1.5 s after its run finished.
-  const retention: Retention = retentionFromEnv({ NIGHTSHIFT_KEEP_COMPLETED_COUNT: '50', NIGHTSHIFT_KEEP_FAILED_COUNT: '20', NIGHTSHIFT_KEEP_RUNS_DAYS: String(1.5 / 86_400), NIGHTSHIFT_KEEP_EVENTS: '1000' });
+  const retention: Retention = retentionFromEnv({
+    NIGHTSHIFT_KEEP_COMPLETED_COUNT: '50',
+    NIGHTSHIFT_KEEP_FAILED_COUNT: '20',
+    NIGHTSHIFT_KEEP_RUNS_DAYS: String(1.5 / 86_400),
+    NIGHTSHIFT_KEEP_EVENTS: '1000',
+  });
   const registry = new RunRegistry(redis, prefix, retention.runRecordMs);
   const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix, defaultJobOptions: jobRetentionOptions(retention), ...queueRetentionOptions(retention) });
   const shards = new Queue(SHARDS_QUEUE, { connection: redis, prefix, ...queueRetentionOptions(retention) }); // as a worker's sweep creates it
@@ -37,25 +42,42 @@ it(`keys and memory stop growing over ${RUNS} runs`, { timeout: 240_000 }, async
   const job = parseSpec(mlpSpec());
 
   const conns = [redis.duplicate(), redis.duplicate()] as const;
-  const runsWorker = new Worker(RUNS_QUEUE, async (j: Job) => {
-    const { runId, attempt } = j.data as { runId: string; attempt: string };
-    if (j.name === 'plan') {
-      await registry.update(runId, attempt, { status: 'running', shards: 2 });
-      await flow.add({
-        name: 'finalize',
-        queueName: RUNS_QUEUE,
-        data: { ...j.data, kind: 'finalize' },
-        opts: { jobId: finalizeJobId(runId, attempt), ...jobRetentionOptions(retention) },
-        children: ['00000', '00001'].map((shard) => ({ name: 'shard', queueName: SHARDS_QUEUE, data: { ...j.data, shard, specText: j.data.specText }, opts: { jobId: shardJobId(runId, attempt, shard), ignoreDependencyOnFailure: true, ...jobRetentionOptions(retention) } })),
+  const runsWorker = new Worker(
+    RUNS_QUEUE,
+    async (j: Job) => {
+      const { runId, attempt } = j.data as { runId: string; attempt: string };
+      if (j.name === 'plan') {
+        await registry.update(runId, attempt, { status: 'running', shards: 2 });
+        await flow.add({
+          name: 'finalize',
+          queueName: RUNS_QUEUE,
+          data: { ...j.data, kind: 'finalize' },
+          opts: { jobId: finalizeJobId(runId, attempt), ...jobRetentionOptions(retention) },
+          children: ['00000', '00001'].map((shard) => ({
+            name: 'shard',
+            queueName: SHARDS_QUEUE,
+            data: { ...j.data, shard, specText: j.data.specText },
+            opts: { jobId: shardJobId(runId, attempt, shard), ignoreDependencyOnFailure: true, ...jobRetentionOptions(retention) },
+          })),
+        });
+        return { shards: 2 };
+      }
+      const failed = Number(runId.slice(-2)) % 10 === 0;
+      await registry.update(runId, attempt, {
+        status: failed ? 'failed' : 'succeeded',
+        finishedAt: new Date().toISOString(),
+        ...(failed ? { reason: 'error rate' } : {}),
       });
-      return { shards: 2 };
-    }
-    const failed = Number(runId.slice(-2)) % 10 === 0;
-    await registry.update(runId, attempt, { status: failed ? 'failed' : 'succeeded', finishedAt: new Date().toISOString(), ...(failed ? { reason: 'error rate' } : {}) });
-    if (failed) throw new UnrecoverableError('run failed: error rate');
-    return { status: 'succeeded' };
-  }, { connection: conns[0], prefix, concurrency: 8 });
-  const shardsWorker = new Worker(SHARDS_QUEUE, async (j: Job) => ({ shard: j.data.shard, rowsRead: 1, rowsScored: 1, rowsRejected: 0 }), { connection: conns[1], prefix, concurrency: 8 });
+      if (failed) throw new UnrecoverableError('run failed: error rate');
+      return { status: 'succeeded' };
+    },
+    { connection: conns[0], prefix, concurrency: 8 },
+  );
+  const shardsWorker = new Worker(SHARDS_QUEUE, async (j: Job) => ({ shard: j.data.shard, rowsRead: 1, rowsScored: 1, rowsRejected: 0 }), {
+    connection: conns[1],
+    prefix,
+    concurrency: 8,
+  });
   t.after(async () => {
     // Clients before the server, or they would retry a server that is gone.
     await runsWorker.close();
@@ -71,25 +93,32 @@ it(`keys and memory stop growing over ${RUNS} runs`, { timeout: 240_000 }, async
   const keyCount = async (): Promise<number> => Number(await redis.dbsize());
   const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
   let date = '2026-01-01';
-  for (let done = 0; done < RUNS; ) {
+  for (let done = 0; done < RUNS;) {
     const batch: { runId: string; attempt: string }[] = [];
     for (let i = 0; i < BATCH; i++, done++, date = addDays(date, 1)) batch.push(await triggerRun(runs, registry, job, date));
-    await waitFor(`batch ending at ${done} finished`, async () => {
-      for (const b of batch.slice(-20)) {
-        const rec = await registry.get(b.runId, b.attempt);
-        if (rec && rec.status !== 'succeeded' && rec.status !== 'failed') return undefined;
-      }
-      return (await runs.getJobCountByTypes('active', 'waiting', 'waiting-children', 'prioritized')) === 0 ? true : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 100 });
+    await waitFor(
+      `batch ending at ${done} finished`,
+      async () => {
+        for (const b of batch.slice(-20)) {
+          const rec = await registry.get(b.runId, b.attempt);
+          if (rec && rec.status !== 'succeeded' && rec.status !== 'failed') return undefined;
+        }
+        return (await runs.getJobCountByTypes('active', 'waiting', 'waiting-children', 'prioritized')) === 0 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
     // Each sample is taken once the batch's run records have expired (1.5 s after their runs finished).
-    await waitFor('run records expired', async () => ((await registry.list(BATCH * 2)).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor('run records expired', async () => ((await registry.list(BATCH * 2)).length === 0 ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     samples.push({ runs: done, keys: await keyCount(), memory: await usedMemory() });
   }
   t.diagnostic(`samples: ${JSON.stringify(samples)}`);
   const sizes: [string, number][] = [];
   for (const k of await redis.keys('*')) sizes.push([k, Number(await redis.memory('USAGE', k))]);
   t.diagnostic(`largest keys: ${JSON.stringify(sizes.sort((a, b) => b[1] - a[1]).slice(0, 6))}`);
-  const [, second, , last] = samples as [typeof samples[0], typeof samples[0], typeof samples[0], typeof samples[0]];
+  const [, second, , last] = samples as [(typeof samples)[0], (typeof samples)[0], (typeof samples)[0], (typeof samples)[0]];
   assert.ok(last.keys <= second.keys * 1.05 + 20, `keys stopped growing: ${second.keys} after ${second.runs} runs, ${last.keys} after ${last.runs}`);
   assert.ok(last.memory <= second.memory * 1.1, `used_memory stopped growing: ${second.memory} after ${second.runs} runs, ${last.memory} after ${last.runs}`);
   // What is left: at most the configured counts of finished jobs per queue.

@@ -17,20 +17,7 @@ import type { JobSpecInput } from '../src/spec/job-spec.js';
 import type { LoadedJob } from '../src/spec/load-spec.js';
 import { readAll } from '../src/storage/object-store.js';
 import type { Stores } from '../src/storage/stores.js';
-import {
-  assertMlpPart,
-  DATE,
-  MLP,
-  MLP_HEADER,
-  mlpRows,
-  mlpSpec,
-  parseErrors,
-  runJob,
-  tempDir,
-  toCsv,
-  writeJob,
-  type SuccessManifest,
-} from './helpers/jobs.js';
+import { assertMlpPart, DATE, MLP, MLP_HEADER, mlpRows, mlpSpec, parseErrors, runJob, tempDir, toCsv, writeJob, type SuccessManifest } from './helpers/jobs.js';
 import { createBucket, getText, listKeys, PART_SIZE_BYTES, putObject, startS3, storesFor, type S3Server } from './helpers/s3.js';
 
 let s3: S3Server;
@@ -99,12 +86,19 @@ describe('a run with model, input and output in S3', () => {
     assert.equal(success.rows, 348);
 
     await assertMlpPart(j.model, await getText(s3, j.bucket, j.outPrefix + (parts[0] as string)), a);
-    await assertMlpPart(j.model, await getText(s3, j.bucket, j.outPrefix + (parts[1] as string)), b.filter((_, i) => i !== 7 && i !== 70));
+    await assertMlpPart(
+      j.model,
+      await getText(s3, j.bucket, j.outPrefix + (parts[1] as string)),
+      b.filter((_, i) => i !== 7 && i !== 70),
+    );
     const errorRows = parseErrors(await getText(s3, j.bucket, j.outPrefix + (errors[0] as string)));
-    assert.deepEqual(errorRows.map((e) => [e.source, e.line, e.reason]), [
-      [`s3://${j.bucket}/in/${DATE}/b.csv.gz`, 9, 'not_a_number'],
-      [`s3://${j.bucket}/in/${DATE}/b.csv.gz`, 72, 'field_count'],
-    ]);
+    assert.deepEqual(
+      errorRows.map((e) => [e.source, e.line, e.reason]),
+      [
+        [`s3://${j.bucket}/in/${DATE}/b.csv.gz`, 9, 'not_a_number'],
+        [`s3://${j.bucket}/in/${DATE}/b.csv.gz`, 72, 'field_count'],
+      ],
+    );
   });
 
   it('a part larger than the part size goes up as a multipart upload', async (t) => {
@@ -123,10 +117,16 @@ describe('a run with model, input and output in S3', () => {
     assert.ok(part);
     const key = `/${j.bucket}/${j.outPrefix}${part}`;
     const requests = s3.requests.slice(first).filter((r) => r.split('?')[0]?.endsWith(key));
-    assert.ok(requests.some((r) => /^POST .*\?(.*&)?uploads(=|&|$)/.test(r)), `multipart upload started: ${requests.join('; ')}`);
+    assert.ok(
+      requests.some((r) => /^POST .*\?(.*&)?uploads(=|&|$)/.test(r)),
+      `multipart upload started: ${requests.join('; ')}`,
+    );
     const partPuts = requests.filter((r) => /^PUT .*[?&]partNumber=\d+/.test(r));
     assert.ok(partPuts.length >= 2, `at least two parts uploaded: ${requests.join('; ')}`);
-    assert.ok(requests.some((r) => /^POST .*[?&]uploadId=/.test(r)), 'multipart upload completed');
+    assert.ok(
+      requests.some((r) => /^POST .*[?&]uploadId=/.test(r)),
+      'multipart upload completed',
+    );
 
     const text = await getText(s3, j.bucket, j.outPrefix + part);
     assert.ok(Buffer.byteLength(text) > PART_SIZE_BYTES, `part is ${Buffer.byteLength(text)} bytes`);
@@ -134,12 +134,16 @@ describe('a run with model, input and output in S3', () => {
   });
 
   it('a rerun with fewer inputs removes the stale part from the bucket; a failed run publishes no part', async (t) => {
-    const j = await s3Job(t, {
-      'a.csv': toCsv(MLP_HEADER, mlpRows(20, { idPrefix: 'a' })),
-      'b.csv': toCsv(MLP_HEADER, mlpRows(20, { idPrefix: 'b' })),
-    }, (spec) => {
-      spec.limits = { maxErrorRate: 0.1 };
-    });
+    const j = await s3Job(
+      t,
+      {
+        'a.csv': toCsv(MLP_HEADER, mlpRows(20, { idPrefix: 'a' })),
+        'b.csv': toCsv(MLP_HEADER, mlpRows(20, { idPrefix: 'b' })),
+      },
+      (spec) => {
+        spec.limits = { maxErrorRate: 0.1 };
+      },
+    );
     assert.equal((await runJob(j.job, { stores: j.stores })).report.status, 'succeeded');
     assert.equal((await outputNames(j)).filter((n) => n.startsWith('part-')).length, 2);
 
@@ -147,16 +151,26 @@ describe('a run with model, input and output in S3', () => {
     const second = await runJob(j.job, { stores: j.stores });
     assert.equal(second.report.status, 'succeeded');
     const names = await outputNames(j);
-    assert.deepEqual(names.filter((n) => n.startsWith('part-')), second.report.output.parts);
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('part-')),
+      second.report.output.parts,
+    );
     assert.equal(second.report.output.parts.length, 1);
 
     // Third run: every row is bad, so the run fails; the second run's publication stays.
-    const bad = toCsv(MLP_HEADER, mlpRows(5, { idPrefix: 'c' }).map((r) => r.slice(0, 4)));
+    const bad = toCsv(
+      MLP_HEADER,
+      mlpRows(5, { idPrefix: 'c' }).map((r) => r.slice(0, 4)),
+    );
     await putObject(s3, j.bucket, `in/${DATE}/c.csv`, bad);
     const third = await runJob(j.job, { stores: j.stores });
     assert.equal(third.report.status, 'failed');
     const after = await outputNames(j);
-    assert.deepEqual(after.filter((n) => n.startsWith('part-')), second.report.output.parts, 'no part of the failed run is visible');
+    assert.deepEqual(
+      after.filter((n) => n.startsWith('part-')),
+      second.report.output.parts,
+      'no part of the failed run is visible',
+    );
     const success = JSON.parse(await getText(s3, j.bucket, `${j.outPrefix}_SUCCESS`)) as SuccessManifest;
     assert.equal(success.attempt, second.report.attempt);
   });

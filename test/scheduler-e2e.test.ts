@@ -33,16 +33,26 @@ it('two scheduler replicas: every tick fires once, and the run completes on a re
     await Promise.all(schedulers.map((s) => s.kill()));
   });
   const runId = `ticker@${today}`;
-  const rec = await waitFor('the scheduled run to succeed', async () => {
-    const r = await h.registry.get(runId);
-    return r?.status === 'succeeded' ? r : undefined;
-  }, { timeoutMs: 40_000, detail: () => schedulers.map((s) => s.output).join('\n') + h.logs() });
+  const rec = await waitFor(
+    'the scheduled run to succeed',
+    async () => {
+      const r = await h.registry.get(runId);
+      return r?.status === 'succeeded' ? r : undefined;
+    },
+    { timeoutMs: 40_000, detail: () => schedulers.map((s) => s.output).join('\n') + h.logs() },
+  );
   assert.equal(rec.trigger, 'schedule');
   // Let a few more ticks fire on both replicas, then stop them.
-  await waitFor('three ticks claimed', async () => ((await h.redis.keys(`${h.prefix}:sched:tick:ticker:*`)).length >= 3 ? true : undefined), { timeoutMs: 60_000 });
+  await waitFor('three ticks claimed', async () => ((await h.redis.keys(`${h.prefix}:sched:tick:ticker:*`)).length >= 3 ? true : undefined), {
+    timeoutMs: 60_000,
+  });
   for (const s of schedulers) s.signal('SIGTERM');
   const exits = await Promise.all(schedulers.map((s) => s.exited));
-  assert.deepEqual(exits.map((e) => e.code), [0, 0], 'schedulers stop cleanly on SIGTERM');
+  assert.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0],
+    'schedulers stop cleanly on SIGTERM',
+  );
 
   const logs = schedulers.map((s) => s.output).join('\n');
   const ticks = [...logs.matchAll(/schedule tick (\S+ \S+) \(UTC\) → (.*)/g)].map((m) => ({ tick: m[1] ?? '', outcome: m[2] ?? '' }));
@@ -55,7 +65,11 @@ it('two scheduler replicas: every tick fires once, and the run completes on a re
   }
   assert.equal(ticks.filter((x) => x.outcome.startsWith('queued')).length, 1, 'one run enqueued for the date; later ticks are no-ops');
   const runs = await h.registry.list(50, 'ticker');
-  assert.deepEqual(runs.map((r) => r.runId), [runId], 'one run, one attempt');
+  assert.deepEqual(
+    runs.map((r) => r.runId),
+    [runId],
+    'one run, one attempt',
+  );
 });
 
 it('backfill enqueues one run per date and they run one after another', async (t) => {
@@ -78,7 +92,10 @@ it('backfill enqueues one run per date and they run one after another', async (t
     assert.ok(r, `run for ${d} recorded`);
     recs.push(await h.waitForRun(r.runId, r.attempt));
   }
-  assert.deepEqual(recs.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded']);
+  assert.deepEqual(
+    recs.map((r) => r.status),
+    ['succeeded', 'succeeded', 'succeeded'],
+  );
   // Serial: each run starts planning only after the previous one has finished.
   for (let i = 1; i < recs.length; i++) {
     const prev = recs[i - 1];
@@ -86,7 +103,10 @@ it('backfill enqueues one run per date and they run one after another', async (t
     assert.ok(prev?.finishedAt && cur?.startedAt && Date.parse(cur.startedAt) >= Date.parse(prev.finishedAt), `run ${i} started after run ${i - 1} finished`);
   }
   // A second backfill of the same range is a no-op.
-  const again = spawnCli(['backfill', path.join(fx.dir, 'job.yaml'), '--from', dates[0] ?? '', '--to', dates[2] ?? ''], { NIGHTSHIFT_REDIS_URL: REDIS_URL, NIGHTSHIFT_REDIS_PREFIX: h.prefix });
+  const again = spawnCli(['backfill', path.join(fx.dir, 'job.yaml'), '--from', dates[0] ?? '', '--to', dates[2] ?? ''], {
+    NIGHTSHIFT_REDIS_URL: REDIS_URL,
+    NIGHTSHIFT_REDIS_PREFIX: h.prefix,
+  });
   assert.equal((await again.exited).code, 0);
   assert.equal((again.output.match(/already exists \(attempt a1-[0-9a-f]+, succeeded\)/g) ?? []).length, 3, again.output);
 });

@@ -52,7 +52,11 @@ describe('catch-up policy', () => {
     assert.deepEqual(missedTicks({ ...base, catchup: 'none' }, last, now), []);
     assert.deepEqual(iso(missedTicks({ ...base, catchup: 'latest' }, last, now)), ['2026-11-29T02:00:00.000Z']);
     // The window (3 days) cuts off the 26th's tick before 12:00.
-    assert.deepEqual(iso(missedTicks({ ...base, catchup: 'all' }, last, now)), ['2026-11-27T02:00:00.000Z', '2026-11-28T02:00:00.000Z', '2026-11-29T02:00:00.000Z']);
+    assert.deepEqual(iso(missedTicks({ ...base, catchup: 'all' }, last, now)), [
+      '2026-11-27T02:00:00.000Z',
+      '2026-11-28T02:00:00.000Z',
+      '2026-11-29T02:00:00.000Z',
+    ]);
     assert.deepEqual(missedTicks({ ...base, catchup: 'all' }, undefined, now), [], 'first start: nothing to catch up');
   });
 });
@@ -66,8 +70,13 @@ describe('scheduler against real Redis', () => {
 
   const writeJob = async (name: string, schedule: Record<string, string>): Promise<LoadedJob> => {
     const file = path.join(dir, `${name}.yaml`);
-    const sched = Object.entries(schedule).map(([k, v]) => `  ${k}: "${v}"`).join('\n');
-    await writeFile(file, `name: ${name}\nschedule:\n${sched}\nmodel: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [b] }] }\ninput: { uri: "in/{{date}}/" }\noutput: { uri: "out/{{date}}/" }\n`);
+    const sched = Object.entries(schedule)
+      .map(([k, v]) => `  ${k}: "${v}"`)
+      .join('\n');
+    await writeFile(
+      file,
+      `name: ${name}\nschedule:\n${sched}\nmodel: { uri: m.onnx, inputs: [{ name: x, columns: [a] }], outputs: [{ name: y, columns: [b] }] }\ninput: { uri: "in/{{date}}/" }\noutput: { uri: "out/{{date}}/" }\n`,
+    );
     return loadJobFile(file);
   };
 
@@ -93,7 +102,10 @@ describe('scheduler against real Redis', () => {
   };
 
   const start = (clock: FakeClock, outcomes: TickOutcome[]): Scheduler =>
-    new Scheduler({ redis, prefix, runs, registry, now: () => clock.now() }, clock, { onTick: (_j, _t, o) => outcomes.push(o), onError: (_j, e) => assert.fail(String(e)) });
+    new Scheduler({ redis, prefix, runs, registry, now: () => clock.now() }, clock, {
+      onTick: (_j, _t, o) => outcomes.push(o),
+      onError: (_j, e) => assert.fail(String(e)),
+    });
 
   const waitFor = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
     for (let i = 0; i < 400 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
@@ -129,7 +141,10 @@ describe('scheduler against real Redis', () => {
     await s.setJobs([job]);
     await waitFor(() => outcomes.length === 3);
     await s.stop();
-    assert.deepEqual(outcomes.map((o) => o.runId), ['catchy@2026-11-27', 'catchy@2026-11-28', 'catchy@2026-11-29']);
+    assert.deepEqual(
+      outcomes.map((o) => o.runId),
+      ['catchy@2026-11-27', 'catchy@2026-11-28', 'catchy@2026-11-29'],
+    );
     assert.equal(await redis.get(`${prefix}:sched:last:catchy`), '2026-11-29T02:00:00.000Z');
   });
 
@@ -137,7 +152,15 @@ describe('scheduler against real Redis', () => {
     const skip = await writeJob('skippy', { cron: '0 * * * *', timezone: 'UTC', catchup: 'none', overlap: 'skip', logicalDate: 'fire-date' });
     const queue = await writeJob('queuey', { cron: '0 * * * *', timezone: 'UTC', catchup: 'none', overlap: 'queue', logicalDate: 'fire-date' });
     for (const job of ['skippy', 'queuey']) {
-      await registry.create({ runId: `${job}@2026-11-28`, attempt: 'a1', job, logicalDate: '2026-11-28', status: 'running', triggeredAt: '2026-11-28T00:00:00Z', trigger: 'manual' });
+      await registry.create({
+        runId: `${job}@2026-11-28`,
+        attempt: 'a1',
+        job,
+        logicalDate: '2026-11-28',
+        status: 'running',
+        triggeredAt: '2026-11-28T00:00:00Z',
+        trigger: 'manual',
+      });
     }
     const clock = new FakeClock(Date.parse('2026-11-29T00:30:00Z'));
     const outcomes: TickOutcome[] = [];
@@ -152,7 +175,11 @@ describe('scheduler against real Redis', () => {
     const skipped = await registry.get('skippy@2026-11-29', 'skipped');
     assert.equal(skipped?.status, 'skipped');
     assert.match(skipped?.reason ?? '', /skippy@2026-11-28/);
-    assert.equal((await registry.list(10, 'skippy')).some((r) => r.status === 'skipped'), true, 'visible in runs');
+    assert.equal(
+      (await registry.list(10, 'skippy')).some((r) => r.status === 'skipped'),
+      true,
+      'visible in runs',
+    );
     const queued = outcomes.find((o) => o.runId.startsWith('queuey'));
     assert.equal(queued?.kind, 'fired');
     const plan = await runs.getJob(planJobId('queuey@2026-11-29', queued?.kind === 'fired' ? queued.attempt : ''));

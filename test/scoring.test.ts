@@ -107,7 +107,10 @@ describe('scores', () => {
         [200, 195, 5],
       ],
     );
-    assert.deepEqual(report.input.objects.map((o) => [o.object, o.rows]), names.map((n, i) => [path.join(fx.inputDir, n), [500, 300, 200][i]]));
+    assert.deepEqual(
+      report.input.objects.map((o) => [o.object, o.rows]),
+      names.map((n, i) => [path.join(fx.inputDir, n), [500, 300, 200][i]]),
+    );
     assert.equal(out.success?.rows, 995);
     assert.equal(out.errors.length, 1);
     const stats = report.scores['score'];
@@ -154,7 +157,10 @@ describe('reruns', () => {
     assert.equal(after.success?.attempt, second.report.attempt);
     assert.equal(after.report?.attempt, second.report.attempt);
     for (const old of [...before.parts, ...before.errors]) assert.ok(!after.names.includes(old), `${old} of the first attempt is gone`);
-    assert.deepEqual(after.names.filter((n) => !n.startsWith('part-')), ['_SUCCESS', '_profile.json', '_report.json']);
+    assert.deepEqual(
+      after.names.filter((n) => !n.startsWith('part-')),
+      ['_SUCCESS', '_profile.json', '_report.json'],
+    );
     assert.deepEqual({ read: second.report.rows.read, scored: second.report.rows.scored }, { read: 420, scored: 420 });
     await assertMlpPart(fx.model, await after.text(after.parts[0] as string), newA);
   });
@@ -195,8 +201,14 @@ describe('output formats', () => {
     const x = new Float32Array(rows.length * FEATURES.length);
     rows.forEach((r, i) => r.slice(2).forEach((c, j) => (x[i * FEATURES.length + j] = c === '' ? NaN : Number(c))));
     const expected = f32((await directRun(fx.model, { features: new ort.Tensor('float32', x, [rows.length, FEATURES.length]) }))['score']);
-    assert.deepEqual(objects.map((o) => Object.keys(o)), rows.map(() => ['id', 'note', 'score']));
-    assert.deepEqual(objects.map((o) => [o.id, o.note]), rows.map((r) => [r[0], r[1]]));
+    assert.deepEqual(
+      objects.map((o) => Object.keys(o)),
+      rows.map(() => ['id', 'note', 'score']),
+    );
+    assert.deepEqual(
+      objects.map((o) => [o.id, o.note]),
+      rows.map((r) => [r[0], r[1]]),
+    );
     assert.deepEqual(
       objects.map((o) => (o.score === null ? null : Math.fround(o.score))),
       Array.from(expected, (v) => (Number.isNaN(v) ? null : v)),
@@ -224,8 +236,15 @@ describe('output formats', () => {
     const fx = await fixture(t, { files: { 'data.csv': toCsv(MLP_HEADER, rows) }, spec });
     assert.equal((await runJob(fx.job)).report.status, 'succeeded');
     const part = parseCsv(await (await readOutput(fx.outputDir)).onlyPart());
-    const expected = f32((await directRun(fx.model, { features: new ort.Tensor('float32', Float32Array.from(rows.flatMap((r) => r.slice(2).map(Number))), [rows.length, 8]) }))['score']);
-    assert.deepEqual(part.rows.map((r) => r[2]), Array.from(expected, (v) => v.toFixed(3)));
+    const expected = f32(
+      (await directRun(fx.model, { features: new ort.Tensor('float32', Float32Array.from(rows.flatMap((r) => r.slice(2).map(Number))), [rows.length, 8]) }))[
+        'score'
+      ],
+    );
+    assert.deepEqual(
+      part.rows.map((r) => r[2]),
+      Array.from(expected, (v) => v.toFixed(3)),
+    );
     for (const r of part.rows) assert.match(r[2] ?? '', /^\d\.\d{3}$/);
   });
 });

@@ -38,8 +38,21 @@ const SECRETS = {
  */
 function workerAcl(prefix: string, password: string): string[] {
   return [
-    'nightshift', 'reset', 'on', `>${password}`, `~${prefix}:*`, 'resetchannels',
-    '-@all', '+@read', '+@write', '+@scripting', '+@transaction', '+@connection', '+@blocking', '-@dangerous', '+info',
+    'nightshift',
+    'reset',
+    'on',
+    `>${password}`,
+    `~${prefix}:*`,
+    'resetchannels',
+    '-@all',
+    '+@read',
+    '+@write',
+    '+@scripting',
+    '+@transaction',
+    '+@connection',
+    '+@blocking',
+    '-@dangerous',
+    '+info',
   ];
 }
 
@@ -87,7 +100,10 @@ describe('secrets', () => {
       ['redis://tokenonly@host', 'redis://***@host'],
       ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
     ];
-    assert.deepEqual(cases.map(([url]) => redactUrl(url)), cases.map(([, redacted]) => redacted));
+    assert.deepEqual(
+      cases.map(([url]) => redactUrl(url)),
+      cases.map(([, redacted]) => redacted),
+    );
   });
 
   it('never reach worker or CLI output, output objects, or any Redis key (a good run, a bad-data run, a failed plan)', { timeout: 90_000 }, async (t) => {
@@ -103,7 +119,15 @@ describe('secrets', () => {
 
     // The scan must see every kind of value: plant one of each, find each, then remove them.
     const canary = 'canary-7a0e';
-    await redis.multi().set('c:string', canary).hset('c:hash', 'f', canary).rpush('c:list', canary).sadd('c:set', canary).zadd('c:zset', 1, canary).xadd('c:stream', '*', 'f', canary).exec();
+    await redis
+      .multi()
+      .set('c:string', canary)
+      .hset('c:hash', 'f', canary)
+      .rpush('c:list', canary)
+      .sadd('c:set', canary)
+      .zadd('c:zset', 1, canary)
+      .xadd('c:stream', '*', 'f', canary)
+      .exec();
     const planted = [...(await dumpRedis(redis))].filter(([, v]) => v.includes(canary)).map(([k]) => k);
     assert.deepEqual(planted.sort(), ['c:hash', 'c:list', 'c:set', 'c:stream', 'c:string', 'c:zset']);
     await redis.del('c:string', 'c:hash', 'c:list', 'c:set', 'c:zset', 'c:stream');
@@ -123,7 +147,16 @@ describe('secrets', () => {
     spec.input.uri = `s3://${bucket}/in/{{date}}/`;
     spec.output.uri = `s3://${bucket}/out/{{date}}/`;
     const good = await writeJob(dir, spec, 'good.yaml');
-    const noModel = await writeJob(dir, { ...spec, name: 'no-model', model: { ...spec.model, uri: `s3://${bucket}/models/missing.onnx` }, output: { uri: `s3://${bucket}/out-missing/{{date}}/` } }, 'no-model.yaml');
+    const noModel = await writeJob(
+      dir,
+      {
+        ...spec,
+        name: 'no-model',
+        model: { ...spec.model, uri: `s3://${bucket}/models/missing.onnx` },
+        output: { uri: `s3://${bucket}/out-missing/{{date}}/` },
+      },
+      'no-model.yaml',
+    );
 
     const env = {
       NIGHTSHIFT_REDIS_URL: redisUrl,
@@ -155,7 +188,11 @@ describe('secrets', () => {
 
     const denied = ((await redis.call('ACL', 'LOG')) as unknown[][]).map((entry) => entry[entry.indexOf('object') + 1]);
     assert.deepEqual([...new Set(denied)], ['config|get'], 'the ACL refused nothing but the eviction check');
-    assert.match(worker.output, /cannot read Redis maxmemory-policy \(CONFIG GET refused\): make sure it is \\"noeviction\\"/, 'the warning, as a JSON log line');
+    assert.match(
+      worker.output,
+      /cannot read Redis maxmemory-policy \(CONFIG GET refused\): make sure it is \\"noeviction\\"/,
+      'the warning, as a JSON log line',
+    );
 
     const leaks: string[] = [];
     const check = (where: string, text: string): void => {
@@ -164,10 +201,16 @@ describe('secrets', () => {
     check('worker output', worker.output);
     for (const [name, r] of Object.entries({ ok, badData, badPlan })) check(`CLI output (${name})`, r.output);
     const objects = await listKeys(s3, bucket);
-    assert.ok(objects.some((k) => k.endsWith('/_SUCCESS')) && objects.some((k) => /\/errors-/.test(k)) && objects.some((k) => k.startsWith('out-missing/')), `objects: ${objects.join(', ')}`);
+    assert.ok(
+      objects.some((k) => k.endsWith('/_SUCCESS')) && objects.some((k) => /\/errors-/.test(k)) && objects.some((k) => k.startsWith('out-missing/')),
+      `objects: ${objects.join(', ')}`,
+    );
     for (const key of objects) check(`s3://${bucket}/${key}`, ((await getObject(s3, bucket, key)) ?? Buffer.alloc(0)).toString('latin1'));
     const keys = await dumpRedis(redis);
-    assert.ok([...keys.keys()].some((k) => k.includes(':shards:')) && [...keys.values()].some((v) => v.includes('never closed')), 'BullMQ jobs and failure reasons were scanned');
+    assert.ok(
+      [...keys.keys()].some((k) => k.includes(':shards:')) && [...keys.values()].some((v) => v.includes('never closed')),
+      'BullMQ jobs and failure reasons were scanned',
+    );
     for (const [key, value] of keys) check(`Redis key ${key}`, `${key} ${value}`);
     assert.deepEqual(leaks, []);
   });

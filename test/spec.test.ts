@@ -205,11 +205,14 @@ describe('job spec: errors name the file, the field path and what was found', ()
 
   it('YAML syntax problems (duplicate keys) name the file', () => {
     const text = `${specYaml(mlpSpec())}name: again\n`;
-    assert.throws(() => parseSpec(text, FILE), (err: unknown) => {
-      assert.ok(err instanceof JobSpecError);
-      assertIssue(err, /^YAML: .*[Mm]ap keys must be unique/);
-      return true;
-    });
+    assert.throws(
+      () => parseSpec(text, FILE),
+      (err: unknown) => {
+        assert.ok(err instanceof JobSpecError);
+        assertIssue(err, /^YAML: .*[Mm]ap keys must be unique/);
+        return true;
+      },
+    );
   });
 });
 

@@ -39,7 +39,11 @@ it('a bare-CR file splits at the same offsets and line counts as its LF twin; CR
   const dir = await tempDir(t, 'split');
   const store = new LocalStore(dir);
   const plans: Record<string, Awaited<ReturnType<typeof splitObject>>> = {};
-  for (const [name, eol] of [['lf', '\n'], ['cr', '\r'], ['crlf', '\r\n']] as const) {
+  for (const [name, eol] of [
+    ['lf', '\n'],
+    ['cr', '\r'],
+    ['crlf', '\r\n'],
+  ] as const) {
     const text = rowsText(eol);
     await writeIn(dir, `${name}.csv`, text);
     for (const chunk of [1 << 20, 7]) {
@@ -63,7 +67,10 @@ it('a bare-CR file splits at the same offsets and line counts as its LF twin; CR
 
 it('score: a bare-CR file above shardBytes gives the parts and errors of its LF twin, line numbers included', async (t) => {
   const results: Record<string, { parts: string; errors: string; rows: unknown; shards: number }> = {};
-  for (const [name, eol] of [['lf', '\n'], ['cr', '\r']] as const) {
+  for (const [name, eol] of [
+    ['lf', '\n'],
+    ['cr', '\r'],
+  ] as const) {
     const spec = mlpSpec();
     spec.input.shardBytes = 64 * 1024;
     spec.limits = { maxErrorRate: 0.5 };
@@ -84,6 +91,12 @@ it('score: a bare-CR file above shardBytes gives the parts and errors of its LF 
   assert.deepEqual(results.cr?.rows, results.lf?.rows);
   const crErrors = parseErrors(results.cr?.errors ?? '');
   // Row 2500 of the data: after the header and 68 notes that span two lines.
-  assert.deepEqual(crErrors.map((e) => e.line), [2502 + 68]);
-  assert.deepEqual(crErrors.map((e) => e.line), parseErrors(results.lf?.errors ?? '').map((e) => e.line));
+  assert.deepEqual(
+    crErrors.map((e) => e.line),
+    [2502 + 68],
+  );
+  assert.deepEqual(
+    crErrors.map((e) => e.line),
+    parseErrors(results.lf?.errors ?? '').map((e) => e.line),
+  );
 });

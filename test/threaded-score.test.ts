@@ -10,7 +10,10 @@ import { DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, readOutput, toCsv } from '
 async function digests(dir: string): Promise<Record<string, string>> {
   const out = await readOutput(dir);
   const d: Record<string, string> = {};
-  for (const n of [...out.parts, ...out.errors]) d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256').update(await out.text(n)).digest('hex');
+  for (const n of [...out.parts, ...out.errors])
+    d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256')
+      .update(await out.text(n))
+      .digest('hex');
   return d;
 }
 
@@ -37,7 +40,10 @@ it('threads 1 and 3 write byte-identical parts and the same report counts', asyn
 
 it('an input error in a shard thread fails the run with the located error; nothing is published', async (t) => {
   const spec = mlpSpec();
-  const fx = await fixture(t, { spec, files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(100)), 'b.csv': `${MLP_HEADER.join(',')}\nb1,"unclosed,1,2,3,4,5,6,7,8\n` } });
+  const fx = await fixture(t, {
+    spec,
+    files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(100)), 'b.csv': `${MLP_HEADER.join(',')}\nb1,"unclosed,1,2,3,4,5,6,7,8\n` },
+  });
   const stores = new Stores();
   t.after(() => stores.close());
   const r = await scoreRun(fx.job, stores, { date: DATE, threads: 2 });

@@ -51,7 +51,7 @@ async function readinessOf(h: QueueHarness): Promise<{ ready: boolean; reason?: 
   return Object.values(await h.redis.hgetall(workersKey(h.prefix))).map((v) => JSON.parse(v) as { ready: boolean; reason?: string });
 }
 
-describe('access errors: what is a worker\'s own problem', () => {
+describe("access errors: what is a worker's own problem", () => {
   it('S3 refusals of credentials or permissions, and a missing local path, are AccessErrors naming the object', async (t) => {
     const refused = (name: string, status: number): S3ServiceException =>
       new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: `${name} from the server` });
@@ -67,7 +67,10 @@ describe('access errors: what is a worker\'s own problem', () => {
     assert.ok(!(classifyS3Error(refused('NoSuchKey', 404), 'read s3://b/k') instanceof AccessError), 'a missing object is not an access problem');
 
     const dir = await tempDir(t, 'local');
-    const err = await new LocalStore('/').read(`${dir.slice(1)}/not-mounted-here.onnx`).then(() => undefined, (e: unknown) => e);
+    const err = await new LocalStore('/').read(`${dir.slice(1)}/not-mounted-here.onnx`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof AccessError);
     assert.equal(err.uri, `${dir}/not-mounted-here.onnx`);
     assert.match(err.message, /no such file on this machine \(ENOENT\)/);
@@ -146,7 +149,7 @@ describe('worker faults', () => {
     assert.match(worker.output, /cannot close cleanly .*is Redis reachable/);
   });
 
-  it('a SIGKILLed worker\'s shard is taken up within lock + stalled interval (NIGHTSHIFT_LOCK_MS=5000)', { timeout: 120_000 }, async (t) => {
+  it("a SIGKILLed worker's shard is taken up within lock + stalled interval (NIGHTSHIFT_LOCK_MS=5000)", { timeout: 120_000 }, async (t) => {
     const { s3, proxy } = await s3WithProxy(t);
     const bucket = await createBucket(s3, 'recover');
     const rows = mlpRows(2_000, { idPrefix: 'r', seed: 9 });
@@ -167,7 +170,11 @@ describe('worker faults', () => {
     const h = await queueHarness(t);
     const victim = await h.spawnWorker(env);
     const run = await h.trigger(job, DATE);
-    await waitFor('the victim to hold the shard, stalled in its input', async () => (stall.hits === 1 && (await h.shards.getActiveCount()) === 1 ? true : undefined), { detail: h.logs });
+    await waitFor(
+      'the victim to hold the shard, stalled in its input',
+      async () => (stall.hits === 1 && (await h.shards.getActiveCount()) === 1 ? true : undefined),
+      { detail: h.logs },
+    );
     await h.spawnWorker(env);
     const [shard] = await h.shards.getActive();
     assert.ok(shard?.id);

@@ -9,18 +9,7 @@
  * and for a ColumnTransformer pipeline (LinearClassifier, ZipMap, OneHotEncoder,
  * Scaler in the ai.onnx.ml domain).
  */
-import {
-  attr,
-  BATCH_DIM,
-  encodeModel,
-  floatTensor,
-  int64Tensor,
-  makeNode,
-  ML_DOMAIN,
-  seqMapType,
-  tensorInfo,
-  valueInfo,
-} from './onnx-builder.js';
+import { attr, BATCH_DIM, encodeModel, floatTensor, int64Tensor, makeNode, ML_DOMAIN, seqMapType, tensorInfo, valueInfo } from './onnx-builder.js';
 
 // ---------------------------------------------------------------------------
 // PRNG
@@ -161,11 +150,7 @@ export function linearClassifierWeights({ features, classes, seed }: ClassifierO
   };
 }
 
-function linearClassifierNode(
-  input: string,
-  outputs: readonly [label: string, probabilities: string],
-  w: LinearClassifierWeights,
-) {
+function linearClassifierNode(input: string, outputs: readonly [label: string, probabilities: string], w: LinearClassifierWeights) {
   return makeNode('LinearClassifier', [input], outputs, {
     domain: ML_DOMAIN,
     name: 'LinearClassifier',
@@ -189,10 +174,7 @@ export function buildLinearClassifier(opts: ClassifierOptions): Uint8Array {
     graphName: 'linear_classifier',
     producerName: 'nightshift-model-builder',
     inputs: [tensorInfo('float_input', 'float32', [BATCH_DIM, opts.features])],
-    outputs: [
-      tensorInfo('label', 'int64', [BATCH_DIM]),
-      tensorInfo('probabilities', 'float32', [BATCH_DIM, opts.classes]),
-    ],
+    outputs: [tensorInfo('label', 'int64', [BATCH_DIM]), tensorInfo('probabilities', 'float32', [BATCH_DIM, opts.classes])],
     nodes: [linearClassifierNode('float_input', ['label', 'probabilities'], w)],
   });
 }
@@ -283,11 +265,7 @@ export function buildPerColumnModel(opts: PerColumnOptions): Uint8Array {
     graphName: 'pipeline_per_column',
     producerName: 'skl2onnx',
     producerVersion: '1.17.0',
-    inputs: [
-      tensorInfo('amount', 'float32', [BATCH_DIM, 1]),
-      tensorInfo('age', 'float32', [BATCH_DIM, 1]),
-      tensorInfo('country', 'string', [BATCH_DIM, 1]),
-    ],
+    inputs: [tensorInfo('amount', 'float32', [BATCH_DIM, 1]), tensorInfo('age', 'float32', [BATCH_DIM, 1]), tensorInfo('country', 'string', [BATCH_DIM, 1])],
     outputs: [tensorInfo('label', 'int64', [BATCH_DIM]), tensorInfo('probabilities', 'float32', [BATCH_DIM, 2])],
     initializers: [int64Tensor('onehot_shape', [2], [-1, k])],
     valueInfos: [tensorInfo('features', 'float32', [BATCH_DIM, width])],

@@ -105,12 +105,7 @@ export interface NodeOptions {
   attributes?: Readonly<Record<string, AttrValue>>;
 }
 
-export function makeNode(
-  opType: string,
-  inputs: readonly string[],
-  outputs: readonly string[],
-  options: NodeOptions = {},
-): OnnxTypes.INodeProto {
+export function makeNode(opType: string, inputs: readonly string[], outputs: readonly string[], options: NodeOptions = {}): OnnxTypes.INodeProto {
   const attributes = Object.entries(options.attributes ?? {}).map(([k, v]) => makeAttribute(k, v));
   return {
     opType,
@@ -137,11 +132,7 @@ function checkSize(name: string, dims: readonly number[], length: number): void 
  * float32 initializer stored as little-endian raw_data (what torch and most
  * converters emit; ONNX mandates little-endian regardless of the host).
  */
-export function floatTensor(
-  name: string,
-  dims: readonly number[],
-  values: ArrayLike<number>,
-): OnnxTypes.ITensorProto {
+export function floatTensor(name: string, dims: readonly number[], values: ArrayLike<number>): OnnxTypes.ITensorProto {
   checkSize(name, dims, values.length);
   const raw = new Uint8Array(values.length * 4);
   const view = new DataView(raw.buffer);
@@ -150,11 +141,7 @@ export function floatTensor(
 }
 
 /** int64 initializer stored in int64_data. */
-export function int64Tensor(
-  name: string,
-  dims: readonly number[],
-  values: readonly number[],
-): OnnxTypes.ITensorProto {
+export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): OnnxTypes.ITensorProto {
   checkSize(name, dims, values.length);
   return {
     name,
@@ -197,11 +184,7 @@ export function valueInfo(name: string, type: OnnxTypes.ITypeProto): OnnxTypes.I
 }
 
 /** Tensor input/output value info; e.g. tensorInfo('x', 'float32', ['N', 8]). */
-export function tensorInfo(
-  name: string,
-  elemType: ElemType,
-  dims: readonly Dim[],
-): OnnxTypes.IValueInfoProto {
+export function tensorInfo(name: string, elemType: ElemType, dims: readonly Dim[]): OnnxTypes.IValueInfoProto {
   return valueInfo(name, tensorType(elemType, dims));
 }
 

@@ -12,25 +12,73 @@ type Command = { load: () => Promise<Loaded>; summary: string };
 // Commands are imported when used: `trigger` or `runs` need not load onnxruntime and the AWS SDK
 // (a second of start-up), so a producer that cannot reach Redis fails in moments.
 const commands: Record<string, Command> = {
-  validate: { summary: 'check job specs and their models', load: () => import('./commands/validate.js').then((m) => ({ run: m.validateCommand, help: m.validateHelp })) },
-  inspect: { summary: "a model's inputs, outputs, opsets and a model: block for a job spec", load: () => import('./commands/inspect.js').then((m) => ({ run: m.inspectCommand, help: m.inspectHelp })) },
-  init: { summary: 'write a starter job spec from a model (and a sample of its input)', load: () => import('./commands/init.js').then((m) => ({ run: m.initCommand, help: m.initHelp })) },
-  score: { summary: 'run a job in this process (no Redis)', load: () => import('./commands/score.js').then((m) => ({ run: m.scoreCommand, help: m.scoreHelp })) },
-  worker: { summary: 'score shards from the queue (start many)', load: () => import('./commands/worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })) },
-  trigger: { summary: 'start a run on the workers (--rerun, --wait)', load: () => import('./commands/trigger.js').then((m) => ({ run: m.triggerCommand, help: m.triggerHelp })) },
-  cancel: { summary: 'cancel a queued or running run (nothing is published)', load: () => import('./commands/cancel.js').then((m) => ({ run: m.cancelCommand, help: m.cancelHelp })) },
+  validate: {
+    summary: 'check job specs and their models',
+    load: () => import('./commands/validate.js').then((m) => ({ run: m.validateCommand, help: m.validateHelp })),
+  },
+  inspect: {
+    summary: "a model's inputs, outputs, opsets and a model: block for a job spec",
+    load: () => import('./commands/inspect.js').then((m) => ({ run: m.inspectCommand, help: m.inspectHelp })),
+  },
+  init: {
+    summary: 'write a starter job spec from a model (and a sample of its input)',
+    load: () => import('./commands/init.js').then((m) => ({ run: m.initCommand, help: m.initHelp })),
+  },
+  score: {
+    summary: 'run a job in this process (no Redis)',
+    load: () => import('./commands/score.js').then((m) => ({ run: m.scoreCommand, help: m.scoreHelp })),
+  },
+  worker: {
+    summary: 'score shards from the queue (start many)',
+    load: () => import('./commands/worker.js').then((m) => ({ run: m.workerCommand, help: m.workerHelp })),
+  },
+  trigger: {
+    summary: 'start a run on the workers (--rerun, --wait)',
+    load: () => import('./commands/trigger.js').then((m) => ({ run: m.triggerCommand, help: m.triggerHelp })),
+  },
+  cancel: {
+    summary: 'cancel a queued or running run (nothing is published)',
+    load: () => import('./commands/cancel.js').then((m) => ({ run: m.cancelCommand, help: m.cancelHelp })),
+  },
   runs: { summary: 'list recent runs', load: () => import('./commands/runs.js').then((m) => ({ run: m.runsCommand, help: m.runsHelp })) },
   run: { summary: "show one run's detail", load: () => import('./commands/runs.js').then((m) => ({ run: m.runCommand, help: m.runHelp })) },
   serve: { summary: 'HTTP trigger and run status API', load: () => import('./commands/serve.js').then((m) => ({ run: m.serveCommand, help: m.serveHelp })) },
-  scheduler: { summary: 'fire job schedules (run one or more replicas)', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.schedulerCommand, help: m.schedulerHelp })) },
-  schedule: { summary: "list jobs' next fire times and last runs", load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })) },
-  model: { summary: 'model registry: register, list, show, promote, rollback, history', load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })) },
-  output: { summary: "a run's published parts (--list) or rows (--cat)", load: () => import('./commands/output.js').then((m) => ({ run: m.outputCommand, help: m.outputHelp })) },
-  history: { summary: "a job's runs over time: rows, rejections, scores, drift (from reports)", load: () => import('./commands/history.js').then((m) => ({ run: m.historyCommand, help: m.historyHelp })) },
-  profile: { summary: 'profile reference data into a baseline file (monitor.baseline)', load: () => import('./commands/profile.js').then((m) => ({ run: m.profileCommand, help: m.profileHelp })) },
-  approve: { summary: 'publish a run held for approval (monitor.onDrift: hold)', load: () => import('./commands/decide.js').then((m) => ({ run: m.approveCommand, help: m.approveHelp })) },
-  reject: { summary: 'fail a held run and remove its parts', load: () => import('./commands/decide.js').then((m) => ({ run: m.rejectCommand, help: m.rejectHelp })) },
-  backfill: { summary: 'enqueue runs for a range of logical dates', load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })) },
+  scheduler: {
+    summary: 'fire job schedules (run one or more replicas)',
+    load: () => import('./commands/scheduler.js').then((m) => ({ run: m.schedulerCommand, help: m.schedulerHelp })),
+  },
+  schedule: {
+    summary: "list jobs' next fire times and last runs",
+    load: () => import('./commands/scheduler.js').then((m) => ({ run: m.scheduleCommand, help: m.scheduleHelp })),
+  },
+  model: {
+    summary: 'model registry: register, list, show, promote, rollback, history',
+    load: () => import('./commands/model.js').then((m) => ({ run: m.modelCommand, help: m.modelHelp })),
+  },
+  output: {
+    summary: "a run's published parts (--list) or rows (--cat)",
+    load: () => import('./commands/output.js').then((m) => ({ run: m.outputCommand, help: m.outputHelp })),
+  },
+  history: {
+    summary: "a job's runs over time: rows, rejections, scores, drift (from reports)",
+    load: () => import('./commands/history.js').then((m) => ({ run: m.historyCommand, help: m.historyHelp })),
+  },
+  profile: {
+    summary: 'profile reference data into a baseline file (monitor.baseline)',
+    load: () => import('./commands/profile.js').then((m) => ({ run: m.profileCommand, help: m.profileHelp })),
+  },
+  approve: {
+    summary: 'publish a run held for approval (monitor.onDrift: hold)',
+    load: () => import('./commands/decide.js').then((m) => ({ run: m.approveCommand, help: m.approveHelp })),
+  },
+  reject: {
+    summary: 'fail a held run and remove its parts',
+    load: () => import('./commands/decide.js').then((m) => ({ run: m.rejectCommand, help: m.rejectHelp })),
+  },
+  backfill: {
+    summary: 'enqueue runs for a range of logical dates',
+    load: () => import('./commands/scheduler.js').then((m) => ({ run: m.backfillCommand, help: m.backfillHelp })),
+  },
 };
 
 function usage(): string {
@@ -84,10 +132,13 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run when executed directly (tsx src/cli/main.ts …); bin/nightshift.js imports main() instead.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (err: unknown) => {
-    process.stderr.write(`nightshift: ${errorMessage(err)}\n`);
-    process.exitCode = EXIT.internal;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`nightshift: ${errorMessage(err)}\n`);
+      process.exitCode = EXIT.internal;
+    },
+  );
 }

@@ -142,7 +142,6 @@ export class RedisPolicyError extends NightshiftError {}
 /** A setting from the environment or command line is wrong (malformed URL, port in use, bad level): fix it, exit 2. */
 export class ConfigError extends NightshiftError {}
 
-
 export function formatLocation(loc: InputLocation): string {
   let s = loc.object;
   if (loc.line !== undefined) s += `:${loc.line}`;

@@ -19,9 +19,11 @@ export interface LogSettings {
 
 export function logSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, isTty = process.stderr.isTTY === true): LogSettings {
   const level = (env.NIGHTSHIFT_LOG_LEVEL ?? 'info').toLowerCase();
-  if (!(LEVELS as readonly string[]).includes(level)) throw new ConfigError(`NIGHTSHIFT_LOG_LEVEL: expected one of ${LEVELS.join(', ')}, found "${env.NIGHTSHIFT_LOG_LEVEL}"`);
+  if (!(LEVELS as readonly string[]).includes(level))
+    throw new ConfigError(`NIGHTSHIFT_LOG_LEVEL: expected one of ${LEVELS.join(', ')}, found "${env.NIGHTSHIFT_LOG_LEVEL}"`);
   const format = env.NIGHTSHIFT_LOG_FORMAT;
-  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new ConfigError(`NIGHTSHIFT_LOG_FORMAT: expected json or pretty, found "${format}"`);
+  if (format !== undefined && format !== 'json' && format !== 'pretty')
+    throw new ConfigError(`NIGHTSHIFT_LOG_FORMAT: expected json or pretty, found "${format}"`);
   return { level: level as LogSettings['level'], pretty: format ? format === 'pretty' : isTty };
 }
 
@@ -58,10 +60,16 @@ export function createLogger(settings: LogSettings, destination: NodeJS.Writable
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: serializeError },
     // Nothing secret is logged on purpose; these paths catch it if a caller slips.
-    redact: { paths: ['password', '*.password', 'authorization', '*.authorization', 'token', '*.token', 'secretAccessKey', '*.secretAccessKey'], censor: '***' },
+    redact: {
+      paths: ['password', '*.password', 'authorization', '*.authorization', 'token', '*.token', 'secretAccessKey', '*.secretAccessKey'],
+      censor: '***',
+    },
   };
   if (settings.pretty && typeof destination === 'number') {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
   }
   return pino(options, typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination);
 }

@@ -74,11 +74,17 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [ModelError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 500, httpMessage: 'the model cannot be used' }],
   [InputError, { kind: 'input', exitCode: EXIT.data, retry: false, httpStatus: 422, httpMessage: 'the input data is bad' }],
   [ErrorRateExceededError, { kind: 'data', exitCode: EXIT.data, retry: false, httpStatus: 422, httpMessage: 'too many rows rejected' }],
-  [TransientError, { kind: 'transient', exitCode: EXIT.internal, retry: true, httpStatus: 503, httpMessage: 'a service nightshift needs is unavailable; try again' }],
+  [
+    TransientError,
+    { kind: 'transient', exitCode: EXIT.internal, retry: true, httpStatus: 503, httpMessage: 'a service nightshift needs is unavailable; try again' },
+  ],
   // The shard goes on with its new owner; this attempt is only abandoned.
   [LockLostError, { kind: 'lock-lost', exitCode: EXIT.internal, retry: true, httpStatus: 500, httpMessage: 'internal error' }],
   // A conditional write lost to another writer: a new try re-reads what is there and decides again.
-  [PreconditionFailedError, { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' }],
+  [
+    PreconditionFailedError,
+    { kind: 'conflict', exitCode: EXIT.internal, retry: true, httpStatus: 409, httpMessage: 'another writer changed it first; try again' },
+  ],
   // A newer attempt of the run published first: nothing to retry, this attempt's work is moot.
   [SupersededError, { kind: 'conflict', exitCode: EXIT.internal, retry: false, httpStatus: 409, httpMessage: 'a newer attempt of the run published first' }],
   // A person cancelled the run: its shards stop for good (no other worker takes them up again).
@@ -87,7 +93,10 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, Outcome]> = [
   [CancelledError, { kind: 'cancelled', exitCode: EXIT.cancelled, retry: true, httpStatus: 503, httpMessage: 'cancelled; try again' }],
   // This process's credentials or paths: a worker hands the job to another (worker/hand-back.ts);
   // a command run by hand exits 2, as for any configuration to fix.
-  [AccessError, { kind: 'setup', exitCode: EXIT.spec, retry: true, httpStatus: 500, httpMessage: 'storage cannot be reached with this process\'s configuration' }],
+  [
+    AccessError,
+    { kind: 'setup', exitCode: EXIT.spec, retry: true, httpStatus: 500, httpMessage: "storage cannot be reached with this process's configuration" },
+  ],
   // The model registry: messages name models, versions and the registry URI, nothing internal.
   [RegistryNotFoundError, { kind: 'model', exitCode: EXIT.spec, retry: false, httpStatus: 404 }],
   // Someone moved the alias first: the user looks at the current version and decides again.

@@ -84,7 +84,10 @@ const LOGIN_WINDOW_MS = 5 * 60_000;
 const MAX_FORM_BYTES = 4 * 1024;
 
 class PageError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -44,7 +44,13 @@ export interface RunView {
   readonly problems: readonly string[];
 }
 
-export async function loadRun(registry: RunRegistry, stores: Stores, job: LoadedJob | undefined, id: { runId: string; job: string; logicalDate: string }, attempt: string | undefined): Promise<RunView> {
+export async function loadRun(
+  registry: RunRegistry,
+  stores: Stores,
+  job: LoadedJob | undefined,
+  id: { runId: string; job: string; logicalDate: string },
+  attempt: string | undefined,
+): Promise<RunView> {
   const attempts = (await registry.indexed())
     .filter((e) => e.runId === id.runId)
     .sort((a, b) => compareAttempts(b.attempt, a.attempt))
@@ -97,7 +103,11 @@ async function readErrorsSample(out: StoreRef, name: string): Promise<ErrorsSamp
     records = (parsed as unknown[][]).map((r) => r.map((c) => String(c)));
   } catch {
     // A record with a newline inside quotes cut at the byte limit: show what parses line by line.
-    records = text.split('\n').filter(Boolean).slice(0, ERRORS_SAMPLE_ROWS + 2).map((l) => [l]);
+    records = text
+      .split('\n')
+      .filter(Boolean)
+      .slice(0, ERRORS_SAMPLE_ROWS + 2)
+      .map((l) => [l]);
   }
   const [header = [], ...rest] = records;
   return { name, header, rows: rest.slice(0, ERRORS_SAMPLE_ROWS), more: cut || rest.length > ERRORS_SAMPLE_ROWS };

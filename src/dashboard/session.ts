@@ -58,7 +58,10 @@ export function sameText(a: string, b: string): boolean {
 /** Served over TLS, directly or behind a proxy that says so. */
 export function isSecure(req: IncomingMessage): boolean {
   const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
-  const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim().toLowerCase();
+  const proto = String(req.headers['x-forwarded-proto'] ?? '')
+    .split(',')[0]
+    ?.trim()
+    .toLowerCase();
   return tls || proto === 'https';
 }
 

@@ -41,7 +41,10 @@ export async function sampleInput(src: SampleSource, options: SampleOptions): Pr
   const truncated = src.size > HEAD_BYTES;
   const range = truncated ? { range: { start: 0, end: HEAD_BYTES - 1 } } : {};
   const input = await openInput(src.store, src.key, src.display, range);
-  const rows = options.format === 'csv' ? await headCsv(input.stream, src.display, options, truncated) : await headJsonl(input.stream, src.display, options.maxRows, truncated);
+  const rows =
+    options.format === 'csv'
+      ? await headCsv(input.stream, src.display, options, truncated)
+      : await headJsonl(input.stream, src.display, options.maxRows, truncated);
   input.stream.destroy();
   return rows;
 }
@@ -98,7 +101,8 @@ function jsonRow(line: string, display: string, lineNo: number, columns: string[
   } catch {
     throw new InputError({ object: display, line: lineNo }, 'the line is not JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InputError({ object: display, line: lineNo }, 'the line is not a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InputError({ object: display, line: lineNo }, 'the line is not a JSON object');
   return cells(value as Record<string, unknown>, columns);
 }
 
@@ -107,7 +111,7 @@ async function sampleParquet(src: SampleSource, maxRows: number): Promise<InputS
   // The root's direct children are the columns a job can name (a nested group's leaves are not).
   const columns: string[] = [];
   const schema = metadata.schema;
-  for (let i = 1; i < schema.length; ) {
+  for (let i = 1; i < schema.length;) {
     const e = schema[i];
     if (!e) break;
     columns.push(e.name);

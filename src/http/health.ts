@@ -40,7 +40,10 @@ export function redisChecks(redis: Redis): Record<string, ReadinessCheck> {
     redisPolicy: async () => {
       if (redis.status !== 'ready') return 'Redis not connected';
       if (!policy || Date.now() - policy.at > 30_000) {
-        const why = await checkEvictionPolicy(redis).then(() => undefined, (err: unknown) => errorMessage(err));
+        const why = await checkEvictionPolicy(redis).then(
+          () => undefined,
+          (err: unknown) => errorMessage(err),
+        );
         policy = { at: Date.now(), why };
       }
       return policy.why;

@@ -92,7 +92,8 @@ class NodeHttpBoardAdapter implements IServerAdapter {
   async load(): Promise<void> {
     const text = await readFile(path.join(this.viewsDir, 'index.ejs'), 'utf8');
     const unknown = text.replace(/<%[=-] (basePath|title|favIconDefault|favIconAlternative|uiConfig) %>/g, '').match(/<%.*?%>/);
-    if (unknown) throw new Error(`@bull-board/ui's index.ejs has a tag this adapter cannot fill (${unknown[0]}): pin @bull-board/ui to the version in package.json`);
+    if (unknown)
+      throw new Error(`@bull-board/ui's index.ejs has a tag this adapter cannot fill (${unknown[0]}): pin @bull-board/ui to the version in package.json`);
     this.template = text;
   }
 
@@ -166,7 +167,11 @@ class NodeHttpBoardAdapter implements IServerAdapter {
     } catch {
       return sendJson(res, 404, { error: 'not found' });
     }
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': bytes.length, 'cache-control': 'public, max-age=86400' });
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': bytes.length,
+      'cache-control': 'public, max-age=86400',
+    });
     res.end(bytes);
   }
 }

@@ -32,7 +32,10 @@ const triggerBody = z.strictObject({
   date: logicalDateSchema.optional(),
   rerun: z.boolean().optional(),
   /** A registered version for this run only (name@version or name@alias). */
-  model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected name@version or name@alias').optional(),
+  model: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected name@version or name@alias')
+    .optional(),
 });
 const decisionBody = z.strictObject({ reason: z.string().max(2000).optional(), by: z.string().min(1).max(200).optional() });
 const cancelBody = decisionBody.extend({ attempt: z.string().regex(ATTEMPT_PATTERN, 'expected an attempt name such as a2-1f3c').optional() });
@@ -70,7 +73,12 @@ export interface ServerOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly details?: unknown, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -84,7 +92,12 @@ export function createApiServer(opts: ServerOptions): Server {
     (req, res) => {
       const started = performance.now();
       // The route pattern, not the path: run ids and job names stay out of the access log's keys.
-      res.once('finish', () => opts.log?.info({ method: req.method, route: routeNames.get(res) ?? 'unmatched', status: res.statusCode, ms: Math.round(performance.now() - started) }, 'http'));
+      res.once('finish', () =>
+        opts.log?.info(
+          { method: req.method, route: routeNames.get(res) ?? 'unmatched', status: res.statusCode, ms: Math.round(performance.now() - started) },
+          'http',
+        ),
+      );
       handle({ ...opts, bodyIdleMs: t.bodyIdleMs }, req, res).catch((err: unknown) => {
         if (err instanceof HttpError) {
           for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
@@ -122,7 +135,9 @@ const ROUTES: readonly { readonly path: readonly (string | null)[]; readonly met
 
 /** Whether the API has a route (`:name` marks a parameter): the dashboard shows a button only when its route exists. */
 export function apiHasRoute(method: string, path: readonly string[]): boolean {
-  return ROUTES.some((r) => r.path.length === path.length && r.path.every((p, i) => (p === null ? path[i]?.startsWith(':') : p === path[i])) && Object.hasOwn(r.methods, method));
+  return ROUTES.some(
+    (r) => r.path.length === path.length && r.path.every((p, i) => (p === null ? path[i]?.startsWith(':') : p === path[i])) && Object.hasOwn(r.methods, method),
+  );
 }
 
 /** The registry's routes, grouped by path, with their bodies read and their errors mapped here. */
@@ -184,7 +199,10 @@ async function handle(opts: HandlerOptions, req: IncomingMessage, res: ServerRes
   // The board is opened in a browser: HTTP Basic with the token as password works there too.
   if (via !== 'session' && !bearerMatches(req.headers.authorization, opts.token) && !(onBoard && basicMatches(req.headers.authorization, opts.token))) {
     res.setHeader('WWW-Authenticate', onBoard ? 'Basic realm="nightshift", charset="UTF-8"' : 'Bearer');
-    throw new HttpError(401, onBoard ? 'the queue board needs the API token (as the password of HTTP Basic, or a bearer token)' : 'missing or wrong bearer token');
+    throw new HttpError(
+      401,
+      onBoard ? 'the queue board needs the API token (as the password of HTTP Basic, or a bearer token)' : 'missing or wrong bearer token',
+    );
   }
   if (onBoard && opts.board) {
     routeNames.set(res, BOARD_PATH);
@@ -238,7 +256,12 @@ async function decisionRoute(opts: HandlerOptions, runId: string, what: 'approve
   const id = parseRunId(runId);
   if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
   const body = decisionBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
-  if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  if (!body.success)
+    throw new HttpError(
+      400,
+      'invalid body',
+      body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+    );
   const job = (await opts.jobs()).get(id.job);
   if (!job) throw new HttpError(404, `no job named "${id.job}"`);
   const ref = { spec: job.spec, baseDir: job.baseDir, stores: opts.stores ?? defaultStores(), logicalDate: id.logicalDate };
@@ -257,7 +280,12 @@ async function cancelRoute(opts: HandlerOptions, runId: string, req: IncomingMes
   const id = parseRunId(runId);
   if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
   const body = cancelBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
-  if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  if (!body.success)
+    throw new HttpError(
+      400,
+      'invalid body',
+      body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+    );
   // The job's spec names the output; without it (spec removed) the attempt's finalize step still removes its files.
   const job = (await opts.jobs()).get(id.job);
   const output = job ? (opts.stores ?? defaultStores()).resolve(resolveRun(job, id.logicalDate).output) : undefined;
@@ -278,13 +306,22 @@ function defaultStores(): Stores {
 async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const json = parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8'));
   const body = triggerBody.safeParse(json);
-  if (!body.success) throw new HttpError(400, 'invalid body', body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  if (!body.success)
+    throw new HttpError(
+      400,
+      'invalid body',
+      body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+    );
   const jobs = await opts.jobs();
   const job = jobs.get(name);
   if (!job) throw new HttpError(404, `no job named "${name}"`);
   const s = job.spec.schedule;
   const date = body.data.date ?? defaultLogicalDate(new Date(), s?.timezone ?? 'UTC', s?.logicalDate ?? 'previous-day');
-  const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, { rerun: body.data.rerun === true, trigger: 'http', ...(body.data.model ? { model: body.data.model } : {}) });
+  const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, {
+    rerun: body.data.rerun === true,
+    trigger: 'http',
+    ...(body.data.model ? { model: body.data.model } : {}),
+  });
   send(res, r.created ? 202 : 200, {
     runId: r.runId,
     attempt: r.attempt,

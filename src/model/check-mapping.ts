@@ -41,7 +41,9 @@ export function checkModelMapping(spec: JobSpec, session: ModelMetadata, specFil
       return;
     }
     if (!m.isTensor) {
-      problems.push(`model.outputs.${i}: model output "${out.name}" is not a tensor (a sequence or map); onnxruntime-node cannot return it — map the tensor that feeds it instead`);
+      problems.push(
+        `model.outputs.${i}: model output "${out.name}" is not a tensor (a sequence or map); onnxruntime-node cannot return it — map the tensor that feeds it instead`,
+      );
       return;
     }
     const widthProblem = widthMismatch(m.shape, out.columns.length);

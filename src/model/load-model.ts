@@ -64,7 +64,8 @@ export async function fetchModel(source: ModelSource, stores: Stores, expectSha2
   try {
     bytes = await readAll(await store.read(key, signal ? { signal } : {}));
   } catch (err) {
-    if (signal?.aborted) throw new CancelledError(`download of model ${uri} stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`, { cause: err });
+    if (signal?.aborted)
+      throw new CancelledError(`download of model ${uri} stopped: ${signal.reason instanceof Error ? signal.reason.message : 'cancelled'}`, { cause: err });
     // Name the spec field first (the user edits that), and drop the store's repeat of the URI.
     const reason = (err as Error).message.replace(`read ${uri}: `, '').replace(`${uri}: `, '');
     const message = `${source.origin ? `${source.origin}: ` : ''}model ${uri} cannot be read: ${reason}`;
@@ -74,7 +75,9 @@ export async function fetchModel(source: ModelSource, stores: Stores, expectSha2
   }
   const model = { ...prepareModel(bytes, uri), ...(source.version ? { version: source.version } : {}) };
   if (source.sha256 && source.sha256 !== model.sha256) {
-    const pinned = source.version ? `${source.version.name}@${source.version.version}'s version.json records sha256 ${source.sha256}: the registered model was changed` : `the job pins model.sha256 ${source.sha256}`;
+    const pinned = source.version
+      ? `${source.version.name}@${source.version.version}'s version.json records sha256 ${source.sha256}: the registered model was changed`
+      : `the job pins model.sha256 ${source.sha256}`;
     throw new ModelError(`model ${uri} has sha256 ${model.sha256}, but ${pinned}; refusing to score with a different model`);
   }
   if (expectSha256 && expectSha256 !== model.sha256) {
@@ -97,7 +100,10 @@ export function prepareModel(bytes: Uint8Array, uri: string): LoadedModel {
   }
   const external = externalDataTensors(bytes);
   if (external.length > 0) {
-    const shown = external.slice(0, 3).map((e) => `${e.name} (location "${e.location.slice(0, 200)}")`).join(', ');
+    const shown = external
+      .slice(0, 3)
+      .map((e) => `${e.name} (location "${e.location.slice(0, 200)}")`)
+      .join(', ');
     throw new ModelError(
       `model ${uri} keeps ${external.length} tensor(s) in external data files: ${shown}${external.length > 3 ? ', …' : ''}; nightshift loads models from their bytes and never reads files a model points to: save the model with its weights inside (onnx.save_model(model, path, save_as_external_data=False))`,
     );

@@ -69,7 +69,9 @@ export function suggestMapping(signature: ModelSignature, zipMaps: readonly ZipM
       const only = signature.inputs.length === 1;
       columns = pool.slice(0, width ?? (only ? pool.length : 1));
       if (width !== undefined && columns.length < width) {
-        notes.push(`model input "${t.name}" takes ${width} column(s); the sample has ${columns.length} ${dtype === 'string' ? 'text' : 'numeric'} column(s) left for it: complete its columns`);
+        notes.push(
+          `model input "${t.name}" takes ${width} column(s); the sample has ${columns.length} ${dtype === 'string' ? 'text' : 'numeric'} column(s) left for it: complete its columns`,
+        );
       } else if (width === undefined) {
         notes.push(`model input "${t.name}" has shape [${t.shape.join(', ')}]: check that its ${columns.length} column(s) are the ones it expects, in order`);
       } else if (width > 1) {
@@ -83,7 +85,8 @@ export function suggestMapping(signature: ModelSignature, zipMaps: readonly ZipM
     if (columns.length === 0) columns = [`${t.name}_0`];
     return { name: t.name, columns, dtype: dtype ?? 'float32' };
   });
-  if (!sample) notes.push('input columns are named after the model inputs: rename them to your data\'s columns (nightshift init --input FILE matches them for you)');
+  if (!sample)
+    notes.push("input columns are named after the model inputs: rename them to your data's columns (nightshift init --input FILE matches them for you)");
 
   const taken = new Set([...id, ...(sample ? free(sample.columns) : [])]);
   const outputName = (wanted: string): string => {

@@ -103,7 +103,12 @@ export class ThreadPool {
   ) {}
 
   /** Takes threads from `spares` (started ahead, see InferenceThread) before spawning more. */
-  static async start(model: { readonly uri: string; readonly bytes: Uint8Array }, size: number, threadsPerSession: number, spares: InferenceThread[] = []): Promise<ThreadPool> {
+  static async start(
+    model: { readonly uri: string; readonly bytes: Uint8Array },
+    size: number,
+    threadsPerSession: number,
+    spares: InferenceThread[] = [],
+  ): Promise<ThreadPool> {
     const take = (): InferenceThread => {
       for (let t = spares.shift(); t; t = spares.shift()) if (!t.failed) return t;
       return InferenceThread.spawn();

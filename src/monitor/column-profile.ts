@@ -170,7 +170,14 @@ export class CategoricalColumn {
   }
 
   toJson(): CategoricalColumnJson {
-    return { kind: 'categorical', count: this.count, missing: this.missing, rejected: sortedRejections(this.rejected), top: this.top.toJson(), distinct: this.distinct.toJson() };
+    return {
+      kind: 'categorical',
+      count: this.count,
+      missing: this.missing,
+      rejected: sortedRejections(this.rejected),
+      top: this.top.toJson(),
+      distinct: this.distinct.toJson(),
+    };
   }
 }
 

@@ -143,7 +143,12 @@ export interface CategoryShares {
  * Aligns two category counts (each with the total it was taken from: values not listed fall in
  * "other", which is how a bounded top-k counter's tail is compared).
  */
-export function alignCategories(baseline: ReadonlyMap<string, number>, baselineTotal: number, current: ReadonlyMap<string, number>, currentTotal: number): CategoryShares {
+export function alignCategories(
+  baseline: ReadonlyMap<string, number>,
+  baselineTotal: number,
+  current: ReadonlyMap<string, number>,
+  currentTotal: number,
+): CategoryShares {
   const categories = [...new Set([...baseline.keys(), ...current.keys()])].sort();
   const share = (m: ReadonlyMap<string, number>, total: number): number[] => {
     const s = categories.map((c) => (total === 0 ? 0 : (m.get(c) ?? 0) / total));

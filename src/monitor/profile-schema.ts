@@ -53,7 +53,9 @@ export function parseProfileText(text: string): RunProfile {
     throw new Error(`not JSON (${(err as Error).message})`, { cause: err });
   }
   if (value !== null && typeof value === 'object' && (value as { format?: unknown }).format !== PROFILE_FORMAT) {
-    throw new Error(`not a nightshift profile (format is ${JSON.stringify((value as { format?: unknown }).format)}, expected "${PROFILE_FORMAT}"; write one with \`nightshift profile\`)`);
+    throw new Error(
+      `not a nightshift profile (format is ${JSON.stringify((value as { format?: unknown }).format)}, expected "${PROFILE_FORMAT}"; write one with \`nightshift profile\`)`,
+    );
   }
   const r = runProfileSchema.safeParse(value);
   if (!r.success) {

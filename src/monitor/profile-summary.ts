@@ -45,7 +45,8 @@ export interface ProfileSummary {
 }
 
 export function summarizeProfile(p: RunProfile): ProfileSummary {
-  const each = (cols: Record<string, ColumnJson>): Record<string, ColumnSummary> => Object.fromEntries(Object.entries(cols).map(([k, c]) => [k, summarizeColumn(c)]));
+  const each = (cols: Record<string, ColumnJson>): Record<string, ColumnSummary> =>
+    Object.fromEntries(Object.entries(cols).map(([k, c]) => [k, summarizeColumn(c)]));
   return { rows: p.rows, inputs: each(p.inputs), scores: each(p.scores) };
 }
 

@@ -55,7 +55,8 @@ export async function cancelRun(deps: CancelDeps, runId: string, req: CancelRequ
   if (!attempt) return undefined;
   const rec = await deps.registry.get(runId, attempt);
   if (!rec) return undefined;
-  const from = rec.status === 'finalizing' && (await removeIdleJob(deps.runs, finalizeJobId(runId, attempt))) ? [...CANCELLABLE, 'finalizing' as const] : CANCELLABLE;
+  const from =
+    rec.status === 'finalizing' && (await removeIdleJob(deps.runs, finalizeJobId(runId, attempt))) ? [...CANCELLABLE, 'finalizing' as const] : CANCELLABLE;
   const reason = `cancelled by ${req.by}${req.reason ? `: ${req.reason}` : ''}`;
   const answer = await deps.registry.cancel(runId, attempt, from, { by: req.by, reason, finishedAt: new Date().toISOString() });
   if (!answer.cancelled) {

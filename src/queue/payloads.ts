@@ -33,7 +33,9 @@ export const shardPayloadSchema = z.strictObject({
   ...runRef,
   shard: z.string().regex(/^\d{5}$/),
   object: z.strictObject({ uri: z.string(), size: z.number().int().min(0) }),
-  range: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) }).optional(),
+  range: z
+    .strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) })
+    .optional(),
   outputUri: z.string(),
   /** Keys in the output store the shard writes (named by the plan). */
   partKey: z.string().min(1),

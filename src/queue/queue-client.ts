@@ -34,7 +34,12 @@ export async function openQueueClient(options: { service?: { log: Logger; signal
   }
   const retention = retentionFromEnv();
   // Plan jobs get their retention from here; the worker sets it on the shard and finalize jobs it adds.
-  const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix: settings.prefix, defaultJobOptions: jobRetentionOptions(retention), ...queueRetentionOptions(retention) });
+  const runs = new Queue(RUNS_QUEUE, {
+    connection: redis,
+    prefix: settings.prefix,
+    defaultJobOptions: jobRetentionOptions(retention),
+    ...queueRetentionOptions(retention),
+  });
   // BullMQ re-emits the connection's errors on the queue; connectWithBackoff already logs them.
   runs.on('error', () => undefined);
   return {
@@ -62,7 +67,11 @@ async function connectProducer(settings: ReturnType<typeof redisSettingsFromEnv>
   } catch (err) {
     redis.disconnect();
     const why = cause && cause !== err ? `${cause.message} (${(err as Error).message})` : (err as Error).message;
-    if (isAuthError(cause) || isAuthError(err)) throw new ConfigError(`Redis at ${redactUrl(settings.url)} refused the credentials: ${why.split('.')[0]}; set NIGHTSHIFT_REDIS_PASSWORD or put it in NIGHTSHIFT_REDIS_URL`, { cause: err });
+    if (isAuthError(cause) || isAuthError(err))
+      throw new ConfigError(
+        `Redis at ${redactUrl(settings.url)} refused the credentials: ${why.split('.')[0]}; set NIGHTSHIFT_REDIS_PASSWORD or put it in NIGHTSHIFT_REDIS_URL`,
+        { cause: err },
+      );
     throw new TransientError(`cannot reach Redis at ${redactUrl(settings.url)}: ${why}`, { cause: err });
   }
 }

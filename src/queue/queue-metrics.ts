@@ -38,9 +38,14 @@ export function registerQueueGauges(redis: Redis, prefix: string): () => Promise
     for (const [job, at] of Object.entries(await redis.hgetall(lastSuccessKey(prefix)))) set({ job }, Number(at));
   });
   const registry = new RunRegistry(redis, prefix);
-  addCollectedGauge('nightshift_run_late', '1 while a scheduled run of the job has not succeeded schedule.lateAfter after its tick, else 0.', ['job'], async (set) => {
-    for (const [job, late] of await lateJobs(redis, prefix, registry)) set({ job }, late ? 1 : 0);
-  });
+  addCollectedGauge(
+    'nightshift_run_late',
+    '1 while a scheduled run of the job has not succeeded schedule.lateAfter after its tick, else 0.',
+    ['job'],
+    async (set) => {
+      for (const [job, late] of await lateJobs(redis, prefix, registry)) set({ job }, late ? 1 : 0);
+    },
+  );
   return async () => {
     await Promise.all(queues.map((q) => q.close()));
   };

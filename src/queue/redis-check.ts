@@ -5,7 +5,6 @@
 import type { Redis } from 'ioredis';
 import { RedisPolicyError } from '../core/errors.js';
 
-
 export async function checkEvictionPolicy(redis: Redis): Promise<'noeviction' | 'unknown'> {
   let reply: unknown;
   try {

@@ -8,7 +8,10 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 const envSchema = z.object({
-  NIGHTSHIFT_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').default('redis://127.0.0.1:6379'),
+  NIGHTSHIFT_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://… or rediss://…')
+    .default('redis://127.0.0.1:6379'),
   /** Key prefix for every queue; wrap in {braces} to keep all keys in one Redis Cluster slot. */
   NIGHTSHIFT_REDIS_PREFIX: z.string().min(1).default('nightshift'),
   NIGHTSHIFT_REDIS_USERNAME: z.string().optional(),
@@ -35,7 +38,13 @@ export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Redi
   checkRedisUrl(e.NIGHTSHIFT_REDIS_URL);
   const cluster = e.NIGHTSHIFT_REDIS_CLUSTER === 'true';
   if (cluster) checkClusterPrefix(e.NIGHTSHIFT_REDIS_PREFIX);
-  return { url: e.NIGHTSHIFT_REDIS_URL, prefix: e.NIGHTSHIFT_REDIS_PREFIX, username: e.NIGHTSHIFT_REDIS_USERNAME, password: e.NIGHTSHIFT_REDIS_PASSWORD, cluster };
+  return {
+    url: e.NIGHTSHIFT_REDIS_URL,
+    prefix: e.NIGHTSHIFT_REDIS_PREFIX,
+    username: e.NIGHTSHIFT_REDIS_USERNAME,
+    password: e.NIGHTSHIFT_REDIS_PASSWORD,
+    cluster,
+  };
 }
 
 /** The hash tag of a key prefix ({nightshift} → nightshift), which decides its Cluster slot. */
@@ -53,7 +62,9 @@ export function hashTag(prefix: string): string | undefined {
  */
 export function checkClusterPrefix(prefix: string): void {
   if (hashTag(prefix) === undefined || !prefix.startsWith('{')) {
-    throw new ConfigError(`NIGHTSHIFT_REDIS_PREFIX "${prefix}" has no {hash tag} at its start: on a Redis Cluster use e.g. "{${prefix.replace(/[{}]/g, '') || 'nightshift'}}" so every queue and run key shares one slot`);
+    throw new ConfigError(
+      `NIGHTSHIFT_REDIS_PREFIX "${prefix}" has no {hash tag} at its start: on a Redis Cluster use e.g. "{${prefix.replace(/[{}]/g, '') || 'nightshift'}}" so every queue and run key shares one slot`,
+    );
   }
 }
 
@@ -70,7 +81,9 @@ export async function checkClusterMode(redis: Redis, settings: RedisSettings): P
     return; // INFO refused (ACL): nothing to say
   }
   if (/cluster_enabled:1/.test(info)) {
-    throw new ConfigError(`Redis at ${redactUrl(settings.url)} is a Redis Cluster node: set NIGHTSHIFT_REDIS_CLUSTER=true and a prefix with a {hash tag} (NIGHTSHIFT_REDIS_PREFIX={nightshift})`);
+    throw new ConfigError(
+      `Redis at ${redactUrl(settings.url)} is a Redis Cluster node: set NIGHTSHIFT_REDIS_CLUSTER=true and a prefix with a {hash tag} (NIGHTSHIFT_REDIS_PREFIX={nightshift})`,
+    );
   }
 }
 
@@ -111,23 +124,33 @@ export function createRedis(settings: RedisSettings, role: 'worker' | 'service' 
     ...(role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: reconnectDelayMs, lazyConnect: true }
       : role === 'service'
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true, retryStrategy: reconnectDelayMs, lazyConnect: true, connectTimeout: 3_000 }
-      : {
-          maxRetriesPerRequest: 1,
-          enableOfflineQueue: false,
-          lazyConnect: true,
-          connectTimeout: 3_000,
-          retryStrategy: (n: number) => (n > 2 ? null : 200),
-          // disconnect() after a failed connect waits this long (default 2 s) for a socket that
-          // is already closed, keeping a CLI that should fail fast alive for nothing.
-          disconnectTimeout: 200,
-        }),
+        ? {
+            maxRetriesPerRequest: 1,
+            enableOfflineQueue: false,
+            enableReadyCheck: true,
+            retryStrategy: reconnectDelayMs,
+            lazyConnect: true,
+            connectTimeout: 3_000,
+          }
+        : {
+            maxRetriesPerRequest: 1,
+            enableOfflineQueue: false,
+            lazyConnect: true,
+            connectTimeout: 3_000,
+            retryStrategy: (n: number) => (n > 2 ? null : 200),
+            // disconnect() after a failed connect waits this long (default 2 s) for a socket that
+            // is already closed, keeping a CLI that should fail fast alive for nothing.
+            disconnectTimeout: 200,
+          }),
   };
   if (!settings.cluster) return new Redis(settings.url, options);
   // ioredis's Cluster has the same command API; BullMQ takes either. Typed as Redis so the rest
   // of the code has one connection type (every key it uses shares the prefix's slot).
   const u = new URL(settings.url);
-  const { retryStrategy, enableOfflineQueue, lazyConnect, ...redisOptions } = options as typeof options & { retryStrategy?: (n: number) => number | null; enableOfflineQueue?: boolean };
+  const { retryStrategy, enableOfflineQueue, lazyConnect, ...redisOptions } = options as typeof options & {
+    retryStrategy?: (n: number) => number | null;
+    enableOfflineQueue?: boolean;
+  };
   const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
     redisOptions,
     clusterRetryStrategy: retryStrategy ?? reconnectDelayMs,
@@ -189,7 +212,12 @@ export async function connectWithBackoff(redis: Redis, settings: RedisSettings, 
   });
   const connected = new Promise<void>((resolve, reject) => {
     const check = setInterval(() => {
-      if (fatal) done(new ConfigError(`Redis at ${where} refused the credentials: ${fatal.message.split('.')[0]}; set NIGHTSHIFT_REDIS_PASSWORD (and NIGHTSHIFT_REDIS_USERNAME for an ACL user) or put them in NIGHTSHIFT_REDIS_URL`));
+      if (fatal)
+        done(
+          new ConfigError(
+            `Redis at ${where} refused the credentials: ${fatal.message.split('.')[0]}; set NIGHTSHIFT_REDIS_PASSWORD (and NIGHTSHIFT_REDIS_USERNAME for an ACL user) or put them in NIGHTSHIFT_REDIS_URL`,
+          ),
+        );
       else if (signal?.aborted) done(new Error('stopped while waiting for Redis'));
     }, 50);
     const onReady = (): void => done();

@@ -38,7 +38,10 @@ const envSchema = z.object({
 
 export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`invalid retention settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}, found "${env[String(i.path[0])]}"`).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      `invalid retention settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}, found "${env[String(i.path[0])]}"`).join('; ')}`,
+    );
   const e = parsed.data;
   const d = DEFAULT_RETENTION;
   return {

@@ -152,7 +152,12 @@ export class RunRegistry {
    * Cancels an attempt if its status is one of `from`, atomically with releasing the run's turn
    * when the attempt holds it (a waiting rerun may start at once). Answers the status found.
    */
-  async cancel(runId: string, attempt: string, from: readonly RunState[], fields: { by: string; reason: string; finishedAt: string }): Promise<{ cancelled: boolean; status: RunState | undefined }> {
+  async cancel(
+    runId: string,
+    attempt: string,
+    from: readonly RunState[],
+    fields: { by: string; reason: string; finishedAt: string },
+  ): Promise<{ cancelled: boolean; status: RunState | undefined }> {
     const [done, status] = (await this.redis.eval(
       `local s = redis.call('HGET', KEYS[1], 'status')
        if not s then return {0, ''} end
@@ -297,7 +302,10 @@ function unflatten(h: Record<string, string>): RunRecord {
 }
 
 /** After approve/reject of a held run: its record (if this Redis has one) follows the report. */
-export async function recordDecision(registry: RunRegistry, run: { runId: string; attempt: string; status: 'succeeded' | 'failed' | 'held' | 'cancelled'; reason?: string | undefined }): Promise<void> {
+export async function recordDecision(
+  registry: RunRegistry,
+  run: { runId: string; attempt: string; status: 'succeeded' | 'failed' | 'held' | 'cancelled'; reason?: string | undefined },
+): Promise<void> {
   if (!(await registry.get(run.runId, run.attempt))) return;
   await registry.update(run.runId, run.attempt, { status: run.status === 'succeeded' ? 'succeeded' : 'failed', ...(run.reason ? { reason: run.reason } : {}) });
 }

@@ -14,9 +14,7 @@
 import type { Redis } from 'ioredis';
 
 export type TurnAnswer =
-  | { readonly kind: 'granted' }
-  | { readonly kind: 'wait'; readonly holder: string }
-  | { readonly kind: 'superseded'; readonly newest: string };
+  { readonly kind: 'granted' } | { readonly kind: 'wait'; readonly holder: string } | { readonly kind: 'superseded'; readonly newest: string };
 
 export class RunTurns {
   constructor(

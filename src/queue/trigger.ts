@@ -28,7 +28,10 @@ export interface TriggerResult {
 export function describeTrigger(r: TriggerResult): string {
   if (!r.created) return `${r.runId} already exists (attempt ${r.attempt}, ${r.record?.status ?? 'unknown'}); use --rerun to run it again`;
   const parts = [`queued ${r.runId} attempt ${r.attempt}`];
-  if (r.waitsFor) parts.push(`it waits for the active attempt ${r.waitsFor.attempt} (${r.waitsFor.status}) to finish, then runs and replaces its output (a rerun never runs beside an active attempt)`);
+  if (r.waitsFor)
+    parts.push(
+      `it waits for the active attempt ${r.waitsFor.attempt} (${r.waitsFor.status}) to finish, then runs and replaces its output (a rerun never runs beside an active attempt)`,
+    );
   if (r.supersedes) parts.push(`attempt ${r.supersedes} had not started and will not run (superseded)`);
   return parts.join('; ');
 }
@@ -65,5 +68,12 @@ export async function triggerRun(
     ...(options.model ? { model: options.model } : {}),
   };
   await runs.add('plan', payload, { jobId: planJobId(runId, attempt), attempts: 3, backoff: { type: 'exponential', delay: 2_000 } });
-  return { runId, attempt, created: true, record, ...(active ? { waitsFor: { attempt: active.attempt, status: active.status } } : {}), ...(supersedes ? { supersedes } : {}) };
+  return {
+    runId,
+    attempt,
+    created: true,
+    record,
+    ...(active ? { waitsFor: { attempt: active.attempt, status: active.status } } : {}),
+    ...(supersedes ? { supersedes } : {}),
+  };
 }

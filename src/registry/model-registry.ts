@@ -204,7 +204,10 @@ export class ModelRegistry {
     const key = this.key(name, 'versions', version, file);
     const bytes = await readAll(await this.store.read(key));
     const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== listed.sha256) throw new RegistryError(`${this.where(key)} has sha256 ${sha}, but ${name}@${version}'s version.json records ${listed.sha256}: the attached file was changed`);
+    if (sha !== listed.sha256)
+      throw new RegistryError(
+        `${this.where(key)} has sha256 ${sha}, but ${name}@${version}'s version.json records ${listed.sha256}: the attached file was changed`,
+      );
     return { uri: this.where(key), text: bytes.toString('utf8') };
   }
 
@@ -255,13 +258,23 @@ export class ModelRegistry {
     const current = await this.alias(name, checkAliasName(alias));
     if (!current) throw await this.unknownAlias(name, alias);
     const back = current.record.previous;
-    if (back === null) throw new RegistryError(`${name}@${alias} has never moved (version ${current.record.version} since ${current.record.movedAt}): there is nothing to roll back to; nothing was changed`);
+    if (back === null)
+      throw new RegistryError(
+        `${name}@${alias} has never moved (version ${current.record.version} since ${current.record.movedAt}): there is nothing to roll back to; nothing was changed`,
+      );
     await this.version(name, back);
     const reason = `rollback from version ${current.record.version}${opts.reason ? `: ${opts.reason}` : ''}`;
     return this.move(name, alias, back, current, reason, opts);
   }
 
-  private async move(name: string, alias: string, version: number, current: { record: AliasRecord; etag: string | undefined } | undefined, reason: string, opts: MoveOptions): Promise<Moved> {
+  private async move(
+    name: string,
+    alias: string,
+    version: number,
+    current: { record: AliasRecord; etag: string | undefined } | undefined,
+    reason: string,
+    opts: MoveOptions,
+  ): Promise<Moved> {
     const key = this.key(name, 'aliases', `${alias}.json`);
     if (current && current.etag === undefined) throw new RegistryError(`${this.where(key)}: the store returned no ETag, so the alias cannot be moved safely`);
     // A mover that died between its alias write and its history write left the history one
@@ -290,7 +303,9 @@ export class ModelRegistry {
       const now = await this.alias(name, alias);
       // A retried request can report a lost condition for a write that landed: our own move.
       if (now?.record.moveId !== record.moveId) {
-        const moved = now ? `${now.record.movedBy} moved it to version ${now.record.version} at ${now.record.movedAt} (${now.record.reason})` : 'it was deleted';
+        const moved = now
+          ? `${now.record.movedBy} moved it to version ${now.record.version} at ${now.record.movedAt} (${now.record.reason})`
+          : 'it was deleted';
         throw new AliasConflictError(
           `${name}@${alias} changed while you moved it to version ${version}: ${moved}; nothing was changed by you — check it and try again if you still want version ${version}`,
           now?.record.version,
@@ -372,7 +387,9 @@ export class ModelRegistry {
   private async unknownAlias(name: string, alias: string): Promise<RegistryNotFoundError> {
     await this.ensureModel(name);
     const aliases = (await this.aliases(name)).map((a) => `${a.alias} → ${a.version}`);
-    return new RegistryNotFoundError(`model ${name} has no alias "${alias}" in ${this.uri} (${aliases.length ? `aliases: ${aliases.join(', ')}` : 'it has no aliases yet: promote a version first'})`);
+    return new RegistryNotFoundError(
+      `model ${name} has no alias "${alias}" in ${this.uri} (${aliases.length ? `aliases: ${aliases.join(', ')}` : 'it has no aliases yet: promote a version first'})`,
+    );
   }
 }
 

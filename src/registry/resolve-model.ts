@@ -16,7 +16,13 @@ import { defaultRegistryUri, openRegistry } from './open-registry.js';
  * `override`: a reference given for this run (`trigger --model fraud@7`), used instead of the
  * job's uri or ref; it is looked up in the job's registry, else NIGHTSHIFT_REGISTRY.
  */
-export async function resolveModelSource(src: ModelSourceSpec, baseDir: string, stores: Stores, values: TemplateValues, override?: string): Promise<ModelSource> {
+export async function resolveModelSource(
+  src: ModelSourceSpec,
+  baseDir: string,
+  stores: Stores,
+  values: TemplateValues,
+  override?: string,
+): Promise<ModelSource> {
   const refText = override ?? src.ref;
   if (refText === undefined) return sourceFromUri(src.uri as string, src.sha256, baseDir, values);
   const ref = parseModelRef(refText);
@@ -25,7 +31,9 @@ export async function resolveModelSource(src: ModelSourceSpec, baseDir: string, 
     throw named(err, src.registry === undefined ? origin : `${origin} (model.registry "${src.registry}")`);
   });
   if (src.sha256 && !override && src.sha256 !== resolved.record.sha256) {
-    throw new ModelError(`${formatModelRef(ref)} is version ${resolved.version} (sha256 ${resolved.record.sha256}), but the job pins sha256 ${src.sha256}; refusing to score with a different model`);
+    throw new ModelError(
+      `${formatModelRef(ref)} is version ${resolved.version} (sha256 ${resolved.record.sha256}), but the job pins sha256 ${src.sha256}; refusing to score with a different model`,
+    );
   }
   return {
     uri: `${registry.uri}${resolved.name}/versions/${resolved.version}/model.onnx`,

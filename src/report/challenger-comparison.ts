@@ -23,7 +23,16 @@
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import { binShares, psi as psiOf, quantileEdges } from '../monitor/drift-metrics.js';
 import { hash53 } from '../monitor/distinct-count.js';
-import { mergeSketchJson, newSketch, sketchBuckets, sketchFromJson, sketchQuantile, sketchToJson, type QuantileSketch, type SketchJson } from '../monitor/quantile-sketch.js';
+import {
+  mergeSketchJson,
+  newSketch,
+  sketchBuckets,
+  sketchFromJson,
+  sketchQuantile,
+  sketchToJson,
+  type QuantileSketch,
+  type SketchJson,
+} from '../monitor/quantile-sketch.js';
 
 export const SAMPLE_ROWS = 2048;
 export const TOP_ROWS = 10;
@@ -198,7 +207,8 @@ export class ColumnComparison {
       if (x === y) continue;
       const line = batch.lines[r] as number;
       const key = rowKey(seed, line);
-      if (entersTop(st.top, 0, key)) insertTop(st.top, { ids: rowIds(batch, r, source.idColumns), object: source.object, line, champion: x, challenger: y, key });
+      if (entersTop(st.top, 0, key))
+        insertTop(st.top, { ids: rowIds(batch, r, source.idColumns), object: source.object, line, champion: x, challenger: y, key });
     }
   }
 }
@@ -308,7 +318,14 @@ function trimSample(flat: readonly number[]): number[] {
 export function mergeComparison(a: ComparisonState, b: ComparisonState): ComparisonState {
   if (a.kind !== b.kind) throw new Error(`cannot merge a ${a.kind} comparison with a ${b.kind} comparison`);
   if (a.kind === 'label' && b.kind === 'label') {
-    const out: LabelComparisonState = { ...a, pairs: { ...a.pairs }, rows: a.rows + b.rows, agree: a.agree + b.agree, otherPairs: a.otherPairs + b.otherPairs, top: mergeTop(a.top, b.top) };
+    const out: LabelComparisonState = {
+      ...a,
+      pairs: { ...a.pairs },
+      rows: a.rows + b.rows,
+      agree: a.agree + b.agree,
+      otherPairs: a.otherPairs + b.otherPairs,
+      top: mergeTop(a.top, b.top),
+    };
     for (const [k, n] of Object.entries(b.pairs)) addPair(out, k, n);
     return out;
   }
@@ -507,7 +524,7 @@ export function spearmanOf(flat: readonly number[]): number | null {
 export function ranks(values: readonly number[]): number[] {
   const idx = values.map((_, i) => i).sort((a, b) => (values[a] as number) - (values[b] as number));
   const out = new Array<number>(values.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && values[idx[j + 1] as number] === values[idx[i] as number]) j++;
     const rank = (i + j) / 2 + 1;
@@ -534,7 +551,11 @@ interface OutputMapping {
  * The columns a challenger is compared on: each of its columns against the champion's column of
  * the same name (the spec check makes sure there is one), with its decision threshold.
  */
-export function comparedColumns(champion: OutputMapping, challenger: OutputMapping, threshold: number | Readonly<Record<string, number>> | undefined): ComparedColumn[] {
+export function comparedColumns(
+  champion: OutputMapping,
+  challenger: OutputMapping,
+  threshold: number | Readonly<Record<string, number>> | undefined,
+): ComparedColumn[] {
   const where = (m: OutputMapping): Map<string, { output: number; offset: number }> =>
     new Map(m.outputs.flatMap((o, output) => o.columns.map((col, offset) => [col, { output, offset }] as const)));
   const champ = where(champion);

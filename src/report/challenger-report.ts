@@ -75,7 +75,9 @@ export function challengerLines(c: ChallengerSection | undefined): string[] {
       continue;
     }
     const t = s.threshold ? `, agreement at ${s.threshold.value} ${pct(s.threshold.agreement)}` : '';
-    lines.push(`    ${col}: mean |Δ| ${fmt(s.meanAbsDiff)}, max |Δ| ${fmt(s.maxAbsDiff)}, Pearson ${fmt(s.pearson)}, Spearman ${fmt(s.spearman)}, PSI ${fmt(s.psi)}${t}`);
+    lines.push(
+      `    ${col}: mean |Δ| ${fmt(s.meanAbsDiff)}, max |Δ| ${fmt(s.maxAbsDiff)}, Pearson ${fmt(s.pearson)}, Spearman ${fmt(s.spearman)}, PSI ${fmt(s.psi)}${t}`,
+    );
   }
   return lines;
 }

@@ -11,7 +11,12 @@ export interface ModelFacts {
   registry?: string | undefined;
 }
 
-export function modelFacts(m: { uri: string; sha256: string; zipMapRewrites: readonly { output: string; classLabels: ReadonlyArray<string | number> }[]; version?: { name: string; version: number; alias?: string | undefined; ref: string; registry: string } | undefined }): ModelFacts {
+export function modelFacts(m: {
+  uri: string;
+  sha256: string;
+  zipMapRewrites: readonly { output: string; classLabels: ReadonlyArray<string | number> }[];
+  version?: { name: string; version: number; alias?: string | undefined; ref: string; registry: string } | undefined;
+}): ModelFacts {
   const v = m.version;
   return {
     uri: m.uri,

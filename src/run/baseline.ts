@@ -124,7 +124,9 @@ export function baselineIssues(profile: RunProfile, spec: JobSpec): string[] {
   for (const inp of sig.inputs) {
     const theirs = profile.signature.inputs.find((i) => i.name === inp.name);
     if (!theirs) {
-      issues.push(`was made for another model signature: it has no model input "${inp.name}" (it has ${profile.signature.inputs.map((i) => `"${i.name}"`).join(', ') || 'none'})`);
+      issues.push(
+        `was made for another model signature: it has no model input "${inp.name}" (it has ${profile.signature.inputs.map((i) => `"${i.name}"`).join(', ') || 'none'})`,
+      );
       continue;
     }
     if (theirs.dtype !== inp.dtype) issues.push(`model input "${inp.name}" is ${theirs.dtype} in the baseline, ${inp.dtype} in the job`);

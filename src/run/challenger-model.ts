@@ -104,7 +104,13 @@ export interface ChallengerThreadInit {
 
 export async function openLocalChallenger(job: LoadedJob, stores: Stores, values: TemplateValues, signal?: AbortSignal): Promise<LocalChallenger | undefined> {
   let session: InferenceSession | undefined;
-  const planned = await planChallenger(job, stores, values, { fetch: (s) => fetchModel(s, stores), metadata: async (m, threads) => (session = await createSession(m, threads)) }, signal);
+  const planned = await planChallenger(
+    job,
+    stores,
+    values,
+    { fetch: (s) => fetchModel(s, stores), metadata: async (m, threads) => (session = await createSession(m, threads)) },
+    signal,
+  );
   if (!planned) return undefined;
   const spec = challengerJobSpec(job.spec) as JobSpec;
   const model = planned.model;

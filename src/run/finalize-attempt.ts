@@ -48,7 +48,9 @@ export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunRe
   await monitorRun(monitor, report, shards);
   if (i.signal?.aborted) {
     await discardAttempt(out, facts.attempt);
-    throw new CancelledError(`${facts.runId}: cancelled before publishing; nothing was published and this attempt's files were removed`, { cause: i.signal.reason });
+    throw new CancelledError(`${facts.runId}: cancelled before publishing; nothing was published and this attempt's files were removed`, {
+      cause: i.signal.reason,
+    });
   }
   const publication = await publishRun(out, report, i.fence);
   if (publication.kind === 'published') await updateLatest(monitor.stores, i.latestRoot, report);

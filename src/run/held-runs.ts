@@ -36,7 +36,10 @@ export async function approveRun(ref: HeldRunRef, d: Decision): Promise<RunRepor
   });
   const outcome = await publishRun(out, report);
   // Approval never reports a publication that did not happen (a newer attempt published first).
-  if (outcome.kind === 'superseded') throw new RunStateError(`run ${report.runId} attempt ${report.attempt} was approved but not published: attempt ${outcome.by ?? '(a newer one)'} published first`);
+  if (outcome.kind === 'superseded')
+    throw new RunStateError(
+      `run ${report.runId} attempt ${report.attempt} was approved but not published: attempt ${outcome.by ?? '(a newer one)'} published first`,
+    );
   await updateLatest(ref.stores, jobOutputRoot(ref), report);
   void notifyRun(ref.spec, report);
   return report;
@@ -59,20 +62,29 @@ export function runOutput(ref: HeldRunRef): StoreRef {
   return ref.stores.resolve(resolveRun(ref, ref.logicalDate).output);
 }
 
-async function claimHeld(ref: HeldRunRef, d: Decision, decision: Approval['decision'], change: (r: RunReport) => void): Promise<{ out: StoreRef; report: RunReport }> {
+async function claimHeld(
+  ref: HeldRunRef,
+  d: Decision,
+  decision: Approval['decision'],
+  change: (r: RunReport) => void,
+): Promise<{ out: StoreRef; report: RunReport }> {
   const out = runOutput(ref);
   const key = joinKey(out.key, REPORT_NAME);
   const runId = runIdFor(ref.spec.name, ref.logicalDate);
   const head = await out.store.head(key);
   if (!head) throw new RunStateError(`run ${runId} has no report at ${out.store.name}/${key}: nothing to ${decision === 'approved' ? 'approve' : 'reject'}`);
   const report = JSON.parse((await readAll(await out.store.read(key))).toString('utf8')) as RunReport;
-  if (report.status !== 'held') throw new RunStateError(`run ${runId} (attempt ${report.attempt}) is ${report.status}, not held: only a held run can be ${decision}`);
+  if (report.status !== 'held')
+    throw new RunStateError(`run ${runId} (attempt ${report.attempt}) is ${report.status}, not held: only a held run can be ${decision}`);
   change(report);
   report.approval = { decision, by: d.by, at: new Date().toISOString(), ...(d.reason ? { reason: d.reason } : {}) };
   try {
     await out.store.write(key, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json', ...(head.etag ? { ifMatch: head.etag } : {}) });
   } catch (err) {
-    if (err instanceof PreconditionFailedError) throw new RunStateError(`run ${runId} changed while it was being ${decision} (someone else decided, or a rerun finished): look at it again`, { cause: err });
+    if (err instanceof PreconditionFailedError)
+      throw new RunStateError(`run ${runId} changed while it was being ${decision} (someone else decided, or a rerun finished): look at it again`, {
+        cause: err,
+      });
     throw err;
   }
   return { out, report };

@@ -54,7 +54,12 @@ function registeredVersion(m: RunReport['model']): { name: string; version: numb
 async function judge(ctx: MonitorRunContext, profile: RunProfile, logicalDate: string, model: RunReport['model']): Promise<MonitoringReport> {
   if (ctx.spec.monitor.baseline === undefined) return { baseline: null, verdict: 'not_judged', note: 'no monitor.baseline configured' };
   try {
-    const baseline = await loadBaseline({ ...ctx, logicalDate, ...(ctx.modelBaseline ? { modelBaseline: ctx.modelBaseline } : {}), model: registeredVersion(model) });
+    const baseline = await loadBaseline({
+      ...ctx,
+      logicalDate,
+      ...(ctx.modelBaseline ? { modelBaseline: ctx.modelBaseline } : {}),
+      model: registeredVersion(model),
+    });
     if (!baseline) return { baseline: null, verdict: 'not_judged', note: 'baseline: previous, and no earlier run of this job has published yet' };
     return compareProfiles(profile, baseline.profile, baseline.ref, ctx.spec.monitor);
   } catch (err) {
@@ -70,7 +75,9 @@ function applyGate(report: RunReport, spec: JobSpec): void {
   const drifted = m.verdict === 'drift';
   const unjudged = m.verdict === 'error' && gate !== 'warn';
   if (!drifted && !unjudged) return;
-  const what = drifted ? `drift in ${m.drifted.slice(0, 5).join(', ')}${m.drifted.length > 5 ? ', …' : ''}` : `drift could not be judged (${(m as NoBaseline).note})`;
+  const what = drifted
+    ? `drift in ${m.drifted.slice(0, 5).join(', ')}${m.drifted.length > 5 ? ', …' : ''}`
+    : `drift could not be judged (${(m as NoBaseline).note})`;
   if (gate === 'fail') {
     report.status = 'failed';
     report.reason = `${what} (monitor.onDrift: fail)`;
@@ -82,7 +89,13 @@ function applyGate(report: RunReport, spec: JobSpec): void {
 }
 
 function emptyProfile(spec: JobSpec): RunProfile {
-  return { format: 'nightshift-profile/1', signature: profileSignature(spec), rows: { read: 0, scored: 0, rejected: 0, rejectedByReason: {} }, inputs: {}, scores: {} };
+  return {
+    format: 'nightshift-profile/1',
+    signature: profileSignature(spec),
+    rows: { read: 0, scored: 0, rejected: 0, rejectedByReason: {} },
+    inputs: {},
+    scores: {},
+  };
 }
 
 /** One or two lines for the `score` summary: the verdict and what drifted most. */

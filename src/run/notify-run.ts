@@ -51,7 +51,12 @@ export function webhooksFor(spec: JobSpec, env: NodeJS.ProcessEnv = process.env)
   const hooks: Webhook[] = spec.notify.map((n) => ({ url: n.url, events: n.events, secret: n.secretEnv ? env[n.secretEnv] : undefined, format: n.format }));
   if (env.NIGHTSHIFT_NOTIFY_URL) {
     const events = (env.NIGHTSHIFT_NOTIFY_EVENTS ?? 'failed,held,drift,late').split(',').map((e) => e.trim()) as RunEvent[];
-    hooks.push({ url: env.NIGHTSHIFT_NOTIFY_URL, events, secret: env.NIGHTSHIFT_NOTIFY_SECRET, format: env.NIGHTSHIFT_NOTIFY_FORMAT === 'slack' ? 'slack' : 'json' });
+    hooks.push({
+      url: env.NIGHTSHIFT_NOTIFY_URL,
+      events,
+      secret: env.NIGHTSHIFT_NOTIFY_SECRET,
+      format: env.NIGHTSHIFT_NOTIFY_FORMAT === 'slack' ? 'slack' : 'json',
+    });
   }
   return hooks;
 }
@@ -116,7 +121,12 @@ async function deliver(h: Webhook, event: RunEvent, runId: string, payload: obje
   const where = redactUrl(h.url);
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'nightshift-webhook/1', 'x-nightshift-event': event, 'x-nightshift-timestamp': timestamp };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'nightshift-webhook/1',
+      'x-nightshift-event': event,
+      'x-nightshift-timestamp': timestamp,
+    };
     if (h.secret) headers['x-nightshift-signature'] = signature(h.secret, timestamp, body);
     let why: string;
     try {
@@ -168,7 +178,9 @@ function slackBody(event: RunEvent, r: RunReport): { text: string } {
   const icon = { failed: ':x:', held: ':pause_button:', drift: ':warning:', succeeded: ':white_check_mark:', late: ':hourglass:' }[event];
   const m = r.monitoring;
   const drift = m && m.baseline !== null && m.drifted.length > 0 ? `\nDrift: ${m.drifted.slice(0, 5).join(', ')}` : '';
-  return { text: `${icon} nightshift ${r.runId} ${event}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n${r.rows.read} rows read, ${r.rows.rejected} rejected${drift}` };
+  return {
+    text: `${icon} nightshift ${r.runId} ${event}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n${r.rows.read} rows read, ${r.rows.rejected} rejected${drift}`,
+  };
 }
 
 /** Webhook URLs often carry a token in their path or query (Slack's do): show the host only. */

@@ -162,7 +162,9 @@ async function supersede(out: StoreRef, attempt: string, by: string | undefined)
 
 /** A failed or superseded attempt's own files but `keep`, never anything the published _SUCCESS lists. */
 async function removeOwnFiles(out: StoreRef, attempt: string, keep: ReadonlySet<string>): Promise<void> {
-  const published = new Set(((await readVersioned(out, SUCCESS_NAME))?.value?.parts as unknown[] | undefined)?.filter((p): p is string => typeof p === 'string') ?? []);
+  const published = new Set(
+    ((await readVersioned(out, SUCCESS_NAME))?.value?.parts as unknown[] | undefined)?.filter((p): p is string => typeof p === 'string') ?? [],
+  );
   await removeFiles(out, (name, at) => at === attempt && !keep.has(name) && !published.has(name));
 }
 
@@ -215,7 +217,14 @@ export async function newestAttemptInStore(out: StoreRef, except?: string): Prom
 export async function updateLatest(stores: Stores, latestRoot: Location | undefined, report: RunReport): Promise<void> {
   if (report.status !== 'succeeded' || !latestRoot) return;
   const root = stores.resolve(latestRoot);
-  const latest = { job: report.job, runId: report.runId, attempt: report.attempt, logicalDate: report.logicalDate, output: report.output.uri, finishedAt: report.finishedAt };
+  const latest = {
+    job: report.job,
+    runId: report.runId,
+    attempt: report.attempt,
+    logicalDate: report.logicalDate,
+    output: report.output.uri,
+    finishedAt: report.finishedAt,
+  };
   for (;;) {
     // A missing or unreadable pointer is (re)written.
     const current = await readVersioned(root, LATEST_NAME);

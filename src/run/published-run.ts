@@ -78,7 +78,9 @@ async function readPublished(stores: Stores, job: string, prefix: Location, date
   const manifest = await readJson(stores, childLocation(prefix, SUCCESS_NAME));
   if (!manifest) {
     const report = await readJson(stores, childLocation(prefix, REPORT_NAME));
-    const last = report ? ` (its last attempt ${String(report.attempt)} ${String(report.status)}${typeof report.reason === 'string' && report.reason ? `: ${report.reason}` : ''})` : ' (no report either: it has not run, or ran elsewhere)';
+    const last = report
+      ? ` (its last attempt ${String(report.attempt)} ${String(report.status)}${typeof report.reason === 'string' && report.reason ? `: ${report.reason}` : ''})`
+      : ' (no report either: it has not run, or ran elsewhere)';
     throw new NotPublishedError(`${date !== undefined ? runIdFor(job, date) : job} has not published: no ${SUCCESS_NAME} at ${outputUri}${last}`);
   }
   const names = Array.isArray(manifest.parts) ? manifest.parts.filter((p): p is string => typeof p === 'string') : [];
@@ -89,7 +91,8 @@ async function readPublished(stores: Stores, job: string, prefix: Location, date
     const info = await ref.store.head(ref.key);
     // _SUCCESS is written after its parts and they are removed only by a newer _SUCCESS: a
     // listed part that is gone means a newer attempt published while we read. Read again.
-    if (!info) throw new NotPublishedError(`${formatLocation(loc)} is listed in ${SUCCESS_NAME} but missing (a newer attempt may have just published; try again)`);
+    if (!info)
+      throw new NotPublishedError(`${formatLocation(loc)} is listed in ${SUCCESS_NAME} but missing (a newer attempt may have just published; try again)`);
     parts.push({ name, uri: formatLocation(loc), bytes: info.size, ...partFormatOf(name) });
   }
   return {

@@ -43,7 +43,11 @@ export async function resolveInputs(uri: string, baseDir: string, stores: Stores
     }
     found.push(toObject(o.key, o.size));
   }
-  if (found.length === 0) throw new InputError({ object: formatLocation(base) + (isGlob ? path.posix.basename(uri) : '') }, 'no input objects found (has the data for this date landed?)');
+  if (found.length === 0)
+    throw new InputError(
+      { object: formatLocation(base) + (isGlob ? path.posix.basename(uri) : '') },
+      'no input objects found (has the data for this date landed?)',
+    );
   return found;
 }
 
@@ -52,7 +56,8 @@ function globMatcher(glob: string): RegExp {
   for (const ch of glob) {
     if (ch === '*') re += '[^/]*';
     else if (ch === '?') re += '[^/]';
-    else if (ch === '[' || ch === ']') re += ch; // character classes pass through
+    else if (ch === '[' || ch === ']')
+      re += ch; // character classes pass through
     else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);

@@ -50,7 +50,10 @@ export function historyRow(r: RunReport, published: boolean): HistoryRow {
     const m = r.monitoring;
     return m && m.baseline !== null ? m.columns.find((c) => c.column === column)?.verdict : undefined;
   };
-  for (const [role, cols] of [['input', r.profile?.inputs ?? {}], ['score', r.profile?.scores ?? {}]] as const) {
+  for (const [role, cols] of [
+    ['input', r.profile?.inputs ?? {}],
+    ['score', r.profile?.scores ?? {}],
+  ] as const) {
     for (const [name, c] of Object.entries(cols)) {
       if (c.kind === 'numeric') columns[name] = { role, mean: c.mean, p50: c.quantiles.p50, verdict: verdictOf(name) };
     }

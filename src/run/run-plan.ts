@@ -79,7 +79,13 @@ export interface PlannedShard {
  * Cuts a run's inputs into shards and names their outputs: the one place a shard's part and
  * errors keys are made (the executors hand them to scoreShard as they are).
  */
-export async function planShards(spec: JobSpec, inputs: readonly InputObject[], outputKey: string, attempt: string, signal?: AbortSignal): Promise<PlannedShard[]> {
+export async function planShards(
+  spec: JobSpec,
+  inputs: readonly InputObject[],
+  outputKey: string,
+  attempt: string,
+  signal?: AbortSignal,
+): Promise<PlannedShard[]> {
   const units = await planUnits(spec, inputs, signal);
   return units.map((unit, i) => {
     const shard = shardName(i);

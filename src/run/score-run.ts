@@ -67,7 +67,16 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
     // `nightshift profile` profiles the job's model only: no challenger.
     challenger = opts.profileOnly ? undefined : await openLocalChallenger(job, stores, values, opts.signal);
-    if (!opts.profileOnly) await loadBaseline({ spec, specFile: job.file, baseDir, stores, logicalDate: opts.date, model: source.version, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (!opts.profileOnly)
+      await loadBaseline({
+        spec,
+        specFile: job.file,
+        baseDir,
+        stores,
+        logicalDate: opts.date,
+        model: source.version,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, baseDir, stores, opts.signal);
     const out = stores.resolve(run.output);
@@ -120,7 +129,15 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 async function scoreTasks(
   job: LoadedJob,
   stores: Stores,
-  run: { runId: string; outputUri: string; model: LoadedModel; scorer: OnnxScorer; out: StoreRef; tasks: readonly PlannedShard[]; challenger: LocalChallenger | undefined },
+  run: {
+    runId: string;
+    outputUri: string;
+    model: LoadedModel;
+    scorer: OnnxScorer;
+    out: StoreRef;
+    tasks: readonly PlannedShard[];
+    challenger: LocalChallenger | undefined;
+  },
   opts: ScoreRunOptions,
 ): Promise<{ shards: ShardResult[]; inputError: InputError | undefined }> {
   const { spec } = job;
@@ -129,10 +146,31 @@ async function scoreTasks(
   const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
   if (threads > 1) {
     const r = await runShardThreads(
-      { specFile: job.file, specText: job.text, date: opts.date, runId: run.runId, modelUri: run.model.uri, modelSha256: run.model.sha256, s3: stores.explicitSettings, ...(run.challenger?.thread ? { challenger: run.challenger.thread } : {}) },
-      tasks.map((t) => ({ shard: t.shard, inputUri: t.unit.input.display, size: t.unit.input.size, range: t.unit.range, partKey: t.partKey, errorsKey: t.errorsKey, outputUri: run.outputUri })),
+      {
+        specFile: job.file,
+        specText: job.text,
+        date: opts.date,
+        runId: run.runId,
+        modelUri: run.model.uri,
+        modelSha256: run.model.sha256,
+        s3: stores.explicitSettings,
+        ...(run.challenger?.thread ? { challenger: run.challenger.thread } : {}),
+      },
+      tasks.map((t) => ({
+        shard: t.shard,
+        inputUri: t.unit.input.display,
+        size: t.unit.input.size,
+        range: t.unit.range,
+        partKey: t.partKey,
+        errorsKey: t.errorsKey,
+        outputUri: run.outputUri,
+      })),
       threads,
-      (rows, done) => progress(rows.reduce((a, b) => a + b, 0), done),
+      (rows, done) =>
+        progress(
+          rows.reduce((a, b) => a + b, 0),
+          done,
+        ),
       opts.signal,
     );
     return { shards: r.results, inputError: r.inputError };
@@ -145,8 +183,20 @@ async function scoreTasks(
     opts.signal?.throwIfAborted();
     try {
       const result = await scoreShard(
-        { spec, scorer: run.scorer, format, ...signalOpt, onProgress: (rows) => progress(rowsBefore + rows, i), challenger: run.challenger?.shards?.forShard(t.partKey) },
-        { shard: t.shard, input: t.unit.input, ...(t.unit.range ? { range: t.unit.range } : {}), output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey } },
+        {
+          spec,
+          scorer: run.scorer,
+          format,
+          ...signalOpt,
+          onProgress: (rows) => progress(rowsBefore + rows, i),
+          challenger: run.challenger?.shards?.forShard(t.partKey),
+        },
+        {
+          shard: t.shard,
+          input: t.unit.input,
+          ...(t.unit.range ? { range: t.unit.range } : {}),
+          output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey },
+        },
       );
       shards.push(result);
       rowsBefore += result.rowsRead;

@@ -25,7 +25,8 @@ export async function verifyParts(out: StoreRef, attempt: string, shards: readon
       if (runFileAttempt(name) !== attempt) return `shard ${s.shard} wrote ${name}, which is not a file of attempt ${attempt}`;
       const found = await out.store.head(key);
       if (!found) return `${name} of shard ${s.shard} is missing from ${out.store.name}/${out.key} (nothing published)`;
-      if (bytes !== undefined && found.size !== bytes) return `${name} of shard ${s.shard} has ${found.size} bytes, its shard wrote ${bytes} (nothing published)`;
+      if (bytes !== undefined && found.size !== bytes)
+        return `${name} of shard ${s.shard} has ${found.size} bytes, its shard wrote ${bytes} (nothing published)`;
     }
   }
   if (rows !== expectedScored) return `internal error: the parts hold ${rows} rows, the run scored ${expectedScored} (nothing published)`;

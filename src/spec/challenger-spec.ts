@@ -12,6 +12,14 @@ export function challengerJobSpec(spec: JobSpec): JobSpec | undefined {
   return {
     ...spec,
     input: { ...spec.input, passthrough: [] },
-    model: { ...model, uri: c.uri, ref: c.ref, registry: c.registry, sha256: c.sha256, threads: c.threads ?? spec.model.threads, outputs: c.outputs ?? spec.model.outputs },
+    model: {
+      ...model,
+      uri: c.uri,
+      ref: c.ref,
+      registry: c.registry,
+      sha256: c.sha256,
+      threads: c.threads ?? spec.model.threads,
+      outputs: c.outputs ?? spec.model.outputs,
+    },
   };
 }

@@ -34,7 +34,10 @@ const modelSourceFields = {
   ref: z.string().min(1).optional(),
   /** The model registry `ref` is looked up in (s3://bucket/prefix/ or a folder); default NIGHTSHIFT_REGISTRY. */
   registry: z.string().min(1).optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
+    .optional(),
 };
 
 /**
@@ -98,7 +101,10 @@ const inputSchema = z.strictObject({
   id: z.array(columnName).default([]),
   passthrough: z.array(columnName).default([]),
   /** Uncompressed CSV objects larger than this are split into byte-range shards. */
-  shardBytes: z.int().min(64 * 1024).default(64 * 1024 * 1024),
+  shardBytes: z
+    .int()
+    .min(64 * 1024)
+    .default(64 * 1024 * 1024),
 });
 
 const outputSchema = z.strictObject({
@@ -118,7 +124,10 @@ const limitsSchema = z.strictObject({
   /** Rejected / read above which the run fails (0 = any rejected row fails the run). */
   maxErrorRate: z.number().min(0).max(1).default(0.01),
   /** A record longer than this fails its shard (protects memory from a runaway quote). */
-  maxRecordBytes: z.int().min(1024).default(1024 * 1024),
+  maxRecordBytes: z
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
 });
 
 const scheduleSchema = z.strictObject({
@@ -128,13 +137,19 @@ const scheduleSchema = z.strictObject({
   logicalDate: z.enum(['previous-day', 'fire-date']).default('previous-day'),
   catchup: z.enum(['none', 'latest', 'all']).default('latest'),
   /** How far back catch-up looks, e.g. "3d", "12h". */
-  catchupWindow: z.string().regex(/^\d+[mhd]$/, 'expected a duration like 12h or 3d').default('3d'),
+  catchupWindow: z
+    .string()
+    .regex(/^\d+[mhd]$/, 'expected a duration like 12h or 3d')
+    .default('3d'),
   overlap: z.enum(['skip', 'queue']).default('skip'),
   /**
    * A tick's run that has not succeeded this long after the tick is late: the scheduler sends the
    * `late` webhook event once and sets nightshift_run_late{job} (off without it).
    */
-  lateAfter: z.string().regex(/^\d+[mhd]$/, 'expected a duration like 90m, 6h or 1d').optional(),
+  lateAfter: z
+    .string()
+    .regex(/^\d+[mhd]$/, 'expected a duration like 90m, 6h or 1d')
+    .optional(),
 });
 
 /** A distance threshold, or `off` to compute the metric without judging it. */
@@ -206,20 +221,24 @@ const notifySchema = z.strictObject({
    * Which events are sent: failed, held, drift (any drift verdict), succeeded, late (a scheduled
    * run not succeeded schedule.lateAfter after its tick).
    */
-  events: z.array(z.enum(['failed', 'held', 'drift', 'succeeded', 'late'])).min(1).default(['failed', 'held', 'drift', 'late']),
+  events: z
+    .array(z.enum(['failed', 'held', 'drift', 'succeeded', 'late']))
+    .min(1)
+    .default(['failed', 'held', 'drift', 'late']),
   /**
    * The NAME of the environment variable holding the signing secret (never the secret itself):
    * bodies are signed with HMAC-SHA256 over "<timestamp>.<body>".
    */
-  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name like NIGHTSHIFT_WEBHOOK_SECRET').optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name like NIGHTSHIFT_WEBHOOK_SECRET')
+    .optional(),
   /** json: nightshift's event body; slack: a Slack incoming-webhook body ({ text }). */
   format: z.enum(['json', 'slack']).default('json'),
 });
 
 export const jobSpecSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected lowercase letters, digits, - and _ (max 63)'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected lowercase letters, digits, - and _ (max 63)'),
   description: z.string().optional(),
   schedule: scheduleSchema.optional(),
   model: modelSchema,

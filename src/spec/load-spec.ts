@@ -45,7 +45,11 @@ export function parseJobSpec(text: string, file: string): LoadedJob {
   if (doc.errors.length > 0) throw new JobSpecError(file, yamlErrorIssues(doc.errors));
   const raw: unknown = doc.toJS();
   const parsed = jobSpecSchema.safeParse(raw);
-  if (!parsed.success) throw new JobSpecError(file, parsed.error.issues.flatMap((i) => describeIssue(i, raw)));
+  if (!parsed.success)
+    throw new JobSpecError(
+      file,
+      parsed.error.issues.flatMap((i) => describeIssue(i, raw)),
+    );
   const baseDir = path.dirname(file);
   const problems = semanticProblems(parsed.data, baseDir);
   if (problems.length > 0) throw new JobSpecError(file, problems);
@@ -105,7 +109,12 @@ function semanticProblems(spec: JobSpec, baseDir: string): string[] {
   }
   problems.push(...sourceProblems('model', spec.model));
   if (spec.model.challenger) problems.push(...sourceProblems('model.challenger', spec.model.challenger), ...challengerProblems(spec));
-  const uris = [['model.uri', spec.model.uri], ['model.challenger.uri', spec.model.challenger?.uri], ['input.uri', spec.input.uri], ['output.uri', spec.output.uri]] as const;
+  const uris = [
+    ['model.uri', spec.model.uri],
+    ['model.challenger.uri', spec.model.challenger?.uri],
+    ['input.uri', spec.input.uri],
+    ['output.uri', spec.output.uri],
+  ] as const;
   for (const [field, uri] of uris) {
     for (const t of unknownTemplates(uri ?? '')) problems.push(`${field}: unknown template {{${t}}} (known: date, runId, job)`);
   }
@@ -157,7 +166,10 @@ function challengerProblems(spec: JobSpec): string[] {
   c.outputs?.forEach((o, i) =>
     o.columns.forEach((col, j) => {
       const where = `model.challenger.outputs.${i}.columns.${j}`;
-      if (!champion.has(col)) problems.push(`${where}: "${col}" is not a column of model.outputs (challenger columns are compared with the champion's of the same name: ${[...champion].join(', ')})`);
+      if (!champion.has(col))
+        problems.push(
+          `${where}: "${col}" is not a column of model.outputs (challenger columns are compared with the champion's of the same name: ${[...champion].join(', ')})`,
+        );
       else if (seen.has(col)) problems.push(`${where}: column "${col}" is listed twice`);
       seen.add(col);
     }),

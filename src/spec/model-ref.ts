@@ -10,8 +10,7 @@ export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 
 export type ModelRef =
-  | { readonly name: string; readonly kind: 'version'; readonly version: number }
-  | { readonly name: string; readonly kind: 'alias'; readonly alias: string };
+  { readonly name: string; readonly kind: 'version'; readonly version: number } | { readonly name: string; readonly kind: 'alias'; readonly alias: string };
 
 export function parseModelRef(text: string): ModelRef {
   const at = text.indexOf('@');
@@ -31,11 +30,13 @@ export function formatModelRef(ref: ModelRef): string {
 }
 
 export function checkModelName(name: string): string {
-  if (!MODEL_NAME.test(name)) throw new RegistryError(`model name "${name}": expected lowercase letters, digits, ".", "-" and "_" (max 63, starting with a letter or digit)`);
+  if (!MODEL_NAME.test(name))
+    throw new RegistryError(`model name "${name}": expected lowercase letters, digits, ".", "-" and "_" (max 63, starting with a letter or digit)`);
   return name;
 }
 
 export function checkAliasName(alias: string): string {
-  if (!ALIAS_NAME.test(alias)) throw new RegistryError(`alias "${alias}": expected lowercase letters, digits, ".", "-" and "_" (max 63, starting with a letter)`);
+  if (!ALIAS_NAME.test(alias))
+    throw new RegistryError(`alias "${alias}": expected lowercase letters, digits, ".", "-" and "_" (max 63, starting with a letter)`);
   return alias;
 }

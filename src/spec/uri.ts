@@ -6,10 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UriError } from '../core/errors.js';
 
-export type Location =
-  | { readonly kind: 's3'; readonly bucket: string; readonly key: string }
-  | { readonly kind: 'file'; readonly path: string };
-
+export type Location = { readonly kind: 's3'; readonly bucket: string; readonly key: string } | { readonly kind: 'file'; readonly path: string };
 
 export function parseLocation(uri: string, baseDir: string): Location {
   if (uri.startsWith('s3://')) {

@@ -90,7 +90,8 @@ export class LocalStore implements ObjectStore {
     await stat(file).catch((err: NodeJS.ErrnoException) => {
       // Fail here rather than later in the stream. A local path is this machine's: a missing one
       // may be a mount another worker has (an AccessError lets a worker hand the job on).
-      if (err.code && LOCAL_ACCESS_CODES.has(err.code)) throw new AccessError(file, `${file}: ${err.code === 'ENOENT' ? 'no such file on this machine' : 'permission denied'} (${err.code})`, { cause: err });
+      if (err.code && LOCAL_ACCESS_CODES.has(err.code))
+        throw new AccessError(file, `${file}: ${err.code === 'ENOENT' ? 'no such file on this machine' : 'permission denied'} (${err.code})`, { cause: err });
       throw err;
     });
     const r = options.range;
@@ -108,7 +109,7 @@ export class LocalStore implements ObjectStore {
     const tmp = path.join(path.dirname(file), `${TEMP_MARK}${randomBytes(6).toString('hex')}-${path.basename(file)}`);
     const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : body]);
     try {
-      await pipeline(source, createWriteStream(tmp), ...(options.signal ? [{ signal: options.signal }] as const : []));
+      await pipeline(source, createWriteStream(tmp), ...(options.signal ? ([{ signal: options.signal }] as const) : []));
       // Rename and link keep the inode and mtime: the temp file's ETag is the object's.
       const etag = etagOf(await stat(tmp, { bigint: true }));
       if (options.ifNoneMatch !== undefined) await this.createExclusive(key, tmp, file);
@@ -125,7 +126,8 @@ export class LocalStore implements ObjectStore {
     try {
       await link(tmp, file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new PreconditionFailedError(key, `write ${this.name}/${key}: If-None-Match * failed (the object exists)`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new PreconditionFailedError(key, `write ${this.name}/${key}: If-None-Match * failed (the object exists)`);
       throw err;
     }
   }
@@ -138,7 +140,11 @@ export class LocalStore implements ObjectStore {
         if (err.code === 'ENOENT') return undefined;
         throw err;
       });
-      if (current !== ifMatch) throw new PreconditionFailedError(key, `write ${this.name}/${key}: If-Match ${ifMatch} failed (${current ? `the ETag is ${current}` : 'no such object'})`);
+      if (current !== ifMatch)
+        throw new PreconditionFailedError(
+          key,
+          `write ${this.name}/${key}: If-Match ${ifMatch} failed (${current ? `the ETag is ${current}` : 'no such object'})`,
+        );
       await rename(tmp, file);
     } finally {
       await release();
@@ -155,7 +161,10 @@ export class LocalStore implements ObjectStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lockFile).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > STALE_LOCK_MS) await rm(lockFile, { force: true });
       else await new Promise((r) => setTimeout(r, wait));
     }

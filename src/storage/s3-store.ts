@@ -53,11 +53,13 @@ export class S3Store implements ObjectStore {
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const res = await this.call(`list ${prefix}`, () =>
-        this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
-          signal ? { abortSignal: signal } : {},
-        ),
+      const res = await this.call(
+        `list ${prefix}`,
+        () =>
+          this.client.send(
+            new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+            signal ? { abortSignal: signal } : {},
+          ),
         prefix,
       );
       for (const o of res.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag };
@@ -77,11 +79,13 @@ export class S3Store implements ObjectStore {
 
   async read(key: string, options: ReadOptions = {}): Promise<Readable> {
     const r = options.range;
-    const res = await this.call(`read ${this.name}/${key}`, () =>
-      this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(r ? { Range: `bytes=${r.start}-${r.end}` } : {}) }),
-        options.signal ? { abortSignal: options.signal } : {},
-      ),
+    const res = await this.call(
+      `read ${this.name}/${key}`,
+      () =>
+        this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(r ? { Range: `bytes=${r.start}-${r.end}` } : {}) }),
+          options.signal ? { abortSignal: options.signal } : {},
+        ),
       key,
     );
     if (!(res.Body instanceof Readable)) throw new Error(`read ${this.name}/${key}: the S3 client returned no Node stream`);
@@ -131,12 +135,19 @@ export class S3Store implements ObjectStore {
     do {
       const page = await this.call(`list multipart uploads ${this.name}/${prefix}`, () =>
         this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}) }),
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
         ),
       );
       for (const u of page.Uploads ?? []) {
         if (!u.Key || !u.UploadId || !owned(u.Key)) continue;
-        await this.call(`abort upload ${this.name}/${u.Key}`, () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })));
+        await this.call(`abort upload ${this.name}/${u.Key}`, () =>
+          this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })),
+        );
         aborted++;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -196,7 +207,11 @@ function preconditionFailure(err: unknown, key: string, what: string, options: W
   if (options.ifMatch === undefined && options.ifNoneMatch === undefined) return undefined;
   const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
   const code = (err as { name?: string }).name ?? '';
-  const lost = status === 412 || code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || (options.ifMatch !== undefined && (status === 404 || code === 'NoSuchKey'));
+  const lost =
+    status === 412 ||
+    code === 'PreconditionFailed' ||
+    code === 'ConditionalRequestConflict' ||
+    (options.ifMatch !== undefined && (status === 404 || code === 'NoSuchKey'));
   if (!lost) return undefined;
   const condition = options.ifMatch !== undefined ? `If-Match ${options.ifMatch}` : 'If-None-Match *';
   return new PreconditionFailedError(key, `${what}: ${condition} failed (${code || status})`, { cause: err });
@@ -221,7 +236,19 @@ const ACCESS_CODES = new Set([
 export const NO_CREDENTIALS =
   'no S3 credentials found on this machine; the AWS SDK looks in AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_PROFILE (~/.aws/credentials, ~/.aws/config, SSO), AWS_WEB_IDENTITY_TOKEN_FILE, then the container or EC2 instance role: set one of them';
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 
 /**
  * One place that decides which S3 failures are worth retrying, and which are this process's

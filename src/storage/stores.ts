@@ -99,6 +99,9 @@ class LazyS3Store implements ObjectStore {
 
   close(): void {
     // The S3Stores share the client Stores owns; Stores.close() destroys it.
-    void this.store?.then((s) => s.close(), () => undefined);
+    void this.store?.then(
+      (s) => s.close(),
+      () => undefined,
+    );
   }
 }

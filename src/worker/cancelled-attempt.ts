@@ -68,10 +68,24 @@ export async function endCancelledAttempt(ctx: WorkerContext, p: FinalizePayload
   await discardAttempt(out, p.attempt);
   // The output prefix says why there is no _SUCCESS (unless a newer attempt's report is there).
   const reason = (await ctx.registry.get(p.runId, p.attempt))?.reason ?? 'cancelled';
-  const facts = { runId: p.runId, attempt: p.attempt, job: p.job, logicalDate: p.logicalDate, startedAt: new Date(p.triggeredAt), finishedAt: new Date(), model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate };
+  const facts = {
+    runId: p.runId,
+    attempt: p.attempt,
+    job: p.job,
+    logicalDate: p.logicalDate,
+    startedAt: new Date(p.triggeredAt),
+    finishedAt: new Date(),
+    model: p.model,
+    inputUri: p.inputUri,
+    outputUri: p.outputUri,
+    maxErrorRate: loaded.spec.limits.maxErrorRate,
+  };
   await publishRun(out, { ...buildReport(facts, [], reason), status: 'cancelled' });
   await ctx.turns.release(p.runId, p.attempt);
   runsTotal.inc({ job: p.job, status: 'cancelled' });
-  ctx.log.info({ job: p.job, runId: p.runId, attempt: p.attempt, status: 'cancelled' }, `run ${p.runId} ${p.attempt} cancelled: its files removed, nothing published`);
+  ctx.log.info(
+    { job: p.job, runId: p.runId, attempt: p.attempt, status: 'cancelled' },
+    `run ${p.runId} ${p.attempt} cancelled: its files removed, nothing published`,
+  );
   return { status: 'cancelled' };
 }

@@ -38,10 +38,22 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
   const shards = Object.values(values);
   const { report, publication: outcome } = await finalizeAttempt({
-    facts: runFacts(p, { model: p.model, inputUri: p.inputUri, outputUri: p.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate, challenger: p.challenger }),
+    facts: runFacts(p, {
+      model: p.model,
+      inputUri: p.inputUri,
+      outputUri: p.outputUri,
+      maxErrorRate: loaded.spec.limits.maxErrorRate,
+      challenger: p.challenger,
+    }),
     shards,
     shardFailure: shardFailure(p.shards, shards.length, await job.getIgnoredChildrenFailures()),
-    monitor: { spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, out: ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir)) },
+    monitor: {
+      spec: loaded.spec,
+      specFile: p.specFile,
+      baseDir: loaded.baseDir,
+      stores: ctx.stores,
+      out: ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir)),
+    },
     latestRoot: p.latestUri === undefined ? undefined : parseLocation(p.latestUri, '/'),
     fence: workerFence(ctx, p.runId, p.attempt),
   });
@@ -54,7 +66,11 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
     rowsRejected: report.rows.rejected,
     shardsDone: shards.length,
     ...(report.challenger ? { challenger: challengerSummary(report.challenger) } : {}),
-    ...(superseded ? { reason: `not published: ${outcome.by ? `attempt ${outcome.by} published after it started` : 'it no longer holds the run (a newer attempt does)'}` } : report.reason ? { reason: report.reason } : {}),
+    ...(superseded
+      ? { reason: `not published: ${outcome.by ? `attempt ${outcome.by} published after it started` : 'it no longer holds the run (a newer attempt does)'}` }
+      : report.reason
+        ? { reason: report.reason }
+        : {}),
   });
   // The run is free for a waiting rerun once this attempt's outcome is recorded.
   await ctx.turns.release(p.runId, p.attempt);
@@ -114,7 +130,11 @@ export async function failRunEarly(ctx: WorkerContext, job: Job, p: PlanPayload,
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const run = resolveRun(loaded, p.logicalDate);
-    const report = buildReport(runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri: run.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }), [], reason);
+    const report = buildReport(
+      runFacts(p, { model: undefined, inputUri: loaded.spec.input.uri, outputUri: run.outputUri, maxErrorRate: loaded.spec.limits.maxErrorRate }),
+      [],
+      reason,
+    );
     // publishRun writes a failed report only if no newer attempt's report is there.
     await publishRun(ctx.stores.resolve(run.output), report);
   } catch {
@@ -133,7 +153,11 @@ export async function recordFinalFailure(ctx: WorkerContext, job: Job, err: Erro
   if (!p.success) return;
   const rec = await ctx.registry.get(p.data.runId, p.data.attempt);
   if (rec && isActiveState(rec.status)) {
-    await ctx.registry.update(p.data.runId, p.data.attempt, { status: 'failed', finishedAt: new Date().toISOString(), reason: `${job.name} step failed: ${err.message}` });
+    await ctx.registry.update(p.data.runId, p.data.attempt, {
+      status: 'failed',
+      finishedAt: new Date().toISOString(),
+      reason: `${job.name} step failed: ${err.message}`,
+    });
   }
   await ctx.turns.release(p.data.runId, p.data.attempt);
 }

@@ -30,7 +30,8 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   if (await ctx.registry.isCancelled(p.runId, p.attempt)) return { shards: 0 };
   await waitForEarlierRuns(ctx, job, p, token);
   if (!(await takeTurn(ctx, job, p, token))) return { shards: 0 };
-  if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString(), reason: '' }))) return cancelledBeforeShards(ctx, p);
+  if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'planning', startedAt: new Date().toISOString(), reason: '' })))
+    return cancelledBeforeShards(ctx, p);
   const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
   log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
   try {
@@ -42,8 +43,22 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
     const model = await ctx.scorers.model(source, p.runId);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
-    const challenger = await planChallenger(loaded, ctx.stores, values, { fetch: (s) => ctx.scorers.model(s, p.runId), metadata: (m, threads) => ctx.scorers.metadata(m, threads) }, signal);
-    await loadBaseline({ spec: loaded.spec, specFile: p.specFile, baseDir: loaded.baseDir, stores: ctx.stores, logicalDate: p.logicalDate, model: source.version, ...(signal ? { signal } : {}) });
+    const challenger = await planChallenger(
+      loaded,
+      ctx.stores,
+      values,
+      { fetch: (s) => ctx.scorers.model(s, p.runId), metadata: (m, threads) => ctx.scorers.metadata(m, threads) },
+      signal,
+    );
+    await loadBaseline({
+      spec: loaded.spec,
+      specFile: p.specFile,
+      baseDir: loaded.baseDir,
+      stores: ctx.stores,
+      logicalDate: p.logicalDate,
+      model: source.version,
+      ...(signal ? { signal } : {}),
+    });
     const { inputUri, outputUri } = run;
     const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
     const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, challenger, signal);
@@ -81,7 +96,10 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
       })),
     });
     await ctx.registry.update(p.runId, p.attempt, { status: 'running', shards: shards.length, output: outputUri });
-    log.info({ shards: shards.length, inputs: inputs.length, output: outputUri, model: model.uri }, `planned ${p.runId} ${p.attempt}: ${shards.length} shard(s)`);
+    log.info(
+      { shards: shards.length, inputs: inputs.length, output: outputUri, model: model.uri },
+      `planned ${p.runId} ${p.attempt}: ${shards.length} shard(s)`,
+    );
     return { shards: shards.length };
   } catch (caught) {
     log.warn({ err: caught }, `plan of ${p.runId} ${p.attempt} failed`);
@@ -129,13 +147,23 @@ async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: str
     const answer = await ctx.turns.take(p.runId, p.attempt);
     if (answer.kind === 'granted') return true;
     if (answer.kind === 'superseded') {
-      await ctx.registry.update(p.runId, p.attempt, { status: 'superseded', finishedAt: new Date().toISOString(), reason: `superseded by attempt ${answer.newest} before it started` });
+      await ctx.registry.update(p.runId, p.attempt, {
+        status: 'superseded',
+        finishedAt: new Date().toISOString(),
+        reason: `superseded by attempt ${answer.newest} before it started`,
+      });
       return false;
     }
     const holder = await ctx.registry.get(p.runId, answer.holder);
     if (holder && isActiveState(holder.status)) {
       // Cancelled while it waited: it never runs.
-      if (!(await ctx.registry.update(p.runId, p.attempt, { status: 'queued', reason: `waiting for attempt ${answer.holder} (${holder.status}) of this run to finish` }))) return false;
+      if (
+        !(await ctx.registry.update(p.runId, p.attempt, {
+          status: 'queued',
+          reason: `waiting for attempt ${answer.holder} (${holder.status}) of this run to finish`,
+        }))
+      )
+        return false;
       if (!token) throw new Error(`plan of ${p.runId} ${p.attempt}: no lock token to wait with`);
       await job.moveToDelayed(Date.now() + TURN_POLL_MS, token);
       throw new DelayedError();

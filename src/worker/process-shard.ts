@@ -38,7 +38,9 @@ async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undef
   // The challenger's scorer comes from the same cache: its pool or session is shared by every shard of the run.
   const c = p.challenger;
   const challenger = c
-    ? shardChallengers(loaded.spec, c.name, () => ctx.scorers.scorer(challengerJobSpec(loaded.spec) as JobSpec, { uri: c.uri }, p.runId, c.sha256)).forShard(p.partKey)
+    ? shardChallengers(loaded.spec, c.name, () => ctx.scorers.scorer(challengerJobSpec(loaded.spec) as JobSpec, { uri: c.uri }, p.runId, c.sha256)).forShard(
+        p.partKey,
+      )
     : undefined;
   const result = await scoreShard(
     {
@@ -49,10 +51,13 @@ async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undef
       challenger,
       beforePublish: async () => {
         // A cancelled attempt's part is never completed (its upload is aborted instead).
-        if (await ctx.registry.isCancelled(p.runId, p.attempt)) throw new RunCancelledError(`${p.runId} attempt ${p.attempt} was cancelled: part not completed`);
+        if (await ctx.registry.isCancelled(p.runId, p.attempt))
+          throw new RunCancelledError(`${p.runId} attempt ${p.attempt} was cancelled: part not completed`);
         if (!token) return;
         if ((await job.extendLock(token, ctx.lockDurationMs)) !== 1) {
-          throw new LockLostError(`shard ${p.shard} of ${p.runId} ${p.attempt}: this worker lost its lock (another worker owns the shard now); not publishing its part`);
+          throw new LockLostError(
+            `shard ${p.shard} of ${p.runId} ${p.attempt}: this worker lost its lock (another worker owns the shard now); not publishing its part`,
+          );
         }
       },
       onProgress: (rows) => {

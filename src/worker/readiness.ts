@@ -118,7 +118,13 @@ export class WorkerReadiness {
   }
 
   private async publish(): Promise<void> {
-    const value = JSON.stringify({ ready: this.current.ready, at: Date.now(), pid: process.pid, host: hostname(), ...(this.current.reason ? { reason: this.current.reason } : {}) });
+    const value = JSON.stringify({
+      ready: this.current.ready,
+      at: Date.now(),
+      pid: process.pid,
+      host: hostname(),
+      ...(this.current.reason ? { reason: this.current.reason } : {}),
+    });
     await this.opts.redis.hset(workersKey(this.opts.prefix), this.opts.id, value);
   }
 }

@@ -89,7 +89,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     // A least-privilege ACL user has no CONFIG GET (it would reveal requirepass): say so, since
     // nothing then guards against an evicting policy but the operator.
     await checkClusterMode(connection, opts.redis);
-    if ((await checkEvictionPolicy(connection)) === 'unknown') opts.log.warn('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
+    if ((await checkEvictionPolicy(connection)) === 'unknown')
+      opts.log.warn('cannot read Redis maxmemory-policy (CONFIG GET refused): make sure it is "noeviction"');
   } catch (err) {
     // The open connection would keep the process alive: it would print the error and hang.
     connection.disconnect();
@@ -126,27 +127,42 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     autorun: false,
   };
   const active = new ActiveJobs();
-  const wrap = <T>(fn: (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<T>) => async (job: Job, token?: string, signal?: AbortSignal): Promise<T> => {
-    active.begin();
-    try {
-      return await fn(job, token, signal);
-    } catch (err) {
-      throw toBullmqError(await ctx.handBack(job, err));
-    } finally {
-      active.end();
-    }
-  };
-  const runs = new Worker(RUNS_QUEUE, wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))), { ...common, concurrency: 2 });
-  const shards = new Worker(SHARDS_QUEUE, wrap((job, token, signal) => processShard(ctx, job, token, signal)), { ...common, concurrency: opts.concurrency });
+  const wrap =
+    <T>(fn: (job: Job, token: string | undefined, signal?: AbortSignal) => Promise<T>) =>
+    async (job: Job, token?: string, signal?: AbortSignal): Promise<T> => {
+      active.begin();
+      try {
+        return await fn(job, token, signal);
+      } catch (err) {
+        throw toBullmqError(await ctx.handBack(job, err));
+      } finally {
+        active.end();
+      }
+    };
+  const runs = new Worker(
+    RUNS_QUEUE,
+    wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))),
+    { ...common, concurrency: 2 },
+  );
+  const shards = new Worker(
+    SHARDS_QUEUE,
+    wrap((job, token, signal) => processShard(ctx, job, token, signal)),
+    { ...common, concurrency: opts.concurrency },
+  );
   for (const w of [runs, shards]) {
-    w.on('failed', (job, err) => opts.log.warn({ ...jobFields(job), err }, `${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`));
+    w.on('failed', (job, err) =>
+      opts.log.warn({ ...jobFields(job), err }, `${job?.name ?? 'job'} ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`),
+    );
     // Connection errors are logged once per outage by connectWithBackoff; BullMQ repeats them here.
     w.on('error', (err) => {
       if (!isConnectionError(err)) opts.log.error({ err }, `worker error: ${err.message}`);
     });
   }
   shards.on('completed', (job, r: ShardResult) => {
-    opts.log.info({ ...jobFields(job), outcome: 'done', rows: { read: r.rowsRead, scored: r.rowsScored, rejected: r.rowsRejected }, ms: elapsedMs(job) }, `shard ${job.id ?? '?'} done`);
+    opts.log.info(
+      { ...jobFields(job), outcome: 'done', rows: { read: r.rowsRead, scored: r.rowsScored, rejected: r.rowsRejected }, ms: elapsedMs(job) },
+      `shard ${job.id ?? '?'} done`,
+    );
     recordShard(job, 'done', r);
   });
   shards.on('failed', (job) => recordShard(job, 'failed'));
@@ -211,7 +227,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       const clean = await Promise.race([graceful, delay(CLOSE_TIMEOUT_MS).then(() => false)]);
       await Promise.race([Promise.allSettled([sweep.stop(), closeGauges()]), delay(500)]);
       if (!clean) {
-        opts.log.warn(`cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`);
+        opts.log.warn(
+          `cannot close cleanly within ${CLOSE_TIMEOUT_MS} ms (is Redis reachable?): dropping the connections; shards still held return to the queue when their locks expire`,
+        );
         connection.disconnect();
         // BullMQ's disconnect waits for an 'end' that a connection still retrying may never emit.
         await Promise.race([Promise.allSettled([shards.disconnect(), runs.disconnect(), flow.disconnect(), runsQueue.disconnect()]), delay(500)]);

@@ -66,10 +66,13 @@ export function conditionalWrites(upstream: URL, agent: http.Agent): Conditional
         if (conditional) {
           const etag = await currentEtag(path);
           const failure =
-            ifNoneMatch !== undefined && etag !== undefined ? [412, 'PreconditionFailed'] as const
-            : ifMatch !== undefined && etag === undefined ? [404, 'NoSuchKey'] as const
-            : ifMatch !== undefined && unquote(ifMatch) !== unquote(etag ?? '') ? [412, 'PreconditionFailed'] as const
-            : undefined;
+            ifNoneMatch !== undefined && etag !== undefined
+              ? ([412, 'PreconditionFailed'] as const)
+              : ifMatch !== undefined && etag === undefined
+                ? ([404, 'NoSuchKey'] as const)
+                : ifMatch !== undefined && unquote(ifMatch) !== unquote(etag ?? '')
+                  ? ([412, 'PreconditionFailed'] as const)
+                  : undefined;
           if (failure) {
             refused++;
             // Read the request body first, as a server would, so the client sees the answer.

@@ -19,10 +19,14 @@ export class FakeClock implements Clock {
     return new Promise((resolve, reject) => {
       const s: Sleeper = { at: at.getTime(), resolve };
       this.sleepers.push(s);
-      signal.addEventListener('abort', () => {
-        this.sleepers = this.sleepers.filter((x) => x !== s);
-        reject(new Error('aborted'));
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((x) => x !== s);
+          reject(new Error('aborted'));
+        },
+        { once: true },
+      );
     });
   }
 

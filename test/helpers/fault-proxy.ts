@@ -148,39 +148,36 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     let finished = (): void => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
     res.once('close', finished);
-    const up = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
-      (upRes) => {
-        upRes.once('close', finished);
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        if (fault?.type !== 'cut-body' && fault?.type !== 'stall-body') {
-          upRes.pipe(res);
+    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+      upRes.once('close', finished);
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      if (fault?.type !== 'cut-body' && fault?.type !== 'stall-body') {
+        upRes.pipe(res);
+        return;
+      }
+      const total = Number(upRes.headers['content-length'] ?? 0);
+      let budget = Math.floor(total * fault.fraction);
+      const stop = (): void => {
+        upRes.destroy();
+        // Cut: the client sees the connection drop mid-body. Stall: it sees nothing more.
+        if (fault.type === 'cut-body') res.socket?.destroy();
+      };
+      upRes.on('data', (chunk: Buffer) => {
+        if (budget <= 0) return;
+        const piece = chunk.length <= budget ? chunk : chunk.subarray(0, budget);
+        budget -= piece.length;
+        if (budget > 0) {
+          res.write(piece);
           return;
         }
-        const total = Number(upRes.headers['content-length'] ?? 0);
-        let budget = Math.floor(total * fault.fraction);
-        const stop = (): void => {
-          upRes.destroy();
-          // Cut: the client sees the connection drop mid-body. Stall: it sees nothing more.
-          if (fault.type === 'cut-body') res.socket?.destroy();
-        };
-        upRes.on('data', (chunk: Buffer) => {
-          if (budget <= 0) return;
-          const piece = chunk.length <= budget ? chunk : chunk.subarray(0, budget);
-          budget -= piece.length;
-          if (budget > 0) {
-            res.write(piece);
-            return;
-          }
-          upRes.pause();
-          res.write(piece, stop);
-        });
-        if (budget <= 0) {
-          res.flushHeaders();
-          stop();
-        }
-      },
-    );
+        upRes.pause();
+        res.write(piece, stop);
+      });
+      if (budget <= 0) {
+        res.flushHeaders();
+        stop();
+      }
+    });
     up.on('error', (err) => {
       finished();
       if (!res.headersSent) res.writeHead(502);

@@ -277,9 +277,17 @@ export async function assertMlpPart(
 ): Promise<void> {
   const part = parseCsv(partText);
   assert.deepEqual(part.header, ['id', 'note', 'score']);
-  assert.deepEqual(part.rows.map((r) => r[0]), rows.map((r) => r[0]), 'ids, in input order');
+  assert.deepEqual(
+    part.rows.map((r) => r[0]),
+    rows.map((r) => r[0]),
+    'ids, in input order',
+  );
   const note = options.note ?? ((t: string) => t);
-  assert.deepEqual(part.rows.map((r) => r[1]), rows.map((r) => note(r[1] ?? '')), 'passthrough notes');
+  assert.deepEqual(
+    part.rows.map((r) => r[1]),
+    rows.map((r) => note(r[1] ?? '')),
+    'passthrough notes',
+  );
   if (rows.length === 0) return;
   const header = options.header ?? MLP_HEADER;
   const parseFeature = options.feature ?? Number;

@@ -15,4 +15,3 @@ export function normalCsv(rows: number, seed: number, shift = 0): string {
   }
   return `${lines.join('\n')}\n`;
 }
-

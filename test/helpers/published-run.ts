@@ -56,7 +56,8 @@ export async function readPublishedRun(client: S3Client, bucket: string, prefix:
     if (header?.[0] !== 'id') throw new Error(`${part}: first column is ${header?.[0]}, not id`);
     for (const r of rows) ids.push(r[0] ?? '');
     const f = manifest.files?.find((x) => x.name === part);
-    if (f && (f.rows !== rows.length || f.bytes !== body.length)) mismatched.push(`${part}: ${rows.length} rows / ${body.length} bytes, manifest ${f.rows} / ${f.bytes}`);
+    if (f && (f.rows !== rows.length || f.bytes !== body.length))
+      mismatched.push(`${part}: ${rows.length} rows / ${body.length} bytes, manifest ${f.rows} / ${f.bytes}`);
   }
   return { attempt: manifest.attempt, parts: manifest.parts, missing, mismatched, ids, keys: keys.sort() };
 }
@@ -73,7 +74,8 @@ export function publishedRunProblems(run: PublishedRun, expectedIds: readonly st
   const expected = new Set(expectedIds);
   const lost = expectedIds.filter((id) => !seen.has(id)).length;
   const extra = [...seen.keys()].filter((id) => !expected.has(id)).length;
-  if (dup || lost || extra) problems.push(`rows: ${run.ids.length} published for ${expectedIds.length} input; ${lost} lost, ${dup} duplicated, ${extra} unknown`);
+  if (dup || lost || extra)
+    problems.push(`rows: ${run.ids.length} published for ${expectedIds.length} input; ${lost} lost, ${dup} duplicated, ${extra} unknown`);
   const foreign = run.keys.filter((k) => /^part-/.test(k) && !run.parts.includes(k));
   if (foreign.length) problems.push(`parts not listed in _SUCCESS remain: ${foreign.join(', ')}`);
   return problems;

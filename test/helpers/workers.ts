@@ -113,11 +113,15 @@ export class ChildHandle {
 
   /** Waits until the output matches; fails early if the process exits first. */
   async waitForOutput(re: RegExp, timeoutMs = 20_000): Promise<void> {
-    await waitFor(`${this.name} output ${re}`, () => {
-      if (re.test(this.text)) return true;
-      if (!this.running) throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before printing ${re}:\n${this.text}`);
-      return undefined;
-    }, { timeoutMs, detail: () => this.text });
+    await waitFor(
+      `${this.name} output ${re}`,
+      () => {
+        if (re.test(this.text)) return true;
+        if (!this.running) throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before printing ${re}:\n${this.text}`);
+        return undefined;
+      },
+      { timeoutMs, detail: () => this.text },
+    );
   }
 
   async waitForExit(timeoutMs: number): Promise<ProcessExit> {
@@ -330,19 +334,22 @@ export async function startRedisOn(port: number, args: readonly string[], passwo
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...auth, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const handle = new ChildHandle(`redis-server :${port}`, child);
   const url = `redis://127.0.0.1:${port}`;
-  await waitFor(`redis-server on port ${port}`, async () => {
-    if (!handle.running) throw new Error(`redis-server exited: ${handle.output}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password === undefined ? {} : { password }) });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG' ? true : undefined;
-    } catch {
-      return undefined;
-    } finally {
-      probe.disconnect();
-    }
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    `redis-server on port ${port}`,
+    async () => {
+      if (!handle.running) throw new Error(`redis-server exited: ${handle.output}`);
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password === undefined ? {} : { password }) });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG' ? true : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    { timeoutMs: 10_000 },
+  );
   return { url, handle };
 }
-

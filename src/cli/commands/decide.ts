@@ -32,7 +32,9 @@ async function decide(argv: string[], what: 'approve' | 'reject'): Promise<numbe
     const ref = { spec: job.spec, baseDir: job.baseDir, stores, logicalDate: id.logicalDate };
     const report = what === 'approve' ? await approveRun(ref, d) : await rejectRun(ref, d);
     await recordInRegistry(report);
-    process.stdout.write(`run ${report.runId} (attempt ${report.attempt}) ${what === 'approve' ? 'approved and published' : 'rejected: its parts are removed'} by ${d.by}\n`);
+    process.stdout.write(
+      `run ${report.runId} (attempt ${report.attempt}) ${what === 'approve' ? 'approved and published' : 'rejected: its parts are removed'} by ${d.by}\n`,
+    );
     return EXIT.ok;
   } finally {
     stores.close();

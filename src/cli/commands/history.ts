@@ -48,7 +48,11 @@ export function renderHistory(job: string, rows: readonly HistoryRow[]): string 
   ];
   for (const r of rows) {
     const s = scoreCol ? r.columns[scoreCol] : undefined;
-    const worst = r.worst ? `${r.worst.column} ${r.worst.metric} ${num(r.worst.value)} (limit ${num(r.worst.threshold)})` : r.verdict === undefined ? '' : `(${r.verdict.replace('_', ' ')})`;
+    const worst = r.worst
+      ? `${r.worst.column} ${r.worst.metric} ${num(r.worst.value)} (limit ${num(r.worst.threshold)})`
+      : r.verdict === undefined
+        ? ''
+        : `(${r.verdict.replace('_', ' ')})`;
     const status = `${r.status}${r.published || r.status !== 'succeeded' ? '' : '*'}`;
     lines.push(
       `${r.logicalDate}  ${status.padEnd(9)}  ${r.attempt.slice(0, 8).padEnd(8)}  ${String(r.rows.read).padStart(9)}  ${(r.rejectionRate * 100).toFixed(2).padStart(6)}  ${num(s?.mean).padStart(12)}  ${num(s?.p50).padStart(8)}  ${worst}`.trimEnd(),

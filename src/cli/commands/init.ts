@@ -48,7 +48,11 @@ function formatOf(file: string | undefined, given: string | undefined): Format {
 /** A job name from a file name: "Fraud Model v3.onnx" → fraud-model-v3. */
 function nameFrom(file: string): string {
   const base = path.posix.basename(file).replace(/\.onnx$/i, '');
-  const name = base.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|-+$/g, '').slice(0, 63);
+  const name = base
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|-+$/g, '')
+    .slice(0, 63);
   return name === '' ? 'my-job' : name;
 }
 
@@ -75,7 +79,14 @@ export async function initCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { model: { type: 'string' }, input: { type: 'string' }, name: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, force: { type: 'boolean' } },
+    options: {
+      model: { type: 'string' },
+      input: { type: 'string' },
+      name: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      force: { type: 'boolean' },
+    },
   });
   if (!values.model || positionals.length > 0) throw new UsageError(`expected --model\n${initHelp}`);
   const format = formatOf(values.input, values.format);
@@ -95,7 +106,10 @@ export async function initCommand(argv: string[]): Promise<number> {
       const { store, key } = stores.resolve(loc);
       const info = await store.head(key);
       if (!info) throw new UsageError(`--input ${formatLocation(loc)}: no such object`);
-      sample = await sampleInput({ store, key, display: formatLocation(loc), size: info.size }, { format, csv: { header: true, delimiter: ',', quote: '"', encoding: 'utf8', relaxQuotes: false }, maxRows: 200 });
+      sample = await sampleInput(
+        { store, key, display: formatLocation(loc), size: info.size },
+        { format, csv: { header: true, delimiter: ',', quote: '"', encoding: 'utf8', relaxQuotes: false }, maxRows: 200 },
+      );
     }
     const mapping = suggestMapping(model.signature, model.zipMaps, sample);
     const notes = [...mapping.notes];
@@ -107,9 +121,10 @@ export async function initCommand(argv: string[]): Promise<number> {
       const ext = /\.(parquet|jsonl|ndjson)(\.gz)?$/i.exec(values.input)?.[0];
       inputUri = t.uri.endsWith('/') && ext ? `${t.uri}*${ext}` : t.uri;
       sampleDate = t.date;
-      if (t.date === undefined) notes.push(`input.uri is the sample itself: put {{date}} where each day's data differs (e.g. "in/{{date}}/" for a folder per date)`);
+      if (t.date === undefined)
+        notes.push(`input.uri is the sample itself: put {{date}} where each day's data differs (e.g. "in/{{date}}/" for a folder per date)`);
     } else {
-      notes.push('input.uri: where the data for each date lands ({{date}} is the run\'s logical date, YYYY-MM-DD)');
+      notes.push("input.uri: where the data for each date lands ({{date}} is the run's logical date, YYYY-MM-DD)");
     }
     const schemaFile = fileURLToPath(new URL('../../../jobs/job.schema.json', import.meta.url));
     text = starterJobYaml({

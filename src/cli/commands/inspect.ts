@@ -41,7 +41,15 @@ export async function inspectModelAt(uri: string, stores: Stores): Promise<Model
   const header = readModelHeader(bytes, display);
   const inspected = await inspectModel(bytes, display);
   const zipMaps = inspected.model.zipMapRewrites;
-  return { uri: display, bytes: bytes.length, sha256: inspected.model.sha256, header, signature: inspected.signature, zipMaps, suggested: suggestMapping(inspected.signature, zipMaps) };
+  return {
+    uri: display,
+    bytes: bytes.length,
+    sha256: inspected.model.sha256,
+    header,
+    signature: inspected.signature,
+    zipMaps,
+    suggested: suggestMapping(inspected.signature, zipMaps),
+  };
 }
 
 export async function inspectCommand(argv: string[]): Promise<number> {
@@ -66,7 +74,10 @@ function describe(m: ModelInspection): string {
     `model ${m.uri}`,
     `  ${formatBytes(m.bytes)}, sha256 ${m.sha256}`,
     `  IR version ${h.irVersion ?? '?'}${h.producer ? `, produced by ${h.producer}` : ''}; opsets: ${h.opsets.map((o) => `${o.domain} ${o.version}`).join(', ') || 'none'}`,
-    `  operators: ${h.operators.slice(0, 12).map((o) => (o.count > 1 ? `${o.op} ×${o.count}` : o.op)).join(', ')}${h.operators.length > 12 ? ', …' : ''}`,
+    `  operators: ${h.operators
+      .slice(0, 12)
+      .map((o) => (o.count > 1 ? `${o.op} ×${o.count}` : o.op))
+      .join(', ')}${h.operators.length > 12 ? ', …' : ''}`,
     '',
     'inputs:',
     ...m.signature.inputs.map((t) => `  ${t.name.padEnd(width)}  ${tensor(t)}`),
@@ -76,7 +87,7 @@ function describe(m: ModelInspection): string {
       return `  ${t.name.padEnd(width)}  ${tensor(t)}${z ? `  (ZipMap in the file, rewritten at load: one column per class ${z.classLabels.map((l) => JSON.stringify(l)).join(', ')})` : ''}`;
     }),
     '',
-    'a model: block for a job spec (rename the columns to your data\'s):',
+    "a model: block for a job spec (rename the columns to your data's):",
     '',
     modelBlock(m.uri, m.suggested, 2),
     '',

@@ -74,7 +74,12 @@ export async function modelCommand(argv: string[]): Promise<number> {
       case 'list': {
         const [name] = expectArgs(args, 0, 'list [name]', 1);
         const models = await (await open()).list(name);
-        const rows = models.map((m) => `${m.name.padEnd(24)} versions ${rangeOf(m.versions).padEnd(12)} ${Object.entries(m.aliases).map(([a, v]) => `${a}→${v}`).join(' ')}`);
+        const rows = models.map(
+          (m) =>
+            `${m.name.padEnd(24)} versions ${rangeOf(m.versions).padEnd(12)} ${Object.entries(m.aliases)
+              .map(([a, v]) => `${a}→${v}`)
+              .join(' ')}`,
+        );
         return out(models, rows.length ? `${rows.join('\n')}\n` : 'no models yet\n');
       }
       case 'show': {
@@ -83,14 +88,22 @@ export async function modelCommand(argv: string[]): Promise<number> {
         if (!what.includes('@')) {
           const [summary] = await registry.list(what);
           const aliases = await registry.aliases(what);
-          return out({ ...summary, aliasRecords: aliases }, `${what}: versions ${rangeOf(summary?.versions ?? [])}\n${aliases.map((a) => `  ${moveText(a, true)}`).join('\n')}\n`);
+          return out(
+            { ...summary, aliasRecords: aliases },
+            `${what}: versions ${rangeOf(summary?.versions ?? [])}\n${aliases.map((a) => `  ${moveText(a, true)}`).join('\n')}\n`,
+          );
         }
         const resolved = await registry.resolve(parseModelRef(what));
-        return out({ ...resolved, uri: `${registry.uri}${resolved.name}/versions/${resolved.version}/model.onnx` }, versionText(resolved.record, resolved.alias));
+        return out(
+          { ...resolved, uri: `${registry.uri}${resolved.name}/versions/${resolved.version}/model.onnx` },
+          versionText(resolved.record, resolved.alias),
+        );
       }
       case 'promote': {
         const [name, n] = expectArgs(args, 2, 'promote <name> <version> --alias A');
-        const r = await (await open()).promote(name, versionArg(n), aliasArg(values.alias), { by: await currentUser(), ...(values.reason ? { reason: values.reason } : {}) });
+        const r = await (
+          await open()
+        ).promote(name, versionArg(n), aliasArg(values.alias), { by: await currentUser(), ...(values.reason ? { reason: values.reason } : {}) });
         return out(r, `${moveText(r.record, r.changed)}\n`);
       }
       case 'rollback': {

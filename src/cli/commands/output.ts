@@ -23,7 +23,14 @@ export async function outputCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { date: { type: 'string' }, latest: { type: 'boolean' }, list: { type: 'boolean' }, cat: { type: 'boolean' }, json: { type: 'boolean' }, comparison: { type: 'boolean' } },
+    options: {
+      date: { type: 'string' },
+      latest: { type: 'boolean' },
+      list: { type: 'boolean' },
+      cat: { type: 'boolean' },
+      json: { type: 'boolean' },
+      comparison: { type: 'boolean' },
+    },
   });
   const [arg] = positionals;
   if (!arg || positionals.length > 1) throw new UsageError(`expected one job (name, spec file, or job@YYYY-MM-DD)\n${outputHelp}`);
@@ -61,7 +68,9 @@ async function printComparison(run: PublishedRun, stores: Stores, json: boolean)
   else {
     const m = report.model;
     const champion = m ? (m.name !== undefined ? `${m.name}@${m.version ?? '?'}${m.alias ? ` (${m.name}@${m.alias})` : ''}` : m.uri) : '?';
-    process.stdout.write(`${run.runId} ${run.attempt}: champion ${champion}, ${report.rows.scored} rows scored\n${challengerLines(report.challenger).join('\n')}\n`);
+    process.stdout.write(
+      `${run.runId} ${run.attempt}: champion ${champion}, ${report.rows.scored} rows scored\n${challengerLines(report.challenger).join('\n')}\n`,
+    );
   }
   return EXIT.ok;
 }

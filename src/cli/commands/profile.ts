@@ -21,7 +21,11 @@ export const profileHelp = `nightshift profile <job> --input URI --out FILE [--d
   --out    where the baseline profile goes`;
 
 export async function profileCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { input: { type: 'string' }, out: { type: 'string' }, date: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { input: { type: 'string' }, out: { type: 'string' }, date: { type: 'string' } },
+  });
   const [jobArg] = positionals;
   if (!jobArg || positionals.length > 1 || !values.input || !values.out) throw new UsageError(`expected a job, --input and --out\n${profileHelp}`);
   const loaded = await loadJobArg(jobArg);

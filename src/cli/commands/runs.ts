@@ -17,10 +17,14 @@ export async function runsCommand(argv: string[]): Promise<number> {
     const list = await client.registry.list(Number(values.limit ?? 20), positionals[0]);
     if (values.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     else {
-      process.stdout.write(`${'RUN'.padEnd(36)} ${'ATTEMPT'.padEnd(7)} ${'STATUS'.padEnd(10)} ${'SHARDS'.padEnd(7)} ${'ROWS'.padStart(10)} ${'REJECTED'.padStart(8)}  DURATION\n`);
+      process.stdout.write(
+        `${'RUN'.padEnd(36)} ${'ATTEMPT'.padEnd(7)} ${'STATUS'.padEnd(10)} ${'SHARDS'.padEnd(7)} ${'ROWS'.padStart(10)} ${'REJECTED'.padStart(8)}  DURATION\n`,
+      );
       for (const r of list) {
         const dur = r.finishedAt && r.startedAt ? `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : '';
-        process.stdout.write(`${r.runId.padEnd(36)} ${r.attempt.padEnd(7)} ${r.status.padEnd(10)} ${`${r.shardsDone ?? 0}/${r.shards ?? '?'}`.padEnd(7)} ${String(r.rowsRead ?? 0).padStart(10)} ${String(r.rowsRejected ?? '-').padStart(8)}  ${dur}\n`);
+        process.stdout.write(
+          `${r.runId.padEnd(36)} ${r.attempt.padEnd(7)} ${r.status.padEnd(10)} ${`${r.shardsDone ?? 0}/${r.shards ?? '?'}`.padEnd(7)} ${String(r.rowsRead ?? 0).padStart(10)} ${String(r.rowsRejected ?? '-').padStart(8)}  ${dur}\n`,
+        );
       }
     }
     return EXIT.ok;

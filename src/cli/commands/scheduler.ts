@@ -30,18 +30,42 @@ export async function schedulerCommand(): Promise<number> {
   const service = await startService(log);
   if (!service) return EXIT.ok; // stopped while waiting for Redis
   const { client } = service;
-  const scheduler = new Scheduler({ redis: client.redis, prefix: client.prefix, runs: client.runs, registry: client.registry, now: () => new Date() }, systemClock, {
-    log: (line) => log.info(line),
-    onTick: (job, tick, outcome, why, text) => log.info({ job, runId: outcome.runId, tick: tick.at.toISOString(), why, decision: outcome.kind, ...(outcome.kind === 'fired' ? { attempt: outcome.attempt, created: outcome.created } : {}), ...(outcome.kind === 'skipped' ? { activeRun: outcome.activeRun } : {}) }, text),
-    onRetry: (job, err, retryInMs) => log.warn({ job, err, retryInMs }, 'scheduler step failed; retrying'),
-    onError: (job, err) => log.error({ job, err }, `${job}: ${errorMessage(err)}`),
-    onLate: (job, late) => log.warn({ job, runId: late.runId, deadline: late.deadline, status: late.status }, `${job}: LATE ${late.reason}`),
-  });
+  const scheduler = new Scheduler(
+    { redis: client.redis, prefix: client.prefix, runs: client.runs, registry: client.registry, now: () => new Date() },
+    systemClock,
+    {
+      log: (line) => log.info(line),
+      onTick: (job, tick, outcome, why, text) =>
+        log.info(
+          {
+            job,
+            runId: outcome.runId,
+            tick: tick.at.toISOString(),
+            why,
+            decision: outcome.kind,
+            ...(outcome.kind === 'fired' ? { attempt: outcome.attempt, created: outcome.created } : {}),
+            ...(outcome.kind === 'skipped' ? { activeRun: outcome.activeRun } : {}),
+          },
+          text,
+        ),
+      onRetry: (job, err, retryInMs) => log.warn({ job, err, retryInMs }, 'scheduler step failed; retrying'),
+      onError: (job, err) => log.error({ job, err }, `${job}: ${errorMessage(err)}`),
+      onLate: (job, late) => log.warn({ job, runId: late.runId, deadline: late.deadline, status: late.status }, `${job}: LATE ${late.reason}`),
+    },
+  );
   const source = new JobSource(jobsDir(), (err) => log.error({ err }, `refusing ${err.message}`));
   const reload = async (): Promise<void> => {
     const jobs = await source.load();
     await scheduler.setJobs(jobs);
-    log.info({ jobs: scheduler.jobs().map((j) => j.spec.name) }, `scheduling ${scheduler.jobs().map((j) => j.spec.name).join(', ') || 'no jobs'}`);
+    log.info(
+      { jobs: scheduler.jobs().map((j) => j.spec.name) },
+      `scheduling ${
+        scheduler
+          .jobs()
+          .map((j) => j.spec.name)
+          .join(', ') || 'no jobs'
+      }`,
+    );
   };
   await reload();
   source.watch(() => void reload().catch((err: unknown) => log.error({ err }, `reload failed: ${errorMessage(err)}`)));
@@ -70,11 +94,15 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
       }
       const last = client ? await lastTick({ redis: client.redis, prefix: client.prefix }, job.spec.name) : undefined;
       const recent = client ? (await client.registry.list(1, job.spec.name))[0] : undefined;
-      process.stdout.write(`${job.spec.name}: "${s.cron}" in ${s.timezone} (logical date: ${s.logicalDate}, catch-up: ${s.catchup}/${s.catchupWindow}, overlap: ${s.overlap})\n`);
+      process.stdout.write(
+        `${job.spec.name}: "${s.cron}" in ${s.timezone} (logical date: ${s.logicalDate}, catch-up: ${s.catchup}/${s.catchupWindow}, overlap: ${s.overlap})\n`,
+      );
       for (const t of nextTicks(s.cron, s.timezone, now, count)) {
         process.stdout.write(`  next ${t.localDate} ${t.localTime} ${s.timezone} = ${t.at.toISOString()} → scores ${logicalDateForTick(t, s)}\n`);
       }
-      process.stdout.write(`  last tick ${last?.toISOString() ?? 'never'}; last run ${recent ? `${recent.runId} ${recent.attempt} ${recent.status}` : 'none'}\n`);
+      process.stdout.write(
+        `  last tick ${last?.toISOString() ?? 'never'}; last run ${recent ? `${recent.runId} ${recent.attempt} ${recent.status}` : 'none'}\n`,
+      );
     }
   } finally {
     await client?.close();
@@ -83,7 +111,11 @@ export async function scheduleCommand(argv: string[]): Promise<number> {
 }
 
 export async function backfillCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, rerun: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, rerun: { type: 'boolean' } },
+  });
   const [jobArg] = positionals;
   if (!jobArg || !values.from || !values.to) throw new UsageError(backfillHelp);
   for (const d of [values.from, values.to]) {

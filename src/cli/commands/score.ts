@@ -46,7 +46,9 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     progress.done();
     process.stdout.write(summaryText(result.report, result.outputUri));
     if (result.publication.kind === 'superseded') {
-      throw new SupersededError(`attempt ${result.report.attempt} was not published: attempt ${result.publication.by ?? '?'} of ${result.report.runId} published while it ran (its files were removed)`);
+      throw new SupersededError(
+        `attempt ${result.report.attempt} was not published: attempt ${result.publication.by ?? '?'} of ${result.report.runId} published while it ran (its files were removed)`,
+      );
     }
     if (result.report.status === 'succeeded') return EXIT.ok;
     if (result.report.status === 'held') return EXIT.held;
@@ -103,7 +105,9 @@ function resolveScoreRun(job: LoadedJob, date: string, input: string | undefined
   if (input === undefined && output === undefined) return run;
   const inLoc = flagged(input === undefined ? 'input.uri' : '--input', () => parseLocation(staticPrefix(run.inputUri), job.baseDir));
   if (isWithin(run.output, inLoc) || isWithin(inLoc, run.output)) {
-    throw new UsageError(`--output "${run.outputUri}" must not be equal to, inside, or around the input "${formatLocation(inLoc)}" (outputs would be read as inputs)`);
+    throw new UsageError(
+      `--output "${run.outputUri}" must not be equal to, inside, or around the input "${formatLocation(inLoc)}" (outputs would be read as inputs)`,
+    );
   }
   return run;
 }

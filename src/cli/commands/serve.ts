@@ -41,7 +41,16 @@ const envSchema = z.object({
 });
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, registry: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      registry: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+    },
+  });
   const metricsPort = parsePort(values['metrics-port'] ?? process.env.NIGHTSHIFT_METRICS_PORT, undefined, '--metrics-port');
   const token = process.env.NIGHTSHIFT_API_TOKEN ?? '';
   if (token.length < 16) throw new UsageError('set NIGHTSHIFT_API_TOKEN to a secret of at least 16 characters');
@@ -49,7 +58,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   const env = envSchema.safeParse(process.env);
   if (!env.success) throw new UsageError(`invalid serve settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const timeouts = { headersMs: env.data.NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS, bodyIdleMs: env.data.NIGHTSHIFT_HTTP_BODY_IDLE_MS, requestMs: env.data.NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS };
+  const timeouts = {
+    headersMs: env.data.NIGHTSHIFT_HTTP_HEADERS_TIMEOUT_MS,
+    bodyIdleMs: env.data.NIGHTSHIFT_HTTP_BODY_IDLE_MS,
+    requestMs: env.data.NIGHTSHIFT_HTTP_REQUEST_TIMEOUT_MS,
+  };
   const log = rootLogger().child({ component: 'serve' });
   const service = await startService(log);
   if (!service) return EXIT.ok; // stopped while waiting for Redis
@@ -69,11 +82,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const closeGauges = registerQueueGauges(client.redis, client.prefix);
   const checks = redisChecks(client.redis);
   const board = await createQueueBoard(client.redis, client.prefix, { readOnly: env.data.NIGHTSHIFT_BOARD_READ_ONLY === 'true' });
-  const dashboard = createDashboard({ token, client, jobs, stores, log: log.child({ component: 'dashboard' }), ...(registryUri ? { registry: openModels } : {}), canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']), queuesPath: `${BOARD_PATH}/` });
+  const dashboard = createDashboard({
+    token,
+    client,
+    jobs,
+    stores,
+    log: log.child({ component: 'dashboard' }),
+    ...(registryUri ? { registry: openModels } : {}),
+    canCancel: apiHasRoute('POST', ['runs', ':id', 'cancel']),
+    queuesPath: `${BOARD_PATH}/`,
+  });
   const server = createApiServer({ token, client, jobs, timeouts, log, checks, stores, dashboard, board, ...(registryUri ? { registry: openModels } : {}) });
   let ops: Server | undefined;
   try {
-    if (metricsPort !== undefined) ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
+    if (metricsPort !== undefined)
+      ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', checks, log);
     const address = await listenOn(server, port, host, 'serve');
     log.info({ address }, `nightshift serve listening on ${address}`);
     await service.stopped();

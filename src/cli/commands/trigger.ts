@@ -50,7 +50,16 @@ export async function waitForRun(registry: RunRegistry, runId: string, attempt: 
       const rec = await registry.get(runId, attempt);
       // An attempt renumbered by the plan step (worker/renumber-attempt.ts) goes on as its successor.
       if (rec?.status === 'superseded' && rec.supersededBy) return waitForRun(registry, runId, rec.supersededBy, pollMs);
-      if (rec && (rec.status === 'succeeded' || rec.status === 'failed' || rec.status === 'skipped' || rec.status === 'held' || rec.status === 'superseded' || rec.status === 'cancelled')) return rec;
+      if (
+        rec &&
+        (rec.status === 'succeeded' ||
+          rec.status === 'failed' ||
+          rec.status === 'skipped' ||
+          rec.status === 'held' ||
+          rec.status === 'superseded' ||
+          rec.status === 'cancelled')
+      )
+        return rec;
       if (rec) progress.update(() => `${rec.status}: ${rec.shardsDone ?? 0}/${rec.shards ?? '?'} shards, ${(rec.rowsRead ?? 0).toLocaleString('en-US')} rows`);
       await new Promise((r) => setTimeout(r, pollMs));
     }

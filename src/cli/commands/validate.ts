@@ -67,7 +67,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
           await session.release();
         }
         // A run would go on without a challenger that fails; validate says so before any run does.
-        const challenger = await planChallenger(job, stores, values, { fetch: (s) => fetchModel(s, stores), metadata: (m, threads) => sessionMetadata(m, threads) });
+        const challenger = await planChallenger(job, stores, values, {
+          fetch: (s) => fetchModel(s, stores),
+          metadata: (m, threads) => sessionMetadata(m, threads),
+        });
         if (challenger?.facts.failure !== undefined) {
           errors.push(new JobSpecError(job.file, [`model.challenger: ${challenger.facts.failure} (runs would score without it)`]));
           continue;

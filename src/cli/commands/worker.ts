@@ -32,13 +32,19 @@ const envSchema = z.object({
 });
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { concurrency: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { concurrency: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } },
+  });
   const metricsPort = parsePort(values['metrics-port'] ?? process.env.NIGHTSHIFT_METRICS_PORT, undefined, '--metrics-port');
   const env = envSchema.safeParse(process.env);
   if (!env.success) throw new UsageError(`invalid worker settings: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const lockMs = env.data.NIGHTSHIFT_LOCK_MS;
   const stalledMs = env.data.NIGHTSHIFT_STALLED_MS ?? stalledIntervalFor(lockMs);
-  if (stalledMs >= lockMs) throw new UsageError(`NIGHTSHIFT_STALLED_MS (${stalledMs}) must be below NIGHTSHIFT_LOCK_MS (${lockMs}): otherwise a killed worker's shard waits up to two stalled intervals past its lock (default: half the lock)`);
+  if (stalledMs >= lockMs)
+    throw new UsageError(
+      `NIGHTSHIFT_STALLED_MS (${stalledMs}) must be below NIGHTSHIFT_LOCK_MS (${lockMs}): otherwise a killed worker's shard waits up to two stalled intervals past its lock (default: half the lock)`,
+    );
   const concurrency = values.concurrency ? Number(values.concurrency) : env.data.NIGHTSHIFT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: expected a positive integer, found "${values.concurrency}"`);
   const log = rootLogger().child({ component: 'worker' });
@@ -50,7 +56,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const stopWaiting = (): void => stopping.abort();
   process.once('SIGTERM', stopWaiting);
   process.once('SIGINT', stopWaiting);
-  const [{ startWorker }, { redisSettingsFromEnv }, { retentionFromEnv }] = await Promise.all([import('../../worker/start-worker.js'), import('../../queue/redis-config.js'), import('../../queue/retention.js')]);
+  const [{ startWorker }, { redisSettingsFromEnv }, { retentionFromEnv }] = await Promise.all([
+    import('../../worker/start-worker.js'),
+    import('../../queue/redis-config.js'),
+    import('../../queue/retention.js'),
+  ]);
   // Start-up marks are ms since the process began (performance.now()); logged with "worker ready".
   const modulesLoadedMs = performance.now();
   let ops: Server | undefined;
@@ -75,13 +85,18 @@ export async function workerCommand(argv: string[]): Promise<number> {
           // its storage credentials are refused.
           onConnection: async (connection, state) => {
             const [{ startOpsServer }, { redisChecks }] = await Promise.all([import('../../http/ops-server.js'), import('../../http/health.js')]);
-            ops = await startOpsServer(metricsPort, values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1', {
-              ...redisChecks(connection),
-              storage: async () => {
-                const st = state();
-                return st && !st.ready ? `not taking jobs: ${st.reason ?? 'storage check failing'}` : undefined;
+            ops = await startOpsServer(
+              metricsPort,
+              values['metrics-host'] ?? process.env.NIGHTSHIFT_METRICS_HOST ?? '127.0.0.1',
+              {
+                ...redisChecks(connection),
+                storage: async () => {
+                  const st = state();
+                  return st && !st.ready ? `not taking jobs: ${st.reason ?? 'storage check failing'}` : undefined;
+                },
               },
-            }, log);
+              log,
+            );
           },
         }),
     modulesLoadedMs,

@@ -93,7 +93,8 @@ async function act(kind, data, confirmText, withReason, control) {
 /** One line about what an action did, from the API's answer. */
 function describe(kind, out) {
   if (out.message) return out.message;
-  if (out.record && out.record.alias) return `${out.record.name}@${out.record.alias} now points at version ${out.record.version}${out.changed === false ? ' (it already did)' : ''}`;
+  if (out.record && out.record.alias)
+    return `${out.record.name}@${out.record.alias} now points at version ${out.record.version}${out.changed === false ? ' (it already did)' : ''}`;
   if (out.runId) return `${out.runId} (${out.attempt ?? ''}): ${out.status ?? kind}`;
   return `${kind}: done`;
 }
@@ -199,7 +200,11 @@ function histogram(el) {
   if (fractions.length === 0 || typeof uPlot === 'undefined') return;
   const centers = fractions.map((_, i) => (edges[i] + edges[i + 1]) / 2);
   let drawn = [];
-  const bars = uPlot.paths.bars({ size: [0.92, Infinity], align: 0, each: (u, seriesIdx, i, left, top, width, height) => drawn.push({ i, left, top, width, height }) });
+  const bars = uPlot.paths.bars({
+    size: [0.92, Infinity],
+    align: 0,
+    each: (u, seriesIdx, i, left, top, width, height) => drawn.push({ i, left, top, width, height }),
+  });
   const plot = new uPlot(
     {
       width: Math.max(260, el.clientWidth || 320),
@@ -207,7 +212,10 @@ function histogram(el) {
       legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: false, range: [edges[0], edges[edges.length - 1]] }, y: { range: (u, min, max) => [0, max * 1.1 || 1] } },
-      axes: [{ stroke: css('--muted', '#666'), size: 30 }, { stroke: css('--muted', '#666'), size: 46, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+      axes: [
+        { stroke: css('--muted', '#666'), size: 30 },
+        { stroke: css('--muted', '#666'), size: 46, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) },
+      ],
       series: [{}, { label: 'share of rows', fill: css('--bar', '#3b7dd8'), stroke: css('--bar', '#3b7dd8'), width: 0, paths: bars, points: { show: false } }],
       hooks: {
         drawClear: [() => (drawn = [])],
@@ -239,7 +247,11 @@ function spark(el) {
       cursor: { show: false },
       scales: { x: { time: false }, rows: { range: (u, min, max) => [0, max || 1] }, rate: { range: (u, min, max) => [0, Math.max(max, 0.01)] } },
       axes: [{ show: false }, { show: false, scale: 'rows' }],
-      series: [{}, { scale: 'rows', stroke: css('--bar', '#3b7dd8'), width: 1.5, points: { show: rows.length < 3 } }, { scale: 'rate', stroke: css('--bad', '#c0392b'), width: 1, dash: [3, 2], points: { show: rows.length < 3 } }],
+      series: [
+        {},
+        { scale: 'rows', stroke: css('--bar', '#3b7dd8'), width: 1.5, points: { show: rows.length < 3 } },
+        { scale: 'rate', stroke: css('--bad', '#c0392b'), width: 1, dash: [3, 2], points: { show: rows.length < 3 } },
+      ],
     },
     [x, rows, rates],
     el,

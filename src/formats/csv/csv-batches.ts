@@ -85,7 +85,11 @@ async function* generalEvents(
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
   const records = shiftLines(readCsvRecords(stream, object, spec.input.csv, spec.limits.maxRecordBytes), linesBefore);
-  const queue = new BatchQueue<CsvRecord>((h, line) => new BatchBuilder(h, spec, object, line), (rec) => ({ names: rec.fields, line: rec.line }), header);
+  const queue = new BatchQueue<CsvRecord>(
+    (h, line) => new BatchBuilder(h, spec, object, line),
+    (rec) => ({ names: rec.fields, line: rec.line }),
+    header,
+  );
   for await (const rec of records) {
     queue.record(rec);
     if (queue.pending) yield* queue.drain();

@@ -25,12 +25,7 @@ export interface CsvRecord {
   readonly invalidFields?: readonly number[];
 }
 
-export async function* readCsvRecords(
-  stream: Readable,
-  object: string,
-  csv: CsvOptions,
-  maxRecordBytes: number,
-): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(stream: Readable, object: string, csv: CsvOptions, maxRecordBytes: number): AsyncGenerator<CsvRecord> {
   // csv-parse's info.lines is where a record ends, but it counts a CRLF inside a quoted field as
   // two lines; and on an error it points where parsing stopped (the end of the file, for an
   // unclosed quote). So start lines are derived here, as records are parsed (on_record runs

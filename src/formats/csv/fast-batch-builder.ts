@@ -220,4 +220,3 @@ function fillDecoded(plan: InputPlan, rec: ScannedRecord, arr: BigInt64Array | s
   }
   return undefined;
 }
-

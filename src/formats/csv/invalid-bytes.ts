@@ -79,7 +79,7 @@ export class InvalidBytesWatch {
   }
 
   private markInvalid(at: number, bytes: Buffer): void {
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       const n = validSequenceLength(bytes, i);
       if (n > 0) {
         i += n;

@@ -572,16 +572,7 @@ function unescapeInto(buf: Buffer, start: number, end: number, quote: number, re
  * it (UTF-16 length ≤ bytes). `complete`: [start, end) is the whole record (or all of it that
  * csv-parse reads before another error); otherwise a quote at the very end is left undecided.
  */
-function isOversize(
-  buf: Buffer,
-  start: number,
-  end: number,
-  complete: boolean,
-  delimiter: number,
-  quote: number,
-  relaxQuotes: boolean,
-  max: number,
-): boolean {
+function isOversize(buf: Buffer, start: number, end: number, complete: boolean, delimiter: number, quote: number, relaxQuotes: boolean, max: number): boolean {
   const content = Buffer.allocUnsafe(end - start);
   let units = 0; // UTF-16 length of the finished fields
   let n = 0; // content bytes of the current field

@@ -21,7 +21,13 @@ export function readJsonlBatchEvents(stream: Readable, object: string, spec: Job
   return valueBatchEvents(jsonlRows(stream, object, columns, int64, spec.limits.maxRecordBytes), columns, spec, object);
 }
 
-async function* jsonlRows(stream: Readable, object: string, columns: readonly string[], int64: ReadonlySet<string>, maxLineBytes: number): AsyncGenerator<ValueRow> {
+async function* jsonlRows(
+  stream: Readable,
+  object: string,
+  columns: readonly string[],
+  int64: ReadonlySet<string>,
+  maxLineBytes: number,
+): AsyncGenerator<ValueRow> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let line = 0;
@@ -36,7 +42,8 @@ async function* jsonlRows(stream: Readable, object: string, columns: readonly st
         start = nl + 1;
       }
       rest = text.slice(start);
-      if (rest.length > maxLineBytes) throw new InputError({ object, line: line + 1 }, 'a line is longer than limits.maxRecordBytes (is this JSON Lines, one object per line?)');
+      if (rest.length > maxLineBytes)
+        throw new InputError({ object, line: line + 1 }, 'a line is longer than limits.maxRecordBytes (is this JSON Lines, one object per line?)');
     }
   } catch (err) {
     throw toInputError(err, object);

@@ -51,7 +51,8 @@ function objectBuffer(src: ParquetSource, signal: AbortSignal | undefined): Asyn
 }
 
 export async function readParquetMetadata(src: ParquetSource, file: AsyncBuffer = objectBuffer(src, undefined)): Promise<FileMetaData> {
-  if (src.size < 12) throw new InputError({ object: src.display }, `not a readable Parquet file: ${src.size} bytes is too short to hold a Parquet footer (truncated?)`);
+  if (src.size < 12)
+    throw new InputError({ object: src.display }, `not a readable Parquet file: ${src.size} bytes is too short to hold a Parquet footer (truncated?)`);
   try {
     return await parquetMetadataAsync(file);
   } catch (err) {
@@ -99,7 +100,13 @@ export function readParquetBatchEvents(src: ParquetSource, spec: JobSpec, range:
   return { events: valueBatchEvents(parquetRows(src, file, columns, spec, range), columns, spec, src.display), bytesRead: () => file.fetched };
 }
 
-async function* parquetRows(src: ParquetSource, file: AsyncBuffer, columns: readonly string[], spec: JobSpec, range: RowGroupRange | undefined): AsyncGenerator<ValueRow> {
+async function* parquetRows(
+  src: ParquetSource,
+  file: AsyncBuffer,
+  columns: readonly string[],
+  spec: JobSpec,
+  range: RowGroupRange | undefined,
+): AsyncGenerator<ValueRow> {
   const metadata = await readParquetMetadata(src, file);
   checkColumns(src.display, metadata, spec);
   const groups = metadata.row_groups;
@@ -116,7 +123,9 @@ async function* parquetRows(src: ParquetSource, file: AsyncBuffer, columns: read
         objects = await parquetReadObjects({ file, metadata, columns: [...columns], rowStart: start, rowEnd: end, compressors });
       } catch (err) {
         if (err instanceof InputError) throw err;
-        throw new InputError({ object: src.display, line: start + 1 }, `cannot decode Parquet rows ${start + 1}–${end}: ${(err as Error).message}`, { cause: err });
+        throw new InputError({ object: src.display, line: start + 1 }, `cannot decode Parquet rows ${start + 1}–${end}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       for (let i = 0; i < objects.length; i++) {
         const obj = objects[i] as Record<string, unknown>;
@@ -136,10 +145,18 @@ const NUMERIC = new Set(['INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BOOLEAN']);
 /** Every used column exists as a top-level leaf; number inputs are fed from numeric columns. */
 function checkColumns(object: string, metadata: FileMetaData, spec: JobSpec): void {
   const top = new Map<string, SchemaElement & { nested: boolean }>();
-  for (const child of parquetSchema(metadata).children) top.set(child.element.name, { ...child.element, nested: child.children.length > 0 || child.element.repetition_type === 'REPEATED' });
+  for (const child of parquetSchema(metadata).children)
+    top.set(child.element.name, { ...child.element, nested: child.children.length > 0 || child.element.repetition_type === 'REPEATED' });
   const have = [...top.keys()];
   for (const c of usedColumns(spec)) {
-    if (!top.has(c)) throw new InputError({ object, column: c }, `column "${c}" is not in the Parquet file (its columns: ${have.slice(0, 20).map((h) => JSON.stringify(h)).join(', ')}${have.length > 20 ? ', …' : ''})`);
+    if (!top.has(c))
+      throw new InputError(
+        { object, column: c },
+        `column "${c}" is not in the Parquet file (its columns: ${have
+          .slice(0, 20)
+          .map((h) => JSON.stringify(h))
+          .join(', ')}${have.length > 20 ? ', …' : ''})`,
+      );
   }
   for (const input of spec.model.inputs) {
     if (input.dtype === 'string') continue;
@@ -147,7 +164,10 @@ function checkColumns(object: string, metadata: FileMetaData, spec: JobSpec): vo
       const el = top.get(c) as SchemaElement & { nested: boolean };
       const type = el.nested ? 'a nested (group or repeated) column' : `${el.type ?? '?'}${el.converted_type ? `/${el.converted_type}` : ''}`;
       if (el.nested || !NUMERIC.has(el.type ?? '')) {
-        throw new InputError({ object, column: c }, `column "${c}" is ${type} in the Parquet file; model input "${input.name}" (${input.dtype}) needs a numeric column (INT32, INT64, FLOAT or DOUBLE)`);
+        throw new InputError(
+          { object, column: c },
+          `column "${c}" is ${type} in the Parquet file; model input "${input.name}" (${input.dtype}) needs a numeric column (INT32, INT64, FLOAT or DOUBLE)`,
+        );
       }
     }
   }

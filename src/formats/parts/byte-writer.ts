@@ -220,4 +220,3 @@ function writeDigits(buf: Buffer, last: number, n: number, count: number): void 
     t = q;
   }
 }
-

@@ -73,7 +73,8 @@ const NEEDS_QUOTES_COMMA = /[",\r\n]/;
 
 export function csvQuote(text: string, delimiter: string): string {
   // One scan for the common comma case; other delimiters check each character.
-  const needs = delimiter === ',' ? NEEDS_QUOTES_COMMA.test(text) : text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r');
+  const needs =
+    delimiter === ',' ? NEEDS_QUOTES_COMMA.test(text) : text.includes('"') || text.includes(delimiter) || text.includes('\n') || text.includes('\r');
   if (needs) {
     return `"${text.replace(/"/g, '""')}"`;
   }

@@ -20,7 +20,6 @@ export interface PartFormat {
   newPart(): PartEncoder;
 }
 
-
 export function partFormat(spec: JobSpec): PartFormat {
   if (spec.output.format === 'parquet') {
     return {
@@ -75,7 +74,13 @@ function csvFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
     contentType: 'text/csv',
     header: () => `${names.map((n) => csvText(n)).join(',')}\n`,
     rows: (batch, scores) =>
-      writeRows(batch, { cells: planCells(batch, scores, prefix, true), rowStart: ascii(''), rowEnd: ascii('\n'), json: false, decimals: spec.output.decimals }),
+      writeRows(batch, {
+        cells: planCells(batch, scores, prefix, true),
+        rowStart: ascii(''),
+        rowEnd: ascii('\n'),
+        json: false,
+        decimals: spec.output.decimals,
+      }),
   };
 }
 
@@ -88,7 +93,13 @@ function jsonlFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
     contentType: 'application/x-ndjson',
     header: () => '',
     rows: (batch, scores) =>
-      writeRows(batch, { cells: planCells(batch, scores, prefix, false), rowStart: ascii('{'), rowEnd: ascii('}\n'), json: true, decimals: spec.output.decimals }),
+      writeRows(batch, {
+        cells: planCells(batch, scores, prefix, false),
+        rowStart: ascii('{'),
+        rowEnd: ascii('}\n'),
+        json: true,
+        decimals: spec.output.decimals,
+      }),
   };
 }
 
@@ -96,7 +107,8 @@ function jsonlFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
 function planCells(batch: ColumnarBatch, scores: ScoreColumns[], prefix: (cell: number) => Uint8Array, csv: boolean): CellPlan[] {
   const cells: CellPlan[] = [];
   const bytes = csv ? batch.textBytes : undefined;
-  if (bytes) for (const col of [...bytes.ids, ...bytes.passthrough]) cells.push({ kind: TEXT_BYTES, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
+  if (bytes)
+    for (const col of [...bytes.ids, ...bytes.passthrough]) cells.push({ kind: TEXT_BYTES, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
   else for (const col of [...batch.ids, ...batch.passthrough]) cells.push({ kind: TEXT, values: col, stride: 1, offset: 0, prefix: prefix(cells.length) });
   for (const s of scores) {
     const kind = scoreKind(s);

@@ -49,10 +49,13 @@ export function allocateBatch(plan: ColumnPlan, batchRows: number): ColumnarBatc
   for (const input of plan.inputs) {
     const size = batchRows * input.indexes.length;
     const arr: FeatureArray =
-      input.spec.dtype === 'float32' ? new Float32Array(size)
-      : input.spec.dtype === 'float64' ? new Float64Array(size)
-      : input.spec.dtype === 'int64' ? new BigInt64Array(size)
-      : new Array<string>(size).fill('');
+      input.spec.dtype === 'float32'
+        ? new Float32Array(size)
+        : input.spec.dtype === 'float64'
+          ? new Float64Array(size)
+          : input.spec.dtype === 'int64'
+            ? new BigInt64Array(size)
+            : new Array<string>(size).fill('');
     features.set(input.spec.name, arr);
   }
   return { rows: 0, features, ids: plan.idIndexes.map(() => []), passthrough: plan.passIndexes.map(() => []), lines: [] };
@@ -91,11 +94,18 @@ function columnIndex(header: readonly string[], object: string, line: number): (
   return (name) => {
     const at = positions.get(name);
     if (!at) {
-      const shown = header.slice(0, 20).map((h) => JSON.stringify(h)).join(', ');
+      const shown = header
+        .slice(0, 20)
+        .map((h) => JSON.stringify(h))
+        .join(', ');
       const hint = header.length === 1 && /[;\t|,]/.test(header[0] ?? '') ? '; the header has a single column: is input.csv.delimiter right?' : '';
       throw new InputError({ object, line, column: name }, `column "${name}" is not in the header (found: ${shown}${header.length > 20 ? ', …' : ''})${hint}`);
     }
-    if (at.length > 1) throw new InputError({ object, line, column: name }, `column "${name}" appears ${at.length} times in the header (positions ${at.map((i) => i + 1).join(', ')})`);
+    if (at.length > 1)
+      throw new InputError(
+        { object, line, column: name },
+        `column "${name}" appears ${at.length} times in the header (positions ${at.map((i) => i + 1).join(', ')})`,
+      );
     return at[0] as number;
   };
 }

@@ -18,7 +18,11 @@ export function parseFloatCell(text: string, float32: boolean, allowNaN: boolean
   }
   if (!DECIMAL.test(text)) {
     if (/^[+-]?(inf|infinity)$/i.test(text)) return { ok: false, reason: 'non_finite', detail: `"${text}" is not a finite number` };
-    return { ok: false, reason: 'not_a_number', detail: `"${clip(text)}" is not a number (expected digits with "." as decimal point, no thousands separators)` };
+    return {
+      ok: false,
+      reason: 'not_a_number',
+      detail: `"${clip(text)}" is not a number (expected digits with "." as decimal point, no thousands separators)`,
+    };
   }
   const v = Number(text);
   const stored = float32 ? Math.fround(v) : v;
