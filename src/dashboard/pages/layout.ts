@@ -29,59 +29,56 @@ const NAV: readonly { id: PageContext['section']; href: string; label: string }[
 
 export function page(ctx: PageContext, opts: PageOptions, body: Html): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${opts.title} · nightshift</title>
-        ${ctx.csrf ? html`<meta name="csrf-token" content="${ctx.csrf}" />` : ''}
-        ${ctx.user !== undefined ? html`<meta name="nightshift-user" content="${ctx.user}" />` : ''}
-        <link rel="icon" href="data:," />
-        <link rel="stylesheet" href="/ui/assets/dashboard.css" />
-        ${
-          opts.charts
-            ? html`<link rel="stylesheet" href="/ui/assets/uPlot.min.css" />
-                <script defer src="/ui/assets/uPlot.iife.min.js"></script>`
-            : ''
-        }
-        <script type="module" src="/ui/assets/dashboard.js"></script>
-      </head>
-      <body>
-        <header class="top">
-          <a class="brand" href="/ui/runs">nightshift</a>
-          ${
-            ctx.user !== undefined
-              ? html`<nav aria-label="Main">
-                    <ul>
-                      ${NAV.map((n) => html`<li><a href="${n.href}" ${n.id === ctx.section ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
-                      ${ctx.queuesPath ? html`<li><a href="${ctx.queuesPath}">Queues</a></li>` : ''}
-                    </ul>
-                  </nav>
-                  <form class="logout" method="post" action="/ui/logout">
-                    <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}" />
-                    <span class="who">${ctx.user}</span>
-                    <button type="submit">Log out</button>
-                  </form>`
-              : ''
-          }
-        </header>
-        <div id="flash" role="status" aria-live="polite"></div>
-        <main id="main" ${opts.live ? html` data-live="true"` : ''}${ctx.canCancel ? html` data-can-cancel="true"` : ''}>${body}</main>
-        <dialog id="confirm" aria-labelledby="confirm-title">
-          <form method="dialog">
-            <h2 id="confirm-title">Are you sure?</h2>
-            <p id="confirm-text"></p>
-            <p id="confirm-reason-row">
-              <label for="confirm-reason">Reason (recorded)</label> <input id="confirm-reason" name="reason" maxlength="1000" autocomplete="off" />
-            </p>
-            <div class="buttons">
-              <button value="ok" type="submit" id="confirm-ok" class="primary">Confirm</button>
-              <button value="cancel" type="submit" formnovalidate>Cancel</button>
-            </div>
-          </form>
-        </dialog>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${opts.title} · nightshift</title>
+${ctx.csrf ? html`<meta name="csrf-token" content="${ctx.csrf}">` : ''}
+${ctx.user !== undefined ? html`<meta name="nightshift-user" content="${ctx.user}">` : ''}
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/ui/assets/dashboard.css">
+${opts.charts ? html`<link rel="stylesheet" href="/ui/assets/uPlot.min.css"><script defer src="/ui/assets/uPlot.iife.min.js"></script>` : ''}
+<script type="module" src="/ui/assets/dashboard.js"></script>
+</head>
+<body>
+<header class="top">
+  <a class="brand" href="/ui/runs">nightshift</a>
+  ${
+    ctx.user !== undefined
+      ? html`<nav aria-label="Main">
+    <ul>
+      ${NAV.map((n) => html`<li><a href="${n.href}"${n.id === ctx.section ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
+      ${ctx.queuesPath ? html`<li><a href="${ctx.queuesPath}">Queues</a></li>` : ''}
+    </ul>
+  </nav>
+  <form class="logout" method="post" action="/ui/logout">
+    <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">
+    <span class="who">${ctx.user}</span>
+    <button type="submit">Log out</button>
+  </form>`
+      : ''
+  }
+</header>
+<div id="flash" role="status" aria-live="polite"></div>
+<main id="main"${opts.live ? html` data-live="true"` : ''}${ctx.canCancel ? html` data-can-cancel="true"` : ''}>
+${body}
+</main>
+<dialog id="confirm" aria-labelledby="confirm-title">
+  <form method="dialog">
+    <h2 id="confirm-title">Are you sure?</h2>
+    <p id="confirm-text"></p>
+    <p id="confirm-reason-row"><label for="confirm-reason">Reason (recorded)</label>
+    <input id="confirm-reason" name="reason" maxlength="1000" autocomplete="off"></p>
+    <div class="buttons">
+      <button value="ok" type="submit" id="confirm-ok" class="primary">Confirm</button>
+      <button value="cancel" type="submit" formnovalidate>Cancel</button>
+    </div>
+  </form>
+</dialog>
+</body>
+</html>
+`;
 }
 
 /** A status badge: the status word with its colour class (colour is never the only cue). */
