@@ -95,7 +95,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('reruns racing their run (two worker processes, S3 with conditional writes)', { timeout: 600_000 }, () => {
   it('trigger, then --rerun after a random delay while a1 runs: never two attempts at once; the newest publishes every row once', async () => {
-    const iterations = Number(process.env.NIGHTSHIFT_RACE_ITERATIONS ?? 12);
+    const iterations = Number(process.env.NIGHTSHIFT_RACE_ITERATIONS ?? 6);
     const seen = { overlapped: 0, supersededBeforeStart: 0 };
     for (let i = 0; i < iterations; i++) {
       const date = await newDate();
