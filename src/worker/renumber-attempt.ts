@@ -1,13 +1,13 @@
 /**
  * Attempt numbers come from two counters: the run's Redis counter (trigger) and the store
  * (`nightshift score`, which needs no Redis). An attempt whose number is not above every attempt
- * already at the run's output could never publish over it — the fence orders by number — so
+ * already at the run's output could not publish over it (or would win only by its random tag) — so
  * before planning, such an attempt hands the run to a successor numbered after the store's
  * newest, and ends superseded. This covers a run `score` published and a run whose Redis records
  * aged out (retention) before it was triggered again; triggers need no S3 access to number.
  */
 import type { Logger } from '../core/logger.js';
-import { attemptNumber, compareAttempts } from '../run/output-layout.js';
+import { attemptNumber } from '../run/output-layout.js';
 import { newestAttemptInStore } from '../run/publish.js';
 import type { ResolvedRun } from '../run/run-plan.js';
 import type { PlanPayload } from '../queue/payloads.js';
@@ -18,7 +18,9 @@ import type { WorkerContext } from './context.js';
 /** The successor's attempt name, or undefined when this attempt may go on. */
 export async function renumberIfBehind(ctx: WorkerContext, loaded: LoadedJob, p: PlanPayload, run: ResolvedRun, log: Logger): Promise<string | undefined> {
   const newest = await newestAttemptInStore(ctx.stores.resolve(run.output), p.attempt);
-  if (!newest || compareAttempts(newest, p.attempt) < 0) return undefined;
+  // By number, not by the fence's full order: an equal number from the other counter would win or
+  // lose the fence by its random tag, and users expect a rerun to carry a higher number.
+  if (!newest || attemptNumber(newest) < attemptNumber(p.attempt)) return undefined;
   const next = await triggerRun(ctx.runs, ctx.registry, loaded, p.logicalDate, {
     rerun: true,
     trigger: 'renumbered',
