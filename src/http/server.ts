@@ -255,17 +255,11 @@ async function runRoute(opts: HandlerOptions, runId: string, res: ServerResponse
 async function decisionRoute(opts: HandlerOptions, runId: string, what: 'approve' | 'reject', req: IncomingMessage, res: ServerResponse): Promise<void> {
   const id = parseRunId(runId);
   if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
-  const body = decisionBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
-  if (!body.success)
-    throw new HttpError(
-      400,
-      'invalid body',
-      body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
-    );
+  const body = await readJsonBody(opts, req, decisionBody);
   const job = (await opts.jobs()).get(id.job);
   if (!job) throw new HttpError(404, `no job named "${id.job}"`);
   const ref = { spec: job.spec, baseDir: job.baseDir, stores: opts.stores ?? defaultStores(), logicalDate: id.logicalDate };
-  const d = { by: `${body.data.by ?? 'anonymous'} (HTTP)`, reason: body.data.reason };
+  const d = { by: `${body.by ?? 'anonymous'} (HTTP)`, reason: body.reason };
   // A run that is not held answers 409 (RunStateError in the outcome table).
   const report = what === 'approve' ? await approveRun(ref, d) : await rejectRun(ref, d);
   await recordDecision(opts.client.registry, report);
@@ -279,23 +273,29 @@ async function decisionRoute(opts: HandlerOptions, runId: string, what: 'approve
 async function cancelRoute(opts: HandlerOptions, runId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const id = parseRunId(runId);
   if (!id) throw new HttpError(400, 'run id must look like job@YYYY-MM-DD');
-  const body = cancelBody.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
+  const body = await readJsonBody(opts, req, cancelBody);
+  // The job's spec names the output; without it (spec removed) the attempt's finalize step still removes its files.
+  const job = (await opts.jobs()).get(id.job);
+  const output = job ? (opts.stores ?? defaultStores()).resolve(resolveRun(job, id.logicalDate).output) : undefined;
+  const r = await cancelRun({ runs: opts.client.runs, registry: opts.client.registry, ...(output ? { output } : {}) }, runId, {
+    by: `${body.by ?? 'anonymous'} (HTTP)`,
+    ...(body.reason ? { reason: body.reason } : {}),
+    ...(body.attempt ? { attempt: body.attempt } : {}),
+  });
+  if (!r) throw new HttpError(404, `no run ${runId}${body.attempt ? ` attempt ${body.attempt}` : ''}`);
+  send(res, 200, { runId: r.runId, attempt: r.attempt, status: 'cancelled', previous: r.previous, removedJobs: r.removedJobs, message: r.message });
+}
+
+/** A route's JSON body, read (size- and idle-limited) and parsed by its schema; 400 saying what is wrong. */
+async function readJsonBody<S extends z.ZodType>(opts: HandlerOptions, req: IncomingMessage, schema: S): Promise<z.infer<S>> {
+  const body = schema.safeParse(parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8')));
   if (!body.success)
     throw new HttpError(
       400,
       'invalid body',
       body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
     );
-  // The job's spec names the output; without it (spec removed) the attempt's finalize step still removes its files.
-  const job = (await opts.jobs()).get(id.job);
-  const output = job ? (opts.stores ?? defaultStores()).resolve(resolveRun(job, id.logicalDate).output) : undefined;
-  const r = await cancelRun({ runs: opts.client.runs, registry: opts.client.registry, ...(output ? { output } : {}) }, runId, {
-    by: `${body.data.by ?? 'anonymous'} (HTTP)`,
-    ...(body.data.reason ? { reason: body.data.reason } : {}),
-    ...(body.data.attempt ? { attempt: body.data.attempt } : {}),
-  });
-  if (!r) throw new HttpError(404, `no run ${runId}${body.data.attempt ? ` attempt ${body.data.attempt}` : ''}`);
-  send(res, 200, { runId: r.runId, attempt: r.attempt, status: 'cancelled', previous: r.previous, removedJobs: r.removedJobs, message: r.message });
+  return body.data;
 }
 
 let sharedStores: Stores | undefined;
@@ -304,23 +304,16 @@ function defaultStores(): Stores {
 }
 
 async function triggerRoute(opts: HandlerOptions, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const json = parseJson((await readBytes(req, opts.bodyIdleMs, MAX_BODY_BYTES)).toString('utf8'));
-  const body = triggerBody.safeParse(json);
-  if (!body.success)
-    throw new HttpError(
-      400,
-      'invalid body',
-      body.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
-    );
+  const body = await readJsonBody(opts, req, triggerBody);
   const jobs = await opts.jobs();
   const job = jobs.get(name);
   if (!job) throw new HttpError(404, `no job named "${name}"`);
   const s = job.spec.schedule;
-  const date = body.data.date ?? defaultLogicalDate(new Date(), s?.timezone ?? 'UTC', s?.logicalDate ?? 'previous-day');
+  const date = body.date ?? defaultLogicalDate(new Date(), s?.timezone ?? 'UTC', s?.logicalDate ?? 'previous-day');
   const r = await triggerRun(opts.client.runs, opts.client.registry, job, date, {
-    rerun: body.data.rerun === true,
+    rerun: body.rerun === true,
     trigger: 'http',
-    ...(body.data.model ? { model: body.data.model } : {}),
+    ...(body.model ? { model: body.model } : {}),
   });
   send(res, r.created ? 202 : 200, {
     runId: r.runId,
