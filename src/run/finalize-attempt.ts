@@ -43,15 +43,16 @@ export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunRe
   const totals = totalRows(shards);
   const failure = i.shardFailure ?? failureReason(totals, facts.maxErrorRate) ?? (await verifyParts(out, facts.attempt, shards, totals.read - totals.rejected));
   const report = buildReport(facts, shards, failure);
-  // Uploads a killed shard left open would otherwise linger (and cost) until a lifecycle rule.
-  await abortLeftovers(out, facts.attempt);
-  await monitorRun(monitor, report, shards);
+  // Before monitoring, which writes the run's _profile.json: a cancelled attempt leaves nothing behind.
   if (i.signal?.aborted) {
     await discardAttempt(out, facts.attempt);
     throw new CancelledError(`${facts.runId}: cancelled before publishing; nothing was published and this attempt's files were removed`, {
       cause: i.signal.reason,
     });
   }
+  // Uploads a killed shard left open would otherwise linger (and cost) until a lifecycle rule.
+  await abortLeftovers(out, facts.attempt);
+  await monitorRun(monitor, report, shards);
   const publication = await publishRun(out, report, i.fence);
   if (publication.kind === 'published') await updateLatest(monitor.stores, i.latestRoot, report);
   // After publishing, in the background: a slow or failing receiver never delays the run.
