@@ -8,7 +8,7 @@
  * formats/rows/ (column plan, cell parsing, BatchQueue).
  */
 import type { Readable } from 'node:stream';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ReaderOptions } from '../spec/component-options.js';
 import { readBatchEvents } from './csv/csv-batches.js';
 import { readJsonlBatchEvents } from './jsonl/jsonl-rows.js';
 import type { BatchEvent } from './rows/batch-queue.js';
@@ -22,7 +22,7 @@ export interface ReadBatchesOptions {
   readonly linesBefore?: number;
 }
 
-export function readBatches(stream: Readable, object: string, spec: JobSpec, options: ReadBatchesOptions = {}): AsyncGenerator<BatchEvent> {
+export function readBatches(stream: Readable, object: string, spec: ReaderOptions, options: ReadBatchesOptions = {}): AsyncGenerator<BatchEvent> {
   switch (spec.input.format) {
     case 'csv':
       return readBatchEvents(stream, object, spec, options);

@@ -3,7 +3,8 @@
  * the feature arrays the spec's inputs name, and the outputs checked against the spec's shapes.
  */
 import type { ColumnarBatch, FeatureArray, ScoreColumns } from '../core/types.js';
-import type { Dtype, JobSpec } from '../spec/job-spec.js';
+import type { Dtype } from '../spec/job-spec.js';
+import type { ModelMappingOptions } from '../spec/component-options.js';
 
 export interface FeatureInput {
   readonly name: string;
@@ -12,7 +13,7 @@ export interface FeatureInput {
   readonly data: FeatureArray;
 }
 
-export function featureInputs(spec: JobSpec, batch: ColumnarBatch): FeatureInput[] {
+export function featureInputs(spec: ModelMappingOptions, batch: ColumnarBatch): FeatureInput[] {
   return spec.model.inputs.map((inp) => {
     const data = batch.features.get(inp.name);
     if (!data) throw new Error(`batch has no feature array for model input "${inp.name}"`);
@@ -27,7 +28,7 @@ export interface ModelOutput {
 }
 
 /** The spec's outputs, in its order, each [rows, columns] as the spec maps it. */
-export function scoreColumns(spec: JobSpec, rows: number, output: (name: string) => ModelOutput | undefined): ScoreColumns[] {
+export function scoreColumns(spec: ModelMappingOptions, rows: number, output: (name: string) => ModelOutput | undefined): ScoreColumns[] {
   return spec.model.outputs.map((o) => {
     const t = output(o.name);
     if (!t) throw new Error(`model returned no output "${o.name}"`);
@@ -40,6 +41,6 @@ export function scoreColumns(spec: JobSpec, rows: number, output: (name: string)
 }
 
 /** A batch of no rows scores to empty columns without a session run. */
-export function emptyScores(spec: JobSpec): ScoreColumns[] {
+export function emptyScores(spec: ModelMappingOptions): ScoreColumns[] {
   return spec.model.outputs.map((o) => ({ name: o.name, width: o.columns.length, values: new Float32Array(0) }));
 }

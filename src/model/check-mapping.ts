@@ -4,14 +4,14 @@
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import { JobSpecError } from '../core/errors.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ModelMappingOptions } from '../spec/component-options.js';
 
 type Meta = InferenceSession.ValueMetadata;
 
 /** What a model declares: a session's, or one reported by an inference thread. */
 export type ModelMetadata = Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>;
 
-export function checkModelMapping(spec: JobSpec, session: ModelMetadata, specFile: string | undefined, modelUri: string): void {
+export function checkModelMapping(spec: ModelMappingOptions, session: ModelMetadata, specFile: string | undefined, modelUri: string): void {
   const problems: string[] = [];
   const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));

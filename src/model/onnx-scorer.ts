@@ -5,7 +5,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { requireCommonJs } from '../core/commonjs.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ModelMappingOptions } from '../spec/component-options.js';
 import { emptyScores, featureInputs, scoreColumns } from './batch-tensors.js';
 
 export interface Scorer {
@@ -19,7 +19,7 @@ export class OnnxScorer implements Scorer {
   private readonly ort = requireCommonJs('onnxruntime-node') as typeof Ort;
   constructor(
     private readonly session: Ort.InferenceSession,
-    private readonly spec: JobSpec,
+    private readonly spec: ModelMappingOptions,
   ) {
     this.fetches = spec.model.outputs.map((o) => o.name);
   }

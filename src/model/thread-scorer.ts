@@ -9,7 +9,7 @@ import { startThread } from '../core/threads.js';
 import type { ColumnarBatch, ScoreColumns } from '../core/types.js';
 import { ModelError, reviveError } from '../core/errors.js';
 import { emptyScores, featureInputs, scoreColumns } from './batch-tensors.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ModelMappingOptions } from '../spec/component-options.js';
 import type { Scorer } from './onnx-scorer.js';
 import type { ModelMetadata } from './check-mapping.js';
 import type { ThreadRequest, ThreadResponse } from './thread-protocol.js';
@@ -141,7 +141,7 @@ export class ThreadPool {
 export class ThreadScorer implements Scorer {
   constructor(
     private readonly pool: ThreadPool,
-    private readonly spec: JobSpec,
+    private readonly spec: ModelMappingOptions,
   ) {}
 
   async score(batch: ColumnarBatch): Promise<ScoreColumns[]> {

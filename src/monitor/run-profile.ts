@@ -5,7 +5,7 @@
  * drift is computed from; it is deterministic (fixed key order, sketches in key order).
  */
 import type { ColumnarBatch, FeatureArray, RejectedRow, RejectReason, ScoreColumns } from '../core/types.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ModelMappingOptions } from '../spec/component-options.js';
 import {
   CategoricalColumn,
   collectorFor,
@@ -55,7 +55,7 @@ export interface SketchSampling {
 
 export const DEFAULT_SAMPLING: SketchSampling = { exactRows: 8_192, sampleEvery: 32 };
 
-export function profileSignature(spec: JobSpec): ProfileSignature {
+export function profileSignature(spec: ModelMappingOptions): ProfileSignature {
   return {
     inputs: spec.model.inputs.map((i) => ({ name: i.name, columns: [...i.columns], dtype: i.dtype })),
     outputs: spec.model.outputs.map((o) => ({ name: o.name, columns: [...o.columns] })),

@@ -12,7 +12,7 @@ import type { PartEncoder } from '../formats/parts/part-encoder.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import type { Scorer } from '../model/onnx-scorer.js';
 import { ColumnComparison, comparedColumns, type BatchSource } from '../report/challenger-comparison.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ShardOptions } from '../spec/component-options.js';
 import { challengerJobSpec } from '../spec/challenger-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -32,7 +32,7 @@ export class ChallengerShard {
   private failure: string | undefined;
   private rows = 0;
   private inferenceMs = 0;
-  private readonly spec: JobSpec;
+  private readonly spec: ShardOptions;
   private readonly columns: ColumnComparison[];
   private readonly part: ObjectSink | undefined;
   private readonly encoder: PartEncoder | undefined;
@@ -41,12 +41,14 @@ export class ChallengerShard {
 
   constructor(
     private readonly ctx: ChallengerShardContext,
-    champion: JobSpec,
+    champion: ShardOptions,
     store: ObjectStore,
     object: string,
     signal?: AbortSignal,
   ) {
-    this.spec = challengerJobSpec(champion) as JobSpec;
+    const spec = challengerJobSpec(champion);
+    if (!spec) throw new Error('ChallengerShard needs a job with model.challenger');
+    this.spec = spec;
     const c = champion.model.challenger;
     this.columns = comparedColumns(champion.model, this.spec.model, c?.threshold).map((col) => new ColumnComparison(col));
     this.source = { object, idColumns: champion.input.id };

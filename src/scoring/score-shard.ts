@@ -11,7 +11,7 @@ import { ERRORS_HEADER, errorLine, type PartFormat } from '../formats/parts/part
 import type { Scorer } from '../model/onnx-scorer.js';
 import { addValue, newStats, type ScoreStatsState } from '../report/score-stats.js';
 import { ProfileCollector, profileSignature } from '../monitor/run-profile.js';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { ModelMappingOptions, ShardOptions } from '../spec/component-options.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBatches, type BatchEvent } from '../formats/read-batches.js';
 import { readParquetBatchEvents } from '../formats/parquet/parquet-input.js';
@@ -30,7 +30,8 @@ export interface ShardTask {
 }
 
 export interface ShardContext {
-  readonly spec: JobSpec;
+  /** What the shard loop reads of the job (its reader, scorer mapping, part format, profile switch). */
+  readonly spec: ShardOptions;
   readonly scorer: Scorer;
   readonly format: PartFormat;
   readonly signal?: AbortSignal;
@@ -173,7 +174,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   }
 }
 
-function collectStats(spec: JobSpec, scores: Awaited<ReturnType<Scorer['score']>>, stats: Record<string, ScoreStatsState>): void {
+function collectStats(spec: ModelMappingOptions, scores: Awaited<ReturnType<Scorer['score']>>, stats: Record<string, ScoreStatsState>): void {
   spec.model.outputs.forEach((o, i) => {
     const s = scores[i];
     if (!s || Array.isArray(s.values)) return;

@@ -3,7 +3,8 @@
  * ColumnarBatch. A row with any bad cell is rejected whole, with the first problem found.
  */
 import type { ColumnarBatch, FeatureArray, RejectedRow } from '../../core/types.js';
-import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
+import type { ModelInputSpec } from '../../spec/job-spec.js';
+import type { ReaderOptions } from '../../spec/component-options.js';
 import type { CsvRecord } from './csv-reader.js';
 import { parseFloatCell, parseInt64Cell, type CellResult } from '../rows/parse-cell.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan, type InputPlan } from '../rows/column-plan.js';
@@ -18,7 +19,7 @@ export class BatchBuilder {
 
   constructor(
     header: readonly string[],
-    private readonly spec: JobSpec,
+    private readonly spec: ReaderOptions,
     object: string,
     headerLine: number,
   ) {

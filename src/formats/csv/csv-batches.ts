@@ -33,7 +33,7 @@ import { BatchQueue, type BatchEvent } from '../rows/batch-queue.js';
 import { gzipInputError } from '../open-input.js';
 import { BatchBuilder } from './batch-builder.js';
 import { FastBatchBuilder } from './fast-batch-builder.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { ReaderOptions } from '../../spec/component-options.js';
 import { readCsvRecords, type CsvRecord } from './csv-reader.js';
 import { CsvScanner, needsGeneralPath, type ScannedRecord } from './scanner.js';
 
@@ -50,7 +50,7 @@ export interface BatchEventOptions {
  * UTF-8, and a delimiter and quote that are one plain ASCII byte each. (With or without a header
  * row: the header only decides which record builds the builder, the same on both paths.)
  */
-export function fastPathApplies(spec: JobSpec): boolean {
+export function fastPathApplies(spec: ReaderOptions): boolean {
   const { csv } = spec.input;
   return csv.encoding === 'utf8' && isPlainByte(csv.delimiter) && isPlainByte(csv.quote) && csv.delimiter !== csv.quote;
 }
@@ -61,7 +61,7 @@ function isPlainByte(char: string): boolean {
   return char.length === 1 && code < 0x80 && code !== 0x0a && code !== 0x0d && code !== 0x00;
 }
 
-export async function* readBatchEvents(stream: Readable, object: string, spec: JobSpec, options: BatchEventOptions = {}): AsyncGenerator<BatchEvent> {
+export async function* readBatchEvents(stream: Readable, object: string, spec: ReaderOptions, options: BatchEventOptions = {}): AsyncGenerator<BatchEvent> {
   const { csv } = spec.input;
   const header = options.header ?? (csv.header ? undefined : (csv.columns ?? []));
   const linesBefore = options.linesBefore ?? 0;
@@ -80,7 +80,7 @@ export async function* readBatchEvents(stream: Readable, object: string, spec: J
 async function* generalEvents(
   stream: Readable,
   object: string,
-  spec: JobSpec,
+  spec: ReaderOptions,
   header: readonly string[] | undefined,
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {
@@ -115,7 +115,7 @@ async function* shiftLines(records: AsyncGenerator<CsvRecord>, linesBefore: numb
 async function* fastEvents(
   chunks: AsyncIterable<Buffer>,
   object: string,
-  spec: JobSpec,
+  spec: ReaderOptions,
   header: readonly string[] | undefined,
   linesBefore: number,
 ): AsyncGenerator<BatchEvent> {

@@ -13,7 +13,8 @@ import { isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../../core/types.js';
 import { FIELD_NUMBER, isEscapedKind, NOT_NUMERIC, NUMBER_TO_VALUES, type NumberTarget, type ScannedRecord } from './scanner.js';
 import { parseDecimalFast } from './parse-float.js';
-import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
+import type { ModelInputSpec } from '../../spec/job-spec.js';
+import type { ReaderOptions } from '../../spec/component-options.js';
 import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from '../rows/column-plan.js';
 import { parseFloatCell, parseInt64Cell } from '../rows/parse-cell.js';
 import { ByteCellsBuilder, withByteText } from './byte-cells.js';
@@ -48,7 +49,7 @@ export class FastBatchBuilder {
 
   constructor(
     header: readonly string[],
-    private readonly spec: JobSpec,
+    private readonly spec: ReaderOptions,
     object: string,
     headerLine: number,
   ) {

@@ -11,11 +11,11 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { InputError } from '../../core/errors.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { ReaderOptions } from '../../spec/component-options.js';
 import type { BatchEvent } from '../rows/batch-queue.js';
 import { cellText, usedColumns, valueBatchEvents, type ValueRow } from '../rows/value-records.js';
 
-export function readJsonlBatchEvents(stream: Readable, object: string, spec: JobSpec): AsyncGenerator<BatchEvent> {
+export function readJsonlBatchEvents(stream: Readable, object: string, spec: ReaderOptions): AsyncGenerator<BatchEvent> {
   const columns = usedColumns(spec);
   const int64 = new Set(spec.model.inputs.filter((i) => i.dtype === 'int64').flatMap((i) => i.columns));
   return valueBatchEvents(jsonlRows(stream, object, columns, int64, spec.limits.maxRecordBytes), columns, spec, object);

@@ -13,7 +13,7 @@
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { InputError } from '../../core/errors.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { ReaderOptions } from '../../spec/component-options.js';
 import { readAll, type ObjectStore } from '../../storage/object-store.js';
 import type { BatchEvent } from '../rows/batch-queue.js';
 import { cellText, usedColumns, valueBatchEvents, type ValueRow } from '../rows/value-records.js';
@@ -94,7 +94,7 @@ export interface ParquetReadResult {
   bytesRead(): number;
 }
 
-export function readParquetBatchEvents(src: ParquetSource, spec: JobSpec, range: RowGroupRange | undefined, signal?: AbortSignal): ParquetReadResult {
+export function readParquetBatchEvents(src: ParquetSource, spec: ReaderOptions, range: RowGroupRange | undefined, signal?: AbortSignal): ParquetReadResult {
   const file = objectBuffer(src, signal);
   const columns = usedColumns(spec);
   return { events: valueBatchEvents(parquetRows(src, file, columns, spec, range), columns, spec, src.display), bytesRead: () => file.fetched };
@@ -104,7 +104,7 @@ async function* parquetRows(
   src: ParquetSource,
   file: AsyncBuffer,
   columns: readonly string[],
-  spec: JobSpec,
+  spec: ReaderOptions,
   range: RowGroupRange | undefined,
 ): AsyncGenerator<ValueRow> {
   const metadata = await readParquetMetadata(src, file);
@@ -143,7 +143,7 @@ function rawRow(obj: Record<string, unknown>): string {
 const NUMERIC = new Set(['INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BOOLEAN']);
 
 /** Every used column exists as a top-level leaf; number inputs are fed from numeric columns. */
-function checkColumns(object: string, metadata: FileMetaData, spec: JobSpec): void {
+function checkColumns(object: string, metadata: FileMetaData, spec: ReaderOptions): void {
   const top = new Map<string, SchemaElement & { nested: boolean }>();
   for (const child of parquetSchema(metadata).children)
     top.set(child.element.name, { ...child.element, nested: child.children.length > 0 || child.element.repetition_type === 'REPEATED' });

@@ -10,7 +10,7 @@
  */
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnarBatch, ScoreColumns } from '../../core/types.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { PartOptions } from '../../spec/component-options.js';
 import type { PartEncoder } from './part-encoder.js';
 
 /** The writer's schema element type (hyparquet-writer carries its own hyparquet types). */
@@ -23,7 +23,7 @@ interface OutColumn {
   chunks: ColumnValues[];
 }
 
-export function parquetEncoder(spec: JobSpec): PartEncoder {
+export function parquetEncoder(spec: PartOptions): PartEncoder {
   const text = [...spec.input.id, ...spec.input.passthrough];
   const scoreNames = spec.model.outputs.flatMap((o) => o.columns);
   const columns: OutColumn[] = [...text, ...scoreNames].map((name, i) => ({

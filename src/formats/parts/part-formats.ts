@@ -4,7 +4,7 @@
  * no per-row strings. The bytes are exactly those of the cell texts in cells.ts.
  */
 import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../../core/types.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { PartOptions } from '../../spec/component-options.js';
 import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
 import { parquetEncoder } from './parquet-part.js';
 import type { PartEncoder } from './part-encoder.js';
@@ -20,7 +20,7 @@ export interface PartFormat {
   newPart(): PartEncoder;
 }
 
-export function partFormat(spec: JobSpec): PartFormat {
+export function partFormat(spec: PartOptions): PartFormat {
   if (spec.output.format === 'parquet') {
     return {
       extension: 'parquet',
@@ -66,7 +66,7 @@ interface RowPlan {
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
-function csvFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
+function csvFormat(spec: PartOptions): Omit<PartFormat, 'newPart'> {
   const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
   const prefix = (k: number): Uint8Array => ascii(k === 0 ? '' : ',');
   return {
@@ -84,7 +84,7 @@ function csvFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
   };
 }
 
-function jsonlFormat(spec: JobSpec): Omit<PartFormat, 'newPart'> {
+function jsonlFormat(spec: PartOptions): Omit<PartFormat, 'newPart'> {
   const names = [...spec.input.id, ...spec.input.passthrough, ...spec.model.outputs.flatMap((o) => o.columns)];
   // More score columns than names (a spec that does not match its model) print undefined keys, as they always did.
   const prefix = (k: number): Uint8Array => ascii(`${k === 0 ? '' : ','}${k < names.length ? JSON.stringify(names[k]) : 'undefined'}:`);

@@ -4,7 +4,8 @@
  */
 import { InputError } from '../../core/errors.js';
 import type { ColumnarBatch, FeatureArray } from '../../core/types.js';
-import type { JobSpec, ModelInputSpec } from '../../spec/job-spec.js';
+import type { ModelInputSpec } from '../../spec/job-spec.js';
+import type { ColumnOptions } from '../../spec/component-options.js';
 
 /** A column the job reads: an id, a model input or a passthrough column. */
 export interface UsedColumn {
@@ -28,7 +29,7 @@ export interface ColumnPlan {
 }
 
 /** Refuses missing or ambiguous (duplicated) columns the job uses, naming file and line. */
-export function planColumns(header: readonly string[], spec: JobSpec, object: string, headerLine: number): ColumnPlan {
+export function planColumns(header: readonly string[], spec: ColumnOptions, object: string, headerLine: number): ColumnPlan {
   const index = columnIndex(header, object, headerLine);
   const resolve = (cols: readonly string[]): number[] => cols.map((c) => index(c));
   const inputs = spec.model.inputs.map((s) => ({ spec: s, indexes: resolve(s.columns) }));

@@ -10,13 +10,13 @@
  * text as it is; a nested value (object, array) as its JSON, which no number column accepts.
  */
 import type { RejectedRow } from '../../core/types.js';
-import type { JobSpec } from '../../spec/job-spec.js';
+import type { ColumnOptions, ReaderOptions } from '../../spec/component-options.js';
 import { BatchBuilder } from '../csv/batch-builder.js';
 import type { BatchEvent } from './batch-queue.js';
 import type { CsvRecord } from '../csv/csv-reader.js';
 
 /** The columns a job reads, in a fixed order: ids, passthrough, then model input columns. */
-export function usedColumns(spec: JobSpec): string[] {
+export function usedColumns(spec: ColumnOptions): string[] {
   return [...new Set([...spec.input.id, ...spec.input.passthrough, ...spec.model.inputs.flatMap((i) => i.columns)])];
 }
 
@@ -38,7 +38,12 @@ export type ValueRow =
  * Batch events from rows of cells in `columns` order: the shard loop's contract (csv-batches.ts).
  * Rows read = Σ batch.rows + rejected events.
  */
-export async function* valueBatchEvents(rows: AsyncIterable<ValueRow>, columns: readonly string[], spec: JobSpec, object: string): AsyncGenerator<BatchEvent> {
+export async function* valueBatchEvents(
+  rows: AsyncIterable<ValueRow>,
+  columns: readonly string[],
+  spec: ReaderOptions,
+  object: string,
+): AsyncGenerator<BatchEvent> {
   const builder = new BatchBuilder(columns, spec, object, 0);
   const idAt = spec.input.id.map((c) => columns.indexOf(c));
   for await (const row of rows) {
