@@ -41,13 +41,13 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
     // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
     const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
-    const model = await ctx.scorers.model(source, p.runId);
+    const model = await ctx.scorers.model(source, p.runId, undefined, signal);
     checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
     const challenger = await planChallenger(
       loaded,
       ctx.stores,
       values,
-      { fetch: (s) => ctx.scorers.model(s, p.runId), metadata: (m, threads) => ctx.scorers.metadata(m, threads) },
+      { fetch: (s) => ctx.scorers.model(s, p.runId, undefined, signal), metadata: (m, threads) => ctx.scorers.metadata(m, threads) },
       signal,
     );
     await loadBaseline({

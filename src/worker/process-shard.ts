@@ -30,7 +30,7 @@ export async function processShard(ctx: WorkerContext, job: Job, token: string |
 
 async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undefined, p: ShardPayload, signal: AbortSignal): Promise<ShardResult> {
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
-  const scorer = await ctx.scorers.scorer(loaded.spec, { uri: p.modelUri }, p.runId, p.modelSha256);
+  const scorer = await ctx.scorers.scorer(loaded.spec, { uri: p.modelUri }, p.runId, p.modelSha256, signal);
   const inputLoc = parseLocation(p.object.uri, loaded.baseDir);
   const input = ctx.stores.resolve(inputLoc);
   const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
@@ -38,9 +38,9 @@ async function scoreShardJob(ctx: WorkerContext, job: Job, token: string | undef
   // The challenger's scorer comes from the same cache: its pool or session is shared by every shard of the run.
   const c = p.challenger;
   const challenger = c
-    ? shardChallengers(loaded.spec, c.name, () => ctx.scorers.scorer(challengerJobSpec(loaded.spec) as JobSpec, { uri: c.uri }, p.runId, c.sha256)).forShard(
-        p.partKey,
-      )
+    ? shardChallengers(loaded.spec, c.name, () =>
+        ctx.scorers.scorer(challengerJobSpec(loaded.spec) as JobSpec, { uri: c.uri }, p.runId, c.sha256, signal),
+      ).forShard(p.partKey)
     : undefined;
   const result = await scoreShard(
     {

@@ -6,7 +6,7 @@
  * Faults: an S3 error status (503 SlowDown…) without forwarding; a 200 whose body is an
  * <Error> (how CompleteMultipartUpload reports a failure); a response body cut half-way (headers
  * and part of the body, then the socket is destroyed); a body that stalls half-way (then
- * nothing, socket left open). The proxy counts requests per operation and its open sockets, so a
+ * nothing, socket left open); a body held half-way until the test releases it. The proxy counts requests per operation and its open sockets, so a
  * test can see that a fault really happened and that no connection was leaked.
  *
  * It also gives s3rver the conditional writes S3 has (If-Match / If-None-Match on PutObject and
@@ -63,7 +63,9 @@ export type Fault =
   /** Forward; send the headers and `fraction` of the body, then destroy the socket. */
   | { readonly type: 'cut-body'; readonly fraction: number }
   /** Forward; send the headers and `fraction` of the body, then nothing (the socket stays open). */
-  | { readonly type: 'stall-body'; readonly fraction: number };
+  | { readonly type: 'stall-body'; readonly fraction: number }
+  /** Forward; send the headers and `fraction` of the body, the rest once `until` resolves. */
+  | { readonly type: 'hold-body'; readonly fraction: number; readonly until: Promise<void> };
 
 export interface FaultRule {
   readonly operation: S3Operation;
@@ -72,6 +74,8 @@ export interface FaultRule {
   readonly fault: Fault;
   /** How many matching requests get the fault; default 1, Infinity for all. */
   readonly times?: number;
+  /** How many matching requests pass untouched before the fault applies (default 0). */
+  readonly skip?: number;
 }
 
 export interface ActiveRule {
@@ -101,6 +105,7 @@ export interface FaultProxy {
 interface RuleState {
   readonly rule: FaultRule;
   hits: number;
+  skipped: number;
   removed: boolean;
 }
 
@@ -120,7 +125,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     open.set(res, op);
     res.once('close', () => open.delete(res));
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://proxy').pathname);
-    const state = rules.find((r) => !r.removed && r.rule.operation === op && (r.rule.path?.test(path) ?? true) && r.hits < (r.rule.times ?? 1));
+    let state = rules.find((r) => !r.removed && r.rule.operation === op && (r.rule.path?.test(path) ?? true) && r.hits < (r.rule.times ?? 1));
+    if (state && state.skipped < (state.rule.skip ?? 0)) {
+      state.skipped++;
+      state = undefined;
+    }
     if (state) state.hits++;
     const fault = state?.rule.fault;
     if (fault?.type === 'status' || fault?.type === 'error-200') {
@@ -151,6 +160,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
       upRes.once('close', finished);
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      if (fault?.type === 'hold-body') {
+        holdBody(upRes, res, Math.floor(Number(upRes.headers['content-length'] ?? 0) * fault.fraction), fault.until);
+        return;
+      }
       if (fault?.type !== 'cut-body' && fault?.type !== 'stall-body') {
         upRes.pipe(res);
         return;
@@ -195,7 +208,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     addRule(rule) {
-      const state: RuleState = { rule, hits: 0, removed: false };
+      const state: RuleState = { rule, hits: 0, skipped: 0, removed: false };
       rules.push(state);
       return {
         rule,
@@ -219,6 +232,29 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Sends `budget` bytes of the upstream body, then the rest once `until` resolves (unless the client left). */
+function holdBody(upRes: IncomingMessage, res: ServerResponse, budget: number, until: Promise<void>): void {
+  let left = budget;
+  const onData = (chunk: Buffer): void => {
+    if (chunk.length <= left) {
+      left -= chunk.length;
+      res.write(chunk);
+      return;
+    }
+    res.write(chunk.subarray(0, left));
+    const rest = chunk.subarray(left);
+    left = 0;
+    upRes.pause();
+    upRes.off('data', onData);
+    void until.then(() => {
+      if (res.destroyed) return;
+      res.write(rest);
+      upRes.pipe(res);
+    });
+  };
+  upRes.on('data', onData);
 }
 
 function answerError(res: ServerResponse, status: number, code: string): void {
