@@ -21,7 +21,7 @@
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379) and a built dist/.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,11 @@ export interface StartupSample {
   readonly total: number;
   /** First shard done → run succeeded (finalize; outside the target). */
   readonly finalize: number;
+  /**
+   * CPU ms the worker process used (all its threads) from spawn to the run's end: steadier than
+   * the wall figures on a busy machine. Undefined where /proc is not readable.
+   */
+  readonly cpu: number | undefined;
 }
 
 export interface StartupBenchResult {
@@ -139,6 +144,10 @@ async function measureOnce(root: string, job: LoadedJob, date: string, rows: num
     const plan = await h.runs.getJob(planJobId(trig.runId, trig.attempt));
     const shard = await h.shards.getJob(shardJobId(trig.runId, trig.attempt, shardName(0)));
     if (!plan?.processedOn || !plan.finishedOn || !shard?.processedOn || !shard.finishedOn) throw new Error(`plan or shard job has no timestamps\n${h.logs()}`);
+    const cpu = processCpuMs(worker.pid);
+    // A clean stop, so a worker started with --cpu-prof (NIGHTSHIFT_CHILD_NODE_ARGS) writes its profile.
+    worker.signal('SIGTERM');
+    await worker.waitForExit(30_000);
     const ready = readyLine(worker.output);
     const marks = ready.marks;
     const origin = marks ? ready.at - marks.ready : undefined;
@@ -153,6 +162,7 @@ async function measureOnce(root: string, job: LoadedJob, date: string, rows: num
       shard: shard.finishedOn - shard.processedOn,
       total: shard.finishedOn - spawnedAt,
       finalize: Date.parse(rec.finishedAt) - shard.finishedOn,
+      cpu,
     };
   } finally {
     await h.close();
@@ -164,7 +174,9 @@ function spawnBuiltWorker(root: string, h: QueueHarness, extra: Record<string, s
   const env: NodeJS.ProcessEnv = { ...process.env, NIGHTSHIFT_REDIS_URL: REDIS_URL, NIGHTSHIFT_REDIS_PREFIX: h.prefix, ...extra };
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS; // tsx's loader must not leak into the compiled worker
-  const child = spawn(process.execPath, ['bin/nightshift.js', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.NIGHTSHIFT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/nightshift.js', 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const handle = new ChildHandle(`worker ${child.pid ?? '?'}`, child);
   h.workers.push(handle);
   return handle;
@@ -178,6 +190,18 @@ function readyLine(output: string): { at: number; marks: { modules: number; redi
   if (!line || Number.isNaN(at)) throw new Error(`no timestamped "worker ready" line in the worker's output:\n${output}`);
   const m = /startup ms: modules (\d+), redis (\d+), ready (\d+)/.exec(line);
   return { at, marks: m ? { modules: Number(m[1]), redis: Number(m[2]), ready: Number(m[3]) } : undefined };
+}
+
+/** utime + stime of a live process (all threads), from /proc (Linux), in ms. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 function medianOf(values: (number | undefined)[]): number | undefined {
@@ -199,7 +223,7 @@ const PHASES: readonly [keyof StartupSample, string][] = [
 ];
 
 function describe(s: StartupSample): string {
-  return `${s.total} ms to the first shard (${PHASES.map(([k]) => `${k} ${s[k] ?? '?'}`).join(', ')}; finalize ${s.finalize})`;
+  return `${s.total} ms to the first shard (${PHASES.map(([k]) => `${k} ${s[k] ?? '?'}`).join(', ')}; finalize ${s.finalize}; worker CPU ${s.cpu ?? '?'} ms to the run's end)`;
 }
 
 export function startupTable(r: StartupBenchResult): string {
@@ -209,6 +233,7 @@ export function startupTable(r: StartupBenchResult): string {
     ...PHASES.map(([k, label]) => `  ${label.padEnd(24)} ${ms(r.median[k])}`),
     `  ${'spawn → first shard'.padEnd(24)} ${ms(r.median.total)}   (target < ${r.targetMs} ms)   runs: ${r.samples.map((s) => s.total).join(', ')}`,
     `  ${'(then finalize)'.padEnd(24)} ${ms(r.median.finalize)}`,
+    `  ${'worker CPU, spawn → end'.padEnd(24)} ${ms(r.median.cpu)}   (all threads; steadier than wall time under load)`,
   ].join('\n');
 }
 
