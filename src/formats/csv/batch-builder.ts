@@ -4,42 +4,14 @@
  */
 import type { ColumnarBatch, FeatureArray, RejectedRow } from '../../core/types.js';
 import type { ModelInputSpec } from '../../spec/job-spec.js';
-import type { ReaderOptions } from '../../spec/component-options.js';
 import type { CsvRecord } from './csv-reader.js';
 import { parseFloatCell, parseInt64Cell, type CellResult } from '../rows/parse-cell.js';
-import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan, type InputPlan } from '../rows/column-plan.js';
+import { allocateBatch, invalidTextColumn, invalidTextDetail, trimBatch, type InputPlan } from '../rows/column-plan.js';
+import { ColumnBatcher } from '../rows/column-batcher.js';
 
-export class BatchBuilder {
-  private readonly plan: ColumnPlan;
-  private readonly inputs: readonly InputPlan[];
-  private readonly idIndexes: number[];
-  private readonly passIndexes: number[];
-  private readonly fieldCount: number;
-  private batch: ColumnarBatch;
+export class BatchBuilder extends ColumnBatcher<CsvRecord> {
+  private readonly inputs: readonly InputPlan[] = this.plan.inputs;
 
-  constructor(
-    header: readonly string[],
-    private readonly spec: ReaderOptions,
-    object: string,
-    headerLine: number,
-  ) {
-    this.plan = planColumns(header, spec, object, headerLine);
-    this.inputs = this.plan.inputs;
-    this.idIndexes = this.plan.idIndexes;
-    this.passIndexes = this.plan.passIndexes;
-    this.fieldCount = this.plan.fieldCount;
-    this.batch = allocateBatch(this.plan, spec.limits.batchRows);
-  }
-
-  get rows(): number {
-    return this.batch.rows;
-  }
-
-  get full(): boolean {
-    return this.batch.rows >= this.spec.limits.batchRows;
-  }
-
-  /** Adds a record; returns why it was rejected, or undefined when accepted. */
   add(rec: CsvRecord): RejectedRow | undefined {
     const f = rec.fields;
     const ids = this.idIndexes.map((i) => f[i] ?? '');
@@ -49,7 +21,8 @@ export class BatchBuilder {
     const invalid = rec.invalidFields;
     if (invalid) {
       const bad = invalidTextColumn(this.plan.used, (i) => invalid.includes(i));
-      if (bad) return { line: rec.line, column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding), raw: rec.raw, ids };
+      if (bad)
+        return { line: rec.line, column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.options.input.csv.encoding), raw: rec.raw, ids };
     }
     const b = this.batch;
     const row = b.rows;
@@ -70,10 +43,9 @@ export class BatchBuilder {
     return undefined;
   }
 
-  /** Hands over the current batch and starts a new one (the old one may still be in flight). */
   take(): ColumnarBatch {
     const b = this.batch;
-    this.batch = allocateBatch(this.plan, this.spec.limits.batchRows);
+    this.batch = allocateBatch(this.plan, this.batchRows);
     return trimBatch(b, this.plan);
   }
 

@@ -15,7 +15,8 @@ import { FIELD_NUMBER, isEscapedKind, NOT_NUMERIC, NUMBER_TO_VALUES, type Number
 import { parseDecimalFast } from './parse-float.js';
 import type { ModelInputSpec } from '../../spec/job-spec.js';
 import type { ReaderOptions } from '../../spec/component-options.js';
-import { allocateBatch, invalidTextColumn, invalidTextDetail, planColumns, trimBatch, type ColumnPlan } from '../rows/column-plan.js';
+import { allocateBatch, invalidTextColumn, invalidTextDetail, trimBatch } from '../rows/column-plan.js';
+import { ColumnBatcher } from '../rows/column-batcher.js';
 import { parseFloatCell, parseInt64Cell } from '../rows/parse-cell.js';
 import { ByteCellsBuilder, withByteText } from './byte-cells.js';
 
@@ -31,13 +32,8 @@ interface CellProblem {
   readonly detail: string;
 }
 
-export class FastBatchBuilder {
-  private readonly plan: ColumnPlan;
+export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
   private readonly inputs: InputPlan[];
-  private readonly idIndexes: number[];
-  private readonly passIndexes: number[];
-  private readonly fieldCount: number;
-  private batch: ColumnarBatch;
   /** The current batch's feature arrays, in the order of `inputs` (saves a Map lookup per row). */
   private arrays: FeatureArray[] = [];
   /** The current batch's id and passthrough cells, kept as bytes (byte-cells.ts). */
@@ -47,18 +43,11 @@ export class FastBatchBuilder {
   private readonly fusedInput: number;
   private readonly target: NumberTarget;
 
-  constructor(
-    header: readonly string[],
-    private readonly spec: ReaderOptions,
-    object: string,
-    headerLine: number,
-  ) {
-    // The same header checks and messages as the general path; indexes as Int32Array for the hot loop.
-    this.plan = planColumns(header, spec, object, headerLine);
-    this.fieldCount = this.plan.fieldCount;
+  constructor(header: readonly string[], options: ReaderOptions, object: string, headerLine: number) {
+    // The same header checks and messages as the general path (ColumnBatcher).
+    super(header, options, object, headerLine);
+    // Indexes as Int32Array for the hot loop.
     this.inputs = this.plan.inputs.map((p) => ({ spec: p.spec, indexes: Int32Array.from(p.indexes) }));
-    this.idIndexes = this.plan.idIndexes;
-    this.passIndexes = this.plan.passIndexes;
     this.fusedInput = fusableInput(this.inputs);
     this.target = { slots: this.numberSlots(), array: new Float64Array(0), base: 0 };
     this.batch = this.newBatch();
@@ -81,15 +70,6 @@ export class FastBatchBuilder {
     return slots;
   }
 
-  get rows(): number {
-    return this.batch.rows;
-  }
-
-  get full(): boolean {
-    return this.batch.rows >= this.spec.limits.batchRows;
-  }
-
-  /** Adds a record; returns why it was rejected, or undefined when accepted. */
   add(rec: ScannedRecord): RejectedRow | undefined {
     if (rec.count !== this.fieldCount) {
       return this.reject(rec, { column: undefined, reason: 'field_count', detail: `expected ${this.fieldCount} fields, found ${rec.count}` });
@@ -97,7 +77,7 @@ export class FastBatchBuilder {
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
     if (!rec.cleanUtf8 && !isUtf8(rec.buf.subarray(rec.start, rec.end))) {
       const bad = invalidTextColumn(this.plan.used, (i) => !isUtf8(rec.buf.subarray(rec.starts[i], rec.ends[i])));
-      if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.spec.input.csv.encoding) });
+      if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.options.input.csv.encoding) });
     }
     const row = this.batch.rows;
     for (let k = 0; k < this.inputs.length; k++) {
@@ -116,7 +96,6 @@ export class FastBatchBuilder {
     return undefined;
   }
 
-  /** Hands over the current batch and starts a new one (the old one may still be in flight). */
   take(): ColumnarBatch {
     const b = trimBatch(this.batch, this.plan);
     const taken = withByteText(
@@ -143,7 +122,7 @@ export class FastBatchBuilder {
   }
 
   private newBatch(): ColumnarBatch {
-    const rows = this.spec.limits.batchRows;
+    const rows = this.batchRows;
     const b = allocateBatch(this.plan, rows);
     this.arrays = this.inputs.map((input) => b.features.get(input.spec.name) as FeatureArray);
     if (this.fusedInput >= 0) {
@@ -152,7 +131,7 @@ export class FastBatchBuilder {
     }
     // Plain fields hold none of the CSV part's special bytes only when the input splits on the
     // same ones: a comma delimiter, a " quote, and no quote kept inside unquoted fields.
-    const { delimiter, quote, relaxQuotes } = this.spec.input.csv;
+    const { delimiter, quote, relaxQuotes } = this.options.input.csv;
     const comma = delimiter === ',' && quote === '"' && !relaxQuotes;
     this.idCells = this.idIndexes.map(() => new ByteCellsBuilder(rows, comma));
     this.passCells = this.passIndexes.map(() => new ByteCellsBuilder(rows, comma));
