@@ -92,6 +92,31 @@ export interface ShardResult {
   readonly profile?: ShardProfile | undefined;
   /** The challenger's comparison in this shard, when the job names a challenger. */
   readonly challenger?: ShardChallenger | undefined;
+  /** A range of a speculative split (issue #17): what finalize checks the plan and fixes lines with. */
+  readonly census?: RangeCensus | undefined;
+}
+
+/**
+ * What a shard of a speculatively split object saw of its bytes: enough to prove or refute the
+ * plan's guess at the next range's start (quote parity adds up over ranges) and to turn its
+ * line numbers into the object's (physical lines add up too). Lines it reported (errors file,
+ * input error) count from `linesBefore` as the plan gave it.
+ */
+export interface RangeCensus {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+  readonly linesBefore: number;
+  /** Physical line endings in the range (LF, CRLF, bare CR; inside quoted fields too). */
+  readonly lines: number;
+  /** An odd number of quote bytes: the range ends in the other quote state than it began. */
+  readonly oddQuotes: boolean;
+  /**
+   * A file-level problem the shard met (its part was not written). Real only if the plan's
+   * guess at this range's start holds, which finalize decides.
+   */
+  readonly inputError?:
+    { readonly location: { readonly object: string; readonly line?: number; readonly column?: string }; readonly reason: string } | undefined;
 }
 
 /**

@@ -34,7 +34,14 @@ export const shardPayloadSchema = z.strictObject({
   shard: z.string().regex(/^\d{5}$/),
   object: z.strictObject({ uri: z.string(), size: z.number().int().min(0) }),
   range: z
-    .strictObject({ start: z.number().int().min(0), end: z.number().int().min(0), header: z.array(z.string()), linesBefore: z.number().int().min(0) })
+    .strictObject({
+      start: z.number().int().min(0),
+      end: z.number().int().min(0),
+      header: z.array(z.string()),
+      linesBefore: z.number().int().min(0),
+      /** A range of a speculative split (run/plan-units.ts): lines count from linesBefore as given. */
+      speculative: z.literal(true).optional(),
+    })
     .optional(),
   outputUri: z.string(),
   /** Keys in the output store the shard writes (named by the plan). */

@@ -14,6 +14,7 @@ import { monitorRun, type MonitorRunContext } from './monitor-run.js';
 import { notifyRun } from './notify-run.js';
 import { publishRun, updateLatest, type PublishFence, type PublishOutcome } from './publish.js';
 import { verifyParts } from './verify-parts.js';
+import { settleSpeculativeRanges } from './speculative-ranges.js';
 
 export interface FinalizeInput {
   /** The run's identity, times, model and locations, as the report states them. */
@@ -39,9 +40,15 @@ export interface FinalizeInput {
 export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunReport; publication: PublishOutcome }> {
   const { facts, monitor } = i;
   const { out } = monitor;
-  const shards = [...i.shards].sort((a, b) => a.shard.localeCompare(b.shard));
+  // A speculative split's guesses are checked, and its errors files numbered, before anything is counted.
+  const settled = await settleSpeculativeRanges(out, facts.attempt, i.shards);
+  const shards = settled.shards.sort((a, b) => a.shard.localeCompare(b.shard));
   const totals = totalRows(shards);
-  const failure = i.shardFailure ?? failureReason(totals, facts.maxErrorRate) ?? (await verifyParts(out, facts.attempt, shards, totals.read - totals.rejected));
+  const failure =
+    i.shardFailure ??
+    settled.failure ??
+    failureReason(totals, facts.maxErrorRate) ??
+    (await verifyParts(out, facts.attempt, shards, totals.read - totals.rejected));
   const report = buildReport(facts, shards, failure);
   // Before monitoring, which writes the run's _profile.json: a cancelled attempt leaves nothing behind.
   if (i.signal?.aborted) {

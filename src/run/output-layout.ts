@@ -55,6 +55,14 @@ export function errorsName(shard: string, attempt: string): string {
   return `${ERRORS_DIR}errors-${shard}-${attempt}.csv`;
 }
 
+/**
+ * Where a shard of a speculatively split object writes its errors file, with lines counted from
+ * its range's start: finalize writes the object's line numbers to errorsName and removes this one.
+ */
+export function unshiftedErrorsName(shard: string, attempt: string): string {
+  return `${ERRORS_DIR}errors-${shard}-${attempt}.unshifted.csv`;
+}
+
 /** Parts and errors files of any attempt (names relative to the output prefix): what a publish may replace or remove. */
 export function runFileAttempt(name: string): string | undefined {
   // errors-… at the top: where errors files were before _errors/, so a rerun still removes them.

@@ -1,16 +1,32 @@
 /**
  * Cuts a run's inputs into shard units: one per object, or byte ranges of a large uncompressed
- * CSV (see formats/csv/split-csv.ts). Shared by the distributed plan step and the threaded `score`.
+ * CSV. Shared by the distributed plan step and the threaded `score`. A large CSV is cut without
+ * reading it (formats/csv/speculative-split.ts) when its options allow and every cut is certain;
+ * otherwise by one serial pass over it (formats/csv/split-csv.ts), which is exact by construction.
  */
 import type { JobSpec } from '../spec/job-spec.js';
 import type { InputObject } from './resolve-inputs.js';
-import { splitObject } from '../formats/csv/split-csv.js';
+import { splitObject, type SplitPlan } from '../formats/csv/split-csv.js';
+import { canSplitSpeculatively, splitSpeculatively } from '../formats/csv/speculative-split.js';
 import { parquetShards } from '../formats/parquet/parquet-input.js';
 
 export interface ShardUnit {
   readonly input: InputObject;
   /** CSV: a byte range. Parquet: row groups [start, end), linesBefore = rows before them. */
-  readonly range?: { start: number; end: number; header: string[]; linesBefore: number };
+  readonly range?: ShardRange;
+}
+
+export interface ShardRange {
+  start: number;
+  end: number;
+  header: string[];
+  linesBefore: number;
+  /**
+   * A range of a speculative split: its start (or the next range's) is a guess its shard helps
+   * prove, and lines are counted from linesBefore as given (0 after the first range); finalize
+   * checks the chain and shifts the errors files' lines (run/speculative-ranges.ts).
+   */
+  speculative?: true;
 }
 
 export async function planUnits(spec: JobSpec, inputs: readonly InputObject[], signal?: AbortSignal): Promise<ShardUnit[]> {
@@ -32,8 +48,22 @@ export async function planUnits(spec: JobSpec, inputs: readonly InputObject[], s
       units.push({ input });
       continue;
     }
-    const split = await splitObject(input.store, input.key, input.display, input.size, spec.input.csv, spec.input.shardBytes, signal);
-    for (const r of split.ranges) units.push({ input, range: { start: r.start, end: r.end, header: split.header, linesBefore: r.linesBefore } });
+    const speculative = await speculate(spec, input, signal);
+    const split = speculative ?? (await splitObject(input.store, input.key, input.display, input.size, spec.input.csv, spec.input.shardBytes, signal));
+    for (const r of split.ranges)
+      units.push({
+        input,
+        range: { start: r.start, end: r.end, header: split.header, linesBefore: r.linesBefore, ...(speculative ? { speculative: true } : {}) },
+      });
   }
   return units;
+}
+
+/**
+ * The split without a serial pass, when it can be exact. Not with a challenger: its row sample
+ * is keyed by each row's line as the shard reads it, so a shard must know its lines up front.
+ */
+async function speculate(spec: JobSpec, input: InputObject, signal?: AbortSignal): Promise<SplitPlan | undefined> {
+  if (!canSplitSpeculatively(spec.input.csv) || spec.model.challenger) return undefined;
+  return splitSpeculatively(input.store, input.key, input.display, input.size, spec.input.csv, spec.input.shardBytes, signal);
 }

@@ -7,7 +7,7 @@
  */
 import type { JobSpec } from '../spec/job-spec.js';
 import type { LoadedJob } from '../spec/load-spec.js';
-import { errorsName, joinKey, partName, shardName } from './output-layout.js';
+import { errorsName, joinKey, partName, shardName, unshiftedErrorsName } from './output-layout.js';
 import { planUnits, type ShardUnit } from './plan-units.js';
 import type { InputObject } from './resolve-inputs.js';
 import { renderTemplate, type TemplateValues } from '../spec/templates.js';
@@ -89,6 +89,7 @@ export async function planShards(
   const units = await planUnits(spec, inputs, signal);
   return units.map((unit, i) => {
     const shard = shardName(i);
-    return { shard, unit, partKey: joinKey(outputKey, partName(spec, shard, attempt)), errorsKey: joinKey(outputKey, errorsName(shard, attempt)) };
+    const errors = unit.range?.speculative ? unshiftedErrorsName(shard, attempt) : errorsName(shard, attempt);
+    return { shard, unit, partKey: joinKey(outputKey, partName(spec, shard, attempt)), errorsKey: joinKey(outputKey, errors) };
   });
 }

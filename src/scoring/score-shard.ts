@@ -16,6 +16,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { readBatches, type BatchEvent } from '../formats/read-batches.js';
 import { readParquetBatchEvents } from '../formats/parquet/parquet-input.js';
 import { ChallengerShard, type ChallengerShardContext } from './challenger-shard.js';
+import { InputError } from '../core/errors.js';
+import { RangeCensus } from '../formats/csv/range-census.js';
 
 export interface ShardTask {
   /** Stable id within the run, e.g. "00003". */
@@ -25,7 +27,14 @@ export interface ShardTask {
    * For a byte-range shard of a large object: the bytes to read (starting at a record
    * boundary), the header read by the plan, and the number of physical lines before the range.
    */
-  readonly range?: { readonly start: number; readonly end: number; readonly header: readonly string[]; readonly linesBefore: number };
+  readonly range?: {
+    readonly start: number;
+    readonly end: number;
+    readonly header: readonly string[];
+    readonly linesBefore: number;
+    /** A range of a speculative split: count its lines and quotes (RangeCensus) for finalize. */
+    readonly speculative?: true | undefined;
+  };
   readonly output: { readonly store: ObjectStore; readonly partKey: string; readonly errorsKey: string };
 }
 
@@ -63,6 +72,9 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   let challenger: ShardResult['challenger'];
   let input: Readable | undefined;
   const shadow = ctx.challenger ? new ChallengerShard(ctx.challenger, spec, task.output.store, task.input.display, ctx.signal) : undefined;
+  const census = task.range?.speculative ? new RangeCensus(spec.input.csv.quote.charCodeAt(0)) : undefined;
+  // A speculative range's input error may come from a wrong guess at its start: finalize judges it.
+  let inputError: InputError | undefined;
 
   const timed = async (stage: 'inferenceMs' | 'writeMs', fn: () => Promise<void>): Promise<void> => {
     const t = performance.now();
@@ -125,12 +137,15 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await shadow?.abort(reason);
     await part.abort(reason);
     await errors?.abort(reason);
-    throw err;
+    if (!(census && err instanceof InputError) || ctx.signal?.aborted) throw err;
+    inputError = err;
   } finally {
     // A shard that stops reading early (a file-level error, an abort) must still release the
     // input: an unread S3 body holds its connection out of the pool, a local file its handle.
     input?.destroy();
   }
+  // The next range's start is judged by this range's quote count: count the bytes left unread.
+  if (inputError && census && task.range) await countRest(census, task.input, task.range, ctx.signal);
   timings.readParseMs = Math.max(0, performance.now() - started - timings.inferenceMs - timings.writeMs);
   return {
     shard: task.shard,
@@ -140,14 +155,26 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     rowsScored: counts.scored,
     rowsRejected: counts.rejected,
     rejectedByReason: byReason,
-    partKey: task.output.partKey,
-    errorsKey: errors ? task.output.errorsKey : undefined,
+    partKey: inputError ? undefined : task.output.partKey,
+    errorsKey: errors && !inputError ? task.output.errorsKey : undefined,
     partBytes: part.bytesOut,
     errorsBytes: errors?.bytesOut,
     timings,
     scoreStats: stats,
     profile: profile?.toJson(),
     ...(challenger ? { challenger } : {}),
+    ...(census && task.range
+      ? {
+          census: {
+            start: task.range.start,
+            end: task.range.end,
+            linesBefore: task.range.linesBefore,
+            lines: census.totalLines(),
+            oddQuotes: census.oddQuotes,
+            ...(inputError ? { inputError: { location: inputError.location, reason: inputError.reason } } : {}),
+          },
+        }
+      : {}),
   };
 
   /** The shard's rows as batch events, by input format. */
@@ -164,7 +191,12 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     const opened = await openInput(task.input.store, task.input.key, task.input.display, { ...sigOpt, ...(range ? { range } : {}) });
     bytes = opened.bytesRead;
     input = opened.stream;
-    return readBatches(opened.stream, task.input.display, spec, range ? { header: range.header, linesBefore: range.linesBefore } : {});
+    return readBatches(
+      census ? census.through(opened.stream) : opened.stream,
+      task.input.display,
+      spec,
+      range ? { header: range.header, linesBefore: range.linesBefore } : {},
+    );
   }
 
   async function openErrors(t: ShardTask): Promise<ObjectSink> {
@@ -172,6 +204,14 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     await sink.write(ERRORS_HEADER);
     return sink;
   }
+}
+
+/** Counts the rest of a range after its reader stopped early (a speculative range's input error). */
+async function countRest(census: RangeCensus, input: ShardTask['input'], range: { start: number; end: number }, signal?: AbortSignal): Promise<void> {
+  const start = range.start + census.bytes;
+  if (start > range.end) return;
+  const rest = await input.store.read(input.key, { range: { start, end: range.end }, ...(signal ? { signal } : {}) });
+  for await (const chunk of rest as AsyncIterable<Buffer>) census.count(chunk);
 }
 
 function collectStats(spec: ModelMappingOptions, scores: Awaited<ReturnType<Scorer['score']>>, stats: Record<string, ScoreStatsState>): void {

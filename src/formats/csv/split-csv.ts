@@ -40,6 +40,7 @@ export async function splitObject(
   let lines = 0;
   let inQuote = false;
   let headerEnd = -1;
+  let headerLines = 1;
   let headerBytes: Buffer[] = [];
   const cuts: { offset: number; linesBefore: number }[] = [];
   let nextCut = 0;
@@ -83,7 +84,7 @@ export async function splitObject(
   headerBytes = [];
   const ranges: ByteRangeShard[] = [];
   let start = headerEnd;
-  let linesBefore = 1;
+  let linesBefore = headerLines;
   for (const c of cuts) {
     if (c.offset <= start || c.offset >= size) continue;
     ranges.push({ start, end: c.offset - 1, linesBefore });
@@ -102,6 +103,8 @@ export async function splitObject(
   function onBoundary(offset: number): void {
     if (headerEnd === -1) {
       headerEnd = offset;
+      // A quoted header name may hold a line break.
+      headerLines = lines;
       nextCut = offset + shardBytes;
     } else if (offset >= nextCut) {
       cuts.push({ offset, linesBefore: lines });
@@ -110,7 +113,7 @@ export async function splitObject(
   }
 }
 
-function parseHeader(bytes: Buffer, csv: CsvOptions, display: string): string[] {
+export function parseHeader(bytes: Buffer, csv: CsvOptions, display: string): string[] {
   const rows: string[][] = parseSync(bytes, { bom: true, delimiter: csv.delimiter, quote: csv.quote, encoding: csv.encoding, relax_column_count: true });
   const header = rows[0];
   if (!header) throw new InputError({ object: display, line: 1 }, 'the header line is empty');
