@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { planUnits } from '../src/run/plan-units.js';
 import { shiftErrorLines } from '../src/run/error-lines.js';
+import { settleSpeculativeRanges } from '../src/run/speculative-ranges.js';
+import type { ShardResult } from '../src/core/types.js';
 import { parseSpec, DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, parseErrors, readOutput, toCsv, tempDir, writeIn } from './helpers/jobs.js';
 import { scoreRun } from '../src/run/score-run.js';
 import { LocalStore } from '../src/storage/local-store.js';
@@ -146,17 +148,44 @@ describe('speculative plan', () => {
     assert.equal(many.out.success, undefined);
   });
 
-  it('a wrong guess (a quoted field holding record-like lines across cuts) publishes nothing', async (t) => {
+  it('a wrong guess (a quoted field holding record-like lines across cuts) is scored again from proven starts: the one-shard output', async (t) => {
     const text = wrongGuessInput();
+    const one = await run(t, text, 1 << 30);
     const many = await run(t, text, SHARD_BYTES);
-    assert.equal(many.report.status, 'failed');
-    assert.match(
-      many.report.reason ?? '',
-      /big\.csv: the plan guessed that a record starts at byte \d+ \(shard 00001\), but a quoted field opened before it is still open there/,
+    assert.equal(many.report.status, 'succeeded', many.report.reason);
+    // Four ranges planned; the first three (the second and third began inside the note) were
+    // scored again as one, up to the fourth, whose start the closing quote decided.
+    assert.equal(many.report.shards.length, 2);
+    assert.equal(many.parts, one.parts);
+    assert.deepEqual(many.errors, one.errors);
+    assert.equal(many.errors.length, 2);
+    assert.deepEqual(many.report.rows, one.report.rows);
+    assert.deepEqual(
+      many.out.names.filter((n) => n.startsWith('part-')),
+      many.out.success?.parts,
+      'no part of a wrong range is left beside the published ones',
     );
-    assert.equal(many.out.success, undefined);
-    assert.deepEqual(many.out.parts, []);
-    assert.deepEqual(many.out.errors, []);
+  });
+
+  it('without a way to score again, a wrong guess fails the attempt and keeps no errors file of it', async (t) => {
+    const dir = await tempDir(t, 'spec-chain');
+    const out = { store: new LocalStore(dir), key: 'out' };
+    const census = (start: number, end: number, oddQuotes: boolean, linesBefore = 0) => ({ start, end, linesBefore, header: ['a'], lines: 3, oddQuotes });
+    const shard = (n: number, c: ReturnType<typeof census>) => ({
+      ...emptyResult(`0000${n}`),
+      census: c,
+      errorsKey: `out/_errors/errors-0000${n}-a1-0000.unshifted.csv`,
+    });
+    const settled = await settleSpeculativeRanges(out, 'a1-0000', [
+      shard(0, census(10, 99, true, 1)),
+      shard(1, census(100, 199, false)),
+      shard(2, census(200, 299, false)),
+    ]);
+    assert.match(settled.failure ?? '', /big\.csv: the plan guessed that a record starts at byte 100 \(shard 00001\)/);
+    assert.deepEqual(
+      settled.shards.map((s) => s.errorsKey),
+      [undefined, undefined, undefined],
+    );
   });
 });
 
@@ -167,6 +196,9 @@ describe('speculative plan', () => {
  */
 function wrongGuessInput(): string {
   const rows = mlpRows(400, { seed: 3 });
+  // Rejected rows before and after it, so lines are checked on both sides.
+  (rows[100] as string[])[4] = 'bad';
+  (rows[300] as string[])[4] = 'bad';
   const before = toCsv(MLP_HEADER, rows.slice(0, 200));
   const headerEnd = before.indexOf('\n') + 1;
   const opening = `${before}r200,"`;
@@ -198,3 +230,19 @@ describe('shiftErrorLines', () => {
     }
   });
 });
+
+function emptyResult(shard: string): ShardResult {
+  return {
+    shard,
+    object: 'big.csv',
+    bytes: 0,
+    rowsRead: 0,
+    rowsScored: 0,
+    rowsRejected: 0,
+    rejectedByReason: {},
+    partKey: undefined,
+    errorsKey: undefined,
+    timings: { readParseMs: 0, inferenceMs: 0, writeMs: 0 },
+    scoreStats: {},
+  };
+}

@@ -107,6 +107,8 @@ export interface RangeCensus {
   /** Inclusive. */
   readonly end: number;
   readonly linesBefore: number;
+  /** The object's columns, as the plan read them (a range scored again needs them). */
+  readonly header: readonly string[];
   /** Physical line endings in the range (LF, CRLF, bare CR; inside quoted fields too). */
   readonly lines: number;
   /** An odd number of quote bytes: the range ends in the other quote state than it began. */

@@ -14,7 +14,7 @@ import { monitorRun, type MonitorRunContext } from './monitor-run.js';
 import { notifyRun } from './notify-run.js';
 import { publishRun, updateLatest, type PublishFence, type PublishOutcome } from './publish.js';
 import { verifyParts } from './verify-parts.js';
-import { settleSpeculativeRanges } from './speculative-ranges.js';
+import { settleSpeculativeRanges, type Rescore } from './speculative-ranges.js';
 
 export interface FinalizeInput {
   /** The run's identity, times, model and locations, as the report states them. */
@@ -28,6 +28,11 @@ export interface FinalizeInput {
   readonly latestRoot: Location | undefined;
   /** The Redis half of the fence (workers); `score` has only the store's conditional writes. */
   readonly fence?: PublishFence;
+  /**
+   * Scores a range of a speculative split again when a guess at its start proved wrong (the
+   * verified fallback, run/rescore-range.ts); without it such an attempt fails.
+   */
+  readonly rescore?: Rescore;
   /** Webhooks (monitor.notify); off for `nightshift profile`. */
   readonly notify?: boolean;
   /**
@@ -41,7 +46,7 @@ export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunRe
   const { facts, monitor } = i;
   const { out } = monitor;
   // A speculative split's guesses are checked, and its errors files numbered, before anything is counted.
-  const settled = await settleSpeculativeRanges(out, facts.attempt, i.shards);
+  const settled = await settleSpeculativeRanges(out, facts.attempt, i.shards, i.rescore);
   const shards = settled.shards.sort((a, b) => a.shard.localeCompare(b.shard));
   const totals = totalRows(shards);
   const failure =

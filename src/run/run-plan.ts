@@ -89,7 +89,15 @@ export async function planShards(
   const units = await planUnits(spec, inputs, signal);
   return units.map((unit, i) => {
     const shard = shardName(i);
-    const errors = unit.range?.speculative ? unshiftedErrorsName(shard, attempt) : errorsName(shard, attempt);
-    return { shard, unit, partKey: joinKey(outputKey, partName(spec, shard, attempt)), errorsKey: joinKey(outputKey, errors) };
+    return { shard, unit, ...shardKeys(spec, outputKey, attempt, shard, unit.range?.speculative === true) };
   });
+}
+
+/**
+ * A shard's part and errors keys. A range of a speculative split writes its errors with lines
+ * counted from its start, under a name of its own (finalize numbers them: speculative-ranges.ts).
+ */
+export function shardKeys(spec: JobSpec, outputKey: string, attempt: string, shard: string, speculative: boolean): { partKey: string; errorsKey: string } {
+  const errors = speculative ? unshiftedErrorsName(shard, attempt) : errorsName(shard, attempt);
+  return { partKey: joinKey(outputKey, partName(spec, shard, attempt)), errorsKey: joinKey(outputKey, errors) };
 }

@@ -24,6 +24,7 @@ import { resolveInputs } from './resolve-inputs.js';
 import { runShardThreads } from './shard-threads.js';
 import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
 import { openLocalChallenger, type LocalChallenger } from './challenger-model.js';
+import { rescoreWith } from './rescore-range.js';
 
 export interface ScoreRunOptions {
   readonly date: string;
@@ -84,8 +85,9 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 
     // Ctrl-C from here on: this attempt's files are removed and nothing is published.
     let scored: { shards: ShardResult[]; inputError: InputError | undefined };
+    let tasks: PlannedShard[] = [];
     try {
-      const tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
+      tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
       scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger }, opts);
       opts.signal?.throwIfAborted();
     } catch (err) {
@@ -115,6 +117,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       shardFailure: inputError?.message,
       monitor: { spec, specFile: job.file, baseDir, stores, out, ...(opts.profileOnly ? { judge: false } : {}) },
       latestRoot: run.latestRoot,
+      rescore: rescoreWith({ spec, scorer: async () => scorer, out, attempt, input: (object) => inputOf(tasks, object), ...signalOpt(opts.signal) }),
       notify: !opts.profileOnly,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -123,6 +126,17 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     await challenger?.close();
     await scorer.close();
   }
+}
+
+/** The input object a shard result names. */
+function inputOf(tasks: readonly PlannedShard[], object: string): PlannedShard['unit']['input'] {
+  const task = tasks.find((t) => t.unit.input.display === object);
+  if (!task) throw new Error(`internal error: no planned shard reads ${object}`);
+  return task.unit.input;
+}
+
+function signalOpt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
 }
 
 /** Scores the planned shards, on this thread or on `opts.threads` shard threads; stops at the first input error. */

@@ -9,8 +9,11 @@
  * the object's, exactly as a serial split would have numbered them.
  *
  * A guess that does not hold means a range started inside a quoted field: its shard read a
- * quoted text as records. Nothing of such an object may be published: the attempt fails with
- * the reason, before any report or _SUCCESS is written.
+ * quoted text as records, and the range before it ended inside that field. Their outputs are
+ * removed and the span between the nearest starts that do hold (both proven by parity, so a
+ * record starts at each) is scored again as one range, by the executor's `rescore`, in this
+ * attempt: the verified fallback. Without `rescore` the attempt fails with the reason; either
+ * way nothing read from a wrong start is ever published.
  */
 import { Readable } from 'node:stream';
 import { InputError } from '../core/errors.js';
@@ -26,15 +29,41 @@ export interface SettledShards {
   readonly failure: string | undefined;
 }
 
+/** A span of an object whose bounds the chain proved, to score as one shard named `shard`. */
+export interface ProvenRange {
+  readonly shard: string;
+  /** The object, as shards name it (ShardResult.object). */
+  readonly object: string;
+  readonly range: {
+    readonly start: number;
+    readonly end: number;
+    readonly header: readonly string[];
+    readonly linesBefore: number;
+    readonly speculative: true;
+  };
+}
+
+/** Scores a proven range as the executor scores its shards (writing that shard's part and errors keys). */
+export type Rescore = (r: ProvenRange) => Promise<ShardResult>;
+
 type Censused = ShardResult & { readonly census: NonNullable<ShardResult['census']> };
 
-export async function settleSpeculativeRanges(out: StoreRef, attempt: string, shards: readonly ShardResult[]): Promise<SettledShards> {
-  const settled = [...shards];
+export async function settleSpeculativeRanges(out: StoreRef, attempt: string, shards: readonly ShardResult[], rescore?: Rescore): Promise<SettledShards> {
+  let settled = [...shards];
   let failure: string | undefined;
-  for (const group of objectChains(shards)) {
-    const verdict = checkChain(group);
+  for (let chain of objectChains(shards)) {
+    let verdict = checkChain(chain);
+    while (verdict.wrongAt !== undefined && rescore) {
+      const { from, to, proven } = provenSpan(chain, verdict.wrongAt);
+      const replaced = chain.slice(from, to);
+      await removeOutputs(out, replaced);
+      const again = (await rescore(proven)) as Censused;
+      settled = [...settled.filter((s) => !replaced.includes(s as Censused)), again];
+      chain = [...chain.slice(0, from), again, ...chain.slice(to)];
+      verdict = checkChain(chain);
+    }
     failure ??= verdict.failure;
-    for (const [i, s] of group.entries()) {
+    for (const [i, s] of chain.entries()) {
       const at = settled.indexOf(s);
       const shift = verdict.shifts?.[i];
       // Without a proven chain, lines (and rows) of these ranges mean nothing: report no errors file.
@@ -56,8 +85,15 @@ function objectChains(shards: readonly ShardResult[]): Censused[][] {
   return [...chains.values()];
 }
 
-/** Lines to add to each range's, when every guess holds; else why not. */
-function checkChain(chain: readonly Censused[]): { shifts?: number[]; failure?: string } {
+interface Verdict {
+  /** Lines to add to each range's, when every guess holds. */
+  readonly shifts?: number[];
+  readonly failure?: string;
+  /** The first range whose guessed start lies inside a quoted field. */
+  readonly wrongAt?: number;
+}
+
+function checkChain(chain: readonly Censused[]): Verdict {
   const first = chain[0] as Censused;
   const object = first.object;
   // The first range starts after the header and knows its lines; the others start at 0.
@@ -72,6 +108,7 @@ function checkChain(chain: readonly Censused[]): { shifts?: number[]; failure?: 
       return { failure: `internal error: the ranges of ${object} before byte ${c.start} have no shard result` };
     if (inQuotes) {
       return {
+        wrongAt: i,
         failure:
           `${object}: the plan guessed that a record starts at byte ${c.start} (shard ${s.shard}), but a quoted field ` +
           `opened before it is still open there; nothing was published (the shards read part of a quoted field as records)`,
@@ -84,6 +121,29 @@ function checkChain(chain: readonly Censused[]): { shifts?: number[]; failure?: 
     inQuotes = inQuotes !== c.oddQuotes;
   }
   return inputError === undefined ? { shifts } : { shifts, failure: inputError };
+}
+
+/**
+ * Ranges [from, to) to score again as one: from the range before the wrong start (its own start
+ * held) to the next range whose start holds by parity (or the object's end).
+ */
+function provenSpan(chain: readonly Censused[], wrongAt: number): { from: number; to: number; proven: ProvenRange } {
+  const from = wrongAt - 1;
+  let inQuotes = false;
+  let to = from + 1;
+  for (; to <= chain.length; to++) {
+    inQuotes = inQuotes !== (chain[to - 1] as Censused).census.oddQuotes;
+    if (!inQuotes || to === chain.length) break;
+  }
+  const first = chain[from] as Censused;
+  const last = chain[to - 1] as Censused;
+  const { start, linesBefore, header } = first.census;
+  return { from, to, proven: { shard: first.shard, object: first.object, range: { start, end: last.census.end, header, linesBefore, speculative: true } } };
+}
+
+/** The parts and errors files of ranges about to be scored again (an input error left none). */
+async function removeOutputs(out: StoreRef, shards: readonly ShardResult[]): Promise<void> {
+  for (const s of shards) for (const key of [s.partKey, s.errorsKey]) if (key !== undefined) await out.store.delete(key);
 }
 
 /**

@@ -169,6 +169,7 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
             start: task.range.start,
             end: task.range.end,
             linesBefore: task.range.linesBefore,
+            header: task.range.header,
             lines: census.totalLines(),
             oddQuotes: census.oddQuotes,
             ...(inputError ? { inputError: { location: inputError.location, reason: inputError.reason } } : {}),

@@ -22,6 +22,7 @@ import { recordSuccess } from '../queue/queue-metrics.js';
 import type { WorkerContext } from './context.js';
 import { challengerSummary } from '../report/challenger-report.js';
 import { endCancelledAttempt } from './cancelled-attempt.js';
+import { rescoreWith } from '../run/rescore-range.js';
 
 export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ status: string }> {
   const p = finalizePayloadSchema.parse(job.data);
@@ -37,6 +38,7 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
   const loaded = ctx.scorers.spec(p.specFile, p.specText);
   const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
   const shards = Object.values(values);
+  const out = ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir));
   const { report, publication: outcome } = await finalizeAttempt({
     facts: runFacts(p, {
       model: p.model,
@@ -52,10 +54,23 @@ export async function processFinalize(ctx: WorkerContext, job: Job): Promise<{ s
       specFile: p.specFile,
       baseDir: loaded.baseDir,
       stores: ctx.stores,
-      out: ctx.stores.resolve(parseLocation(p.outputUri, loaded.baseDir)),
+      out,
     },
     latestRoot: p.latestUri === undefined ? undefined : parseLocation(p.latestUri, '/'),
     fence: workerFence(ctx, p.runId, p.attempt),
+    // A wrong guess of a speculative split: the proven range is scored again here (run/rescore-range.ts).
+    rescore: rescoreWith({
+      spec: loaded.spec,
+      scorer: () => ctx.scorers.scorer(loaded.spec, { uri: p.model.uri }, p.runId, p.model.sha256),
+      out,
+      attempt: p.attempt,
+      input: (object) => ctx.stores.resolve(parseLocation(object, loaded.baseDir)),
+      onRescore: (r) =>
+        ctx.log.warn(
+          { job: p.job, runId: p.runId, attempt: p.attempt, object: r.object, start: r.range.start, end: r.range.end },
+          `${p.runId} ${p.attempt}: a planned record start in ${r.object} lay inside a quoted field; scoring bytes ${r.range.start}–${r.range.end} again as shard ${r.shard}`,
+        ),
+    }),
   });
   const superseded = outcome.kind === 'superseded';
   await ctx.registry.update(p.runId, p.attempt, {
