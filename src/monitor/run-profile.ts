@@ -7,6 +7,7 @@
 import type { ColumnarBatch, FeatureArray, RejectedRow, RejectReason, ScoreColumns } from '../core/types.js';
 import type { ModelMappingOptions } from '../spec/component-options.js';
 import {
+  addRowMajor,
   CategoricalColumn,
   collectorFor,
   mergeColumn,
@@ -62,9 +63,20 @@ export function profileSignature(spec: ModelMappingOptions): ProfileSignature {
   };
 }
 
+/**
+ * The collectors of one row-major array's columns, by position: undefined where a column was
+ * already profiled from an earlier input or output of the same name (same cells, counted once).
+ */
+interface ColumnGroup {
+  readonly numeric: (NumericColumn | undefined)[];
+  readonly categorical: (CategoricalColumn | undefined)[];
+}
+
 export class ProfileCollector {
   private readonly inputs = new Map<string, ColumnCollector>();
   private readonly scores = new Map<string, ColumnCollector>();
+  private readonly inputGroups: ColumnGroup[];
+  private scoreGroups: ColumnGroup[] | undefined;
   private readonly rows: ProfileRows = { read: 0, scored: 0, rejected: 0, rejectedByReason: {} };
   private sample: SketchRows = { rows: undefined, weight: 1 };
   private sketched = 0;
@@ -74,9 +86,7 @@ export class ProfileCollector {
     readonly signature: ProfileSignature,
     private readonly sampling: SketchSampling = DEFAULT_SAMPLING,
   ) {
-    for (const inp of signature.inputs) {
-      for (const c of inp.columns) if (!this.inputs.has(c)) this.inputs.set(c, inp.dtype === 'string' ? new CategoricalColumn() : new NumericColumn());
-    }
+    this.inputGroups = signature.inputs.map((inp) => groupOf(this.inputs, inp.columns, inp.dtype !== 'string'));
   }
 
   /** The model inputs of a batch; call before scoring (a thread scorer transfers the arrays). */
@@ -84,27 +94,22 @@ export class ProfileCollector {
     this.rows.read += batch.rows;
     this.rows.scored += batch.rows;
     this.sample = this.pickSample(batch.rows);
-    for (const inp of this.signature.inputs) {
+    this.signature.inputs.forEach((inp, i) => {
       const values = batch.features.get(inp.name);
-      if (!values) continue;
-      const width = inp.columns.length;
-      inp.columns.forEach((c, j) => addValues(this.inputs.get(c) as ColumnCollector, values, j, width, batch.rows, this.sample));
-    }
+      if (values) addGroup(this.inputGroups[i] as ColumnGroup, values, batch.rows, this.sample);
+    });
   }
 
   /** The score columns of the batch last given to addBatch. */
   addScores(scores: readonly ScoreColumns[], rows: number): void {
-    this.signature.outputs.forEach((o, i) => {
+    // A score's type is known from the first batch (numeric or text).
+    this.scoreGroups ??= this.signature.outputs.map((o, i) => {
       const s = scores[i];
-      if (!s) return;
-      o.columns.forEach((c, j) => {
-        let col = this.scores.get(c);
-        if (!col) {
-          col = isNumeric(s.values) ? new NumericColumn() : new CategoricalColumn();
-          this.scores.set(c, col);
-        }
-        addValues(col, s.values, j, s.width, rows, this.sample);
-      });
+      return groupOf(this.scores, s ? o.columns : [], s !== undefined && isNumeric(s.values));
+    });
+    this.scoreGroups.forEach((g, i) => {
+      const s = scores[i];
+      if (s) addGroup(g, s.values, rows, this.sample);
     });
   }
 
@@ -176,10 +181,24 @@ function isNumeric(v: ScoreColumns['values']): v is NumericArray {
   return !Array.isArray(v);
 }
 
-function addValues(col: ColumnCollector, values: FeatureArray | ScoreColumns['values'], j: number, width: number, rows: number, sample: SketchRows): void {
-  if (col instanceof NumericColumn) {
-    if (isNumeric(values)) col.add(values, j, width, rows, sample);
-  } else if (Array.isArray(values)) col.add(values, j, width, rows);
+/** Collectors for `columns`, registered in `into` by name; a name already there is skipped. */
+function groupOf(into: Map<string, ColumnCollector>, columns: readonly string[], numeric: boolean): ColumnGroup {
+  const fresh = columns.map((c, j) => (into.has(c) || columns.indexOf(c) !== j ? undefined : c));
+  const numericCols = fresh.map((c) => (c !== undefined && numeric ? new NumericColumn() : undefined));
+  const categoricalCols = fresh.map((c) => (c !== undefined && !numeric ? new CategoricalColumn() : undefined));
+  fresh.forEach((c, j) => {
+    if (c !== undefined) into.set(c, (numericCols[j] ?? categoricalCols[j]) as ColumnCollector);
+  });
+  return { numeric: numericCols, categorical: categoricalCols };
+}
+
+function addGroup(g: ColumnGroup, values: FeatureArray | ScoreColumns['values'], rows: number, sample: SketchRows): void {
+  if (isNumeric(values)) {
+    if (g.numeric.some((c) => c !== undefined)) addRowMajor(g.numeric, values, rows, sample);
+    return;
+  }
+  const width = g.categorical.length;
+  g.categorical.forEach((c, j) => c?.add(values, j, width, rows));
 }
 
 function mergeColumns(into: Map<string, ColumnCollector>, from: Record<string, ColumnJson>): void {
