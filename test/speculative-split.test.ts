@@ -12,12 +12,15 @@ import { planUnits } from '../src/run/plan-units.js';
 import { shiftErrorLines } from '../src/run/error-lines.js';
 import { settleSpeculativeRanges } from '../src/run/speculative-ranges.js';
 import type { ShardResult } from '../src/core/types.js';
-import { parseSpec, DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, parseErrors, readOutput, toCsv, tempDir, writeIn } from './helpers/jobs.js';
+import { parseSpec, DATE, fixture, MLP, writeJob, mlpRows, MLP_HEADER, mlpSpec, parseErrors, readOutput, toCsv, tempDir, writeIn } from './helpers/jobs.js';
 import { scoreRun } from '../src/run/score-run.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import type { ObjectStore, ReadOptions } from '../src/storage/object-store.js';
 import { Stores } from '../src/storage/stores.js';
 import type { JobSpecInput } from '../src/spec/job-spec.js';
+import { buildMlp } from '../scripts/models/models.js';
+import { createBucket, getText, listKeys, putObject, startS3 } from './helpers/s3.js';
+import { queueHarness } from './helpers/workers.js';
 
 const SHARD_BYTES = 64 * 1024;
 
@@ -208,6 +211,54 @@ function wrongGuessInput(): string {
   note += 'x'.repeat(closeAt - opening.length - note.length);
   return `${opening}${note}",1,2,3,4,5,6,7,8\n${toCsv(MLP_HEADER, rows.slice(201)).slice(headerEnd)}`;
 }
+
+describe('speculative plan on workers (Redis, worker process, S3)', () => {
+  it('a wrong guess is scored again by the finalize job: the output of a one-shard run', { timeout: 90_000 }, async (t) => {
+    const text = wrongGuessInput();
+    const one = await run(t, text, 1 << 30);
+    const s3 = await startS3();
+    t.after(() => s3.stop());
+    const bucket = await createBucket(s3, 'spec');
+    await putObject(s3, bucket, 'models/model.onnx', buildMlp(MLP));
+    await putObject(s3, bucket, `in/${DATE}/big.csv`, text);
+    const s = spec(SHARD_BYTES);
+    s.model.uri = `s3://${bucket}/models/model.onnx`;
+    s.input.uri = `s3://${bucket}/in/{{date}}/`;
+    s.output.uri = `s3://${bucket}/out/{{date}}/`;
+    const job = await writeJob(await tempDir(t), s);
+    const h = await queueHarness(t);
+    const worker = await h.spawnWorker({
+      NIGHTSHIFT_S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    });
+    const trig = await h.trigger(job, DATE);
+    const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60_000 });
+    assert.equal(rec.status, 'succeeded', `${rec.reason ?? ''}\n${h.logs()}`);
+    assert.match(worker.output, /lay inside a quoted field; scoring bytes \d+–\d+ again as shard 00000/);
+    const prefix = `out/${DATE}/`;
+    const names = (await listKeys(s3, bucket, prefix)).map((k) => k.slice(prefix.length));
+    const success = JSON.parse(await getText(s3, bucket, `${prefix}_SUCCESS`)) as { parts: string[] };
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('part-')),
+      success.parts,
+    );
+    const parts = (await Promise.all(success.parts.map((p) => getText(s3, bucket, prefix + p))))
+      .map((p, i) => (i === 0 ? p : p.slice(p.indexOf('\n') + 1)))
+      .join('');
+    assert.equal(parts, one.parts);
+    const errorFiles = names.filter((n) => n.startsWith('_errors/')).sort();
+    assert.ok(
+      errorFiles.every((n) => !n.includes('unshifted')),
+      errorFiles.join(', '),
+    );
+    const errors = (await Promise.all(errorFiles.map((n) => getText(s3, bucket, prefix + n)))).flatMap((e) =>
+      parseErrors(e).map((r) => ({ ...r, source: '' })),
+    );
+    assert.deepEqual(errors, one.errors);
+  });
+});
 
 describe('shiftErrorLines', () => {
   it('adds to the line cell only, whatever the chunks and quoted line breaks', async () => {
