@@ -20,7 +20,6 @@ import { planShards, resolveRun, type ResolvedRun } from '../run/run-plan.js';
 import { formatLocation } from '../spec/uri.js';
 import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
-import { failRunEarly } from './finalize-run.js';
 import { planChallenger, type PlannedChallenger } from '../run/challenger-model.js';
 import { renumberIfBehind } from './renumber-attempt.js';
 
@@ -104,6 +103,8 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
   } catch (caught) {
     log.warn({ err: caught }, `plan of ${p.runId} ${p.attempt} failed`);
     const err = await ctx.handBack(job, caught);
+    // Loaded on failure only: the finalize modules are not on a plan's way to its shards.
+    const { failRunEarly } = await import('./finalize-run.js');
     await failRunEarly(ctx, job, p, err);
     throw err;
   }

@@ -7,7 +7,7 @@ import { shardPayloadSchema, type ShardPayload } from '../queue/payloads.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import { parseLocation } from '../spec/uri.js';
 import type { WorkerContext } from './context.js';
-import { watchCancel } from './cancelled-attempt.js';
+import { watchCancel } from './cancel-watch.js';
 import { shardChallengers } from '../run/challenger-model.js';
 import { challengerJobSpec } from '../spec/challenger-spec.js';
 import type { JobSpec } from '../spec/job-spec.js';

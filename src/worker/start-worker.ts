@@ -15,12 +15,9 @@ import { checkClusterMode, connectWithBackoff, createRedis, type RedisSettings }
 import { RunRegistry } from '../queue/run-registry.js';
 import { DEFAULT_RETENTION, jobRetentionOptions, queueRetentionOptions, sweepQueue, type Retention } from '../queue/retention.js';
 import type { Logger } from '../core/logger.js';
-import { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } from '../core/metrics.js';
-import { registerQueueGauges } from '../queue/queue-metrics.js';
 import { RunTurns } from '../queue/run-turns.js';
 import { Stores } from '../storage/stores.js';
 import type { WorkerContext } from './context.js';
-import { processFinalize, recordFinalFailure } from './finalize-run.js';
 import { processPlan } from './process-plan.js';
 import { processShard } from './process-shard.js';
 import { ScorerCache } from './scorer-cache.js';
@@ -98,7 +95,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   const redisCheckedMs = performance.now();
   const retention = opts.retention ?? DEFAULT_RETENTION;
-  const closeGauges = opts.queueGauges ? registerQueueGauges(connection, opts.redis.prefix) : async () => undefined;
+  const closeGauges = opts.queueGauges ? (await import('../queue/queue-metrics.js')).registerQueueGauges(connection, opts.redis.prefix) : async () => undefined;
   const stores = new Stores();
   const scorers = new ScorerCache(stores, { mode: opts.inference, threads: inferenceThreadCount(opts.concurrency), spares: opts.inferenceThreads ?? [] });
   const flow = new FlowProducer({ connection, prefix: opts.redis.prefix });
@@ -141,7 +138,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     };
   const runs = new Worker(
     RUNS_QUEUE,
-    wrap<unknown>((job, token, signal) => (job.name === 'plan' ? processPlan(ctx, job, token, signal) : processFinalize(ctx, job))),
+    wrap<unknown>(async (job, token, signal) =>
+      job.name === 'plan' ? processPlan(ctx, job, token, signal) : (await finalizeModule()).processFinalize(ctx, job),
+    ),
     { ...common, concurrency: 2 },
   );
   const shards = new Worker(
@@ -192,7 +191,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   readinessRef.get = () => readiness.state;
   await readiness.start();
   runs.on('failed', (job, err) => {
-    if (job) void recordFinalFailure(ctx, job, err).catch((e: unknown) => opts.log.error({ err: e }, `cannot record the failure of ${job.id ?? '?'}`));
+    if (job)
+      void finalizeModule()
+        .then((m) => m.recordFinalFailure(ctx, job, err))
+        .catch((e: unknown) => opts.log.error({ err: e }, `cannot record the failure of ${job.id ?? '?'}`));
   });
   void runs.run();
   void shards.run();
@@ -300,8 +302,20 @@ function elapsedMs(job: Job): number | undefined {
   return job.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
 }
 
+/**
+ * Start-up loads only what a plan and a shard need (the "start → first shard" time users wait
+ * for): the finalize step's modules (report, monitoring, publish) and the metrics library
+ * (prom-client; /metrics loads it at once when served) load when first used.
+ */
+const finalizeModule = (): Promise<typeof import('./finalize-run.js')> => import('./finalize-run.js');
+
 /** Shard metrics: duration by outcome; rows, bytes and stage times of a done shard. */
 function recordShard(job: Job | undefined, outcome: 'done' | 'failed', r?: ShardResult): void {
+  void import('../core/metrics.js').then((m) => recordShardMetrics(m, job, outcome, r));
+}
+
+function recordShardMetrics(m: typeof import('../core/metrics.js'), job: Job | undefined, outcome: 'done' | 'failed', r?: ShardResult): void {
+  const { bytesRead, inferenceSeconds, readParseSeconds, rowsRejected, rowsScored, shardDuration } = m;
   const data = job?.data as { job?: unknown } | undefined;
   const name = typeof data?.job === 'string' ? data.job : 'unknown';
   const ms = job ? elapsedMs(job) : undefined;
