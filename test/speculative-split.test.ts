@@ -12,6 +12,7 @@ import { planUnits } from '../src/run/plan-units.js';
 import { shiftErrorLines } from '../src/run/error-lines.js';
 import { settleSpeculativeRanges } from '../src/run/speculative-ranges.js';
 import type { ShardResult } from '../src/core/types.js';
+import { InputError } from '../src/core/errors.js';
 import { parseSpec, DATE, fixture, MLP, writeJob, mlpRows, MLP_HEADER, mlpSpec, parseErrors, readOutput, toCsv, tempDir, writeIn } from './helpers/jobs.js';
 import { scoreRun } from '../src/run/score-run.js';
 import { LocalStore } from '../src/storage/local-store.js';
@@ -148,6 +149,9 @@ describe('speculative plan', () => {
     assert.match(one.report.reason ?? '', /big\.csv:\d+/);
     const local = (reason: string | undefined) => reason?.slice(reason.indexOf('big.csv:'));
     assert.equal(local(many.report.reason), local(one.report.reason));
+    // `score` exits as for an input error either way.
+    assert.ok(one.inputError instanceof InputError && many.inputError instanceof InputError);
+    assert.equal(local(many.inputError.message), local(one.inputError.message));
     assert.equal(many.out.success, undefined);
   });
 

@@ -8,7 +8,7 @@
 import type { ShardResult } from '../core/types.js';
 import { buildReport, failureReason, totalRows, type RunFacts, type RunReport } from '../report/run-report.js';
 import type { Location } from '../spec/uri.js';
-import { CancelledError } from '../core/errors.js';
+import { CancelledError, type InputError } from '../core/errors.js';
 import { abortLeftovers, discardAttempt } from './discard-attempt.js';
 import { monitorRun, type MonitorRunContext } from './monitor-run.js';
 import { notifyRun } from './notify-run.js';
@@ -42,7 +42,14 @@ export interface FinalizeInput {
   readonly signal?: AbortSignal;
 }
 
-export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunReport; publication: PublishOutcome }> {
+export interface FinalizeOutcome {
+  readonly report: RunReport;
+  readonly publication: PublishOutcome;
+  /** An input error that a range of a speculative split met (numbered by the object's lines). */
+  readonly inputError: InputError | undefined;
+}
+
+export async function finalizeAttempt(i: FinalizeInput): Promise<FinalizeOutcome> {
   const { facts, monitor } = i;
   const { out } = monitor;
   // A speculative split's guesses are checked, and its errors files numbered, before anything is counted.
@@ -69,5 +76,5 @@ export async function finalizeAttempt(i: FinalizeInput): Promise<{ report: RunRe
   if (publication.kind === 'published') await updateLatest(monitor.stores, i.latestRoot, report);
   // After publishing, in the background: a slow or failing receiver never delays the run.
   if (i.notify !== false && publication.kind !== 'superseded') void notifyRun(monitor.spec, report);
-  return { report, publication };
+  return { report, publication, inputError: settled.inputError };
 }

@@ -111,7 +111,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       challenger: challenger?.planned.facts,
     };
     // No Redis here (no fence): the store's conditional writes order this attempt against the workers'.
-    const { report, publication } = await finalizeAttempt({
+    const finalized = await finalizeAttempt({
       facts,
       shards,
       shardFailure: inputError?.message,
@@ -121,7 +121,8 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       notify: !opts.profileOnly,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    return { report, outputUri, inputError, publication };
+    const { report, publication } = finalized;
+    return { report, outputUri, inputError: inputError ?? finalized.inputError, publication };
   } finally {
     await challenger?.close();
     await scorer.close();

@@ -27,6 +27,8 @@ export interface SettledShards {
   readonly shards: ShardResult[];
   /** Why the attempt must fail: a guess the shards refuted, or an input error of a range whose start held. */
   readonly failure: string | undefined;
+  /** That input error, numbered by the object's lines (`score` exits with its class). */
+  readonly inputError: InputError | undefined;
 }
 
 /** A span of an object whose bounds the chain proved, to score as one shard named `shard`. */
@@ -51,6 +53,7 @@ type Censused = ShardResult & { readonly census: NonNullable<ShardResult['census
 export async function settleSpeculativeRanges(out: StoreRef, attempt: string, shards: readonly ShardResult[], rescore?: Rescore): Promise<SettledShards> {
   let settled = [...shards];
   let failure: string | undefined;
+  let inputError: InputError | undefined;
   for (let chain of objectChains(shards)) {
     let verdict = checkChain(chain);
     while (verdict.wrongAt !== undefined && rescore) {
@@ -62,7 +65,10 @@ export async function settleSpeculativeRanges(out: StoreRef, attempt: string, sh
       chain = [...chain.slice(0, from), again, ...chain.slice(to)];
       verdict = checkChain(chain);
     }
-    failure ??= verdict.failure;
+    if (failure === undefined) {
+      failure = verdict.inputError?.message ?? verdict.failure;
+      inputError = verdict.inputError;
+    }
     for (const [i, s] of chain.entries()) {
       const at = settled.indexOf(s);
       const shift = verdict.shifts?.[i];
@@ -70,7 +76,7 @@ export async function settleSpeculativeRanges(out: StoreRef, attempt: string, sh
       settled[at] = shift === undefined ? { ...s, errorsKey: undefined, errorsBytes: undefined } : await shiftErrors(out, attempt, s, shift);
     }
   }
-  return { shards: settled, failure };
+  return { shards: settled, failure, inputError };
 }
 
 /** Each speculatively split object's ranges, in object order (shards are named in plan order). */
@@ -89,6 +95,8 @@ interface Verdict {
   /** Lines to add to each range's, when every guess holds. */
   readonly shifts?: number[];
   readonly failure?: string;
+  /** The first input error of a range whose start held. */
+  readonly inputError?: InputError;
   /** The first range whose guessed start lies inside a quoted field. */
   readonly wrongAt?: number;
 }
@@ -101,7 +109,7 @@ function checkChain(chain: readonly Censused[]): Verdict {
   const shifts: number[] = [];
   let lines = first.census.linesBefore;
   let inQuotes = false;
-  let inputError: string | undefined;
+  let inputError: InputError | undefined;
   for (const [i, s] of chain.entries()) {
     const c = s.census;
     if (i > 0 && c.start !== (chain[i - 1] as Censused).census.end + 1)
@@ -116,11 +124,11 @@ function checkChain(chain: readonly Censused[]): Verdict {
     }
     const shift = lines - c.linesBefore;
     shifts.push(shift);
-    if (c.inputError && inputError === undefined) inputError = new InputError(c.inputError.location, c.inputError.reason).shifted(shift).message;
+    if (c.inputError && inputError === undefined) inputError = new InputError(c.inputError.location, c.inputError.reason).shifted(shift);
     lines += c.lines;
     inQuotes = inQuotes !== c.oddQuotes;
   }
-  return inputError === undefined ? { shifts } : { shifts, failure: inputError };
+  return inputError === undefined ? { shifts } : { shifts, inputError };
 }
 
 /**
