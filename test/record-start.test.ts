@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkChain, findRecordStart } from '../src/formats/csv/record-start.js';
+import { findRecordStart } from '../src/formats/csv/record-start.js';
 import { mlpRows, MLP_HEADER, toCsv } from './helpers/jobs.js';
 import { mulberry32 } from '../scripts/models/models.js';
 
@@ -78,26 +78,5 @@ describe('findRecordStart', () => {
   it('a window without a line ending outside quotes says so (read more or take the verified path)', () => {
     const buf = Buffer.from('abc,"def\nghi');
     assert.equal(findRecordStart(buf.subarray(2), false, OPTIONS)?.certain ?? false, false);
-  });
-});
-
-describe('checkChain', () => {
-  it('proves each shard start by its predecessor, and names the first that is contradicted', () => {
-    assert.equal(
-      checkChain([
-        { assumedStart: 10, nextStart: 50 },
-        { assumedStart: 50, nextStart: 90 },
-        { assumedStart: 90, nextStart: 120 },
-      ]),
-      -1,
-    );
-    assert.equal(
-      checkChain([
-        { assumedStart: 10, nextStart: 50 },
-        { assumedStart: 50, nextStart: 95 },
-        { assumedStart: 90, nextStart: 120 },
-      ]),
-      2,
-    );
   });
 });

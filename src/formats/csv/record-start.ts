@@ -12,8 +12,8 @@
  * the field count refuse within a record or two. The answer is `certain` only when exactly one
  * parity parses cleanly over the window (or both lead to the same start); otherwise the caller
  * must use a verified path (the serial split, split-csv.ts). The answer is a speculation either
- * way: the shard before it, which parses from a known start, sees the true start of the next
- * record past its end, and `checkChain` compares the two.
+ * way: the shards count their ranges' quote bytes, and finalize proves every start by the parity
+ * of the quotes before it (run/speculative-ranges.ts).
  *
  * Parity is what the serial split counts too (every quote byte flips it; a doubled quote flips
  * twice), so with relaxQuotes (a quote inside an unquoted field is text) neither is exact and the
@@ -153,25 +153,4 @@ function parseRecord(w: Uint8Array, from: number, final: boolean, o: RecordStart
     if (w[pos] === CR && pos + 1 < w.length && w[pos + 1] === LF) return pos + 2;
     return pos + 1;
   }
-}
-
-/** One byte-range shard's view of the chain: where it assumed it starts, where it saw the next begin. */
-export interface ShardBoundaries {
-  /** The first record this shard read (offset in the object). */
-  readonly assumedStart: number;
-  /** The first record start at or after this shard's end, as its own parse found it. */
-  readonly nextStart: number;
-}
-
-/**
- * The verification: shards in object order, each parsed from its assumed start, so each one's
- * nextStart is exact when its own start is. Every speculation is proven by its predecessor
- * (the first shard starts after the header, which the plan read). Returns the index of the first
- * shard whose assumed start its predecessor contradicts, or -1 when the chain holds.
- */
-export function checkChain(shards: readonly ShardBoundaries[]): number {
-  for (let i = 1; i < shards.length; i++) {
-    if ((shards[i - 1] as ShardBoundaries).nextStart !== (shards[i] as ShardBoundaries).assumedStart) return i;
-  }
-  return -1;
 }
