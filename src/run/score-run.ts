@@ -21,7 +21,7 @@ import { discardAttempt } from './discard-attempt.js';
 import { nextAttemptFromStore, type PublishOutcome } from './publish.js';
 import { finalizeAttempt } from './finalize-attempt.js';
 import { resolveInputs } from './resolve-inputs.js';
-import { runShardThreads } from './shard-threads.js';
+import { runOnShardThreads, startShardThreads, type ShardThreads } from './shard-threads.js';
 import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
 import { openLocalChallenger, type LocalChallenger } from './challenger-model.js';
 import { rescoreWith } from './rescore-range.js';
@@ -58,13 +58,18 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const { runId } = run;
   const values: TemplateValues = { date: opts.date, runId, job: spec.name };
 
-  // Everything that can be wrong with the spec or model is found before any output is touched.
-  const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
-  const model = await fetchModel(source, stores, undefined, opts.signal);
-  const session = await createSession(model, spec.model.threads);
-  const scorer = new OnnxScorer(session, spec);
+  // Shard threads start now, so their start-up overlaps this thread's model load and plan.
+  const threads = (opts.threads ?? 1) > 1 ? startShardThreads(opts.threads ?? 1) : undefined;
+  /** Closed in `finally`, however far the run got. */
+  let opened: OnnxScorer | undefined;
   let challenger: LocalChallenger | undefined;
   try {
+    // Everything that can be wrong with the spec or model is found before any output is touched.
+    const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
+    const model = await fetchModel(source, stores, undefined, opts.signal);
+    const session = await createSession(model, spec.model.threads);
+    const scorer = new OnnxScorer(session, spec);
+    opened = scorer;
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
     // `nightshift profile` profiles the job's model only: no challenger.
     challenger = opts.profileOnly ? undefined : await openLocalChallenger(job, stores, values, opts.signal);
@@ -88,7 +93,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     let tasks: PlannedShard[] = [];
     try {
       tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
-      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger }, opts);
+      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger, threads }, opts);
       opts.signal?.throwIfAborted();
     } catch (err) {
       if (!opts.signal?.aborted) throw err;
@@ -124,8 +129,9 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const { report, publication } = finalized;
     return { report, outputUri, inputError: inputError ?? finalized.inputError, publication };
   } finally {
+    await threads?.close();
     await challenger?.close();
-    await scorer.close();
+    await opened?.close();
   }
 }
 
@@ -152,6 +158,8 @@ async function scoreTasks(
     out: StoreRef;
     tasks: readonly PlannedShard[];
     challenger: LocalChallenger | undefined;
+    /** Started when opts.threads > 1. */
+    threads: ShardThreads | undefined;
   },
   opts: ScoreRunOptions,
 ): Promise<{ shards: ShardResult[]; inputError: InputError | undefined }> {
@@ -159,8 +167,11 @@ async function scoreTasks(
   const { tasks, out } = run;
   const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
   const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
-  if (threads > 1) {
-    const r = await runShardThreads(
+  // Shard threads that will not run (a single task) are released before this thread scores it.
+  if (threads === 1) await run.threads?.close();
+  if (threads > 1 && run.threads) {
+    const r = await runOnShardThreads(
+      run.threads,
       {
         specFile: job.file,
         specText: job.text,
@@ -180,14 +191,13 @@ async function scoreTasks(
         errorsKey: t.errorsKey,
         outputUri: run.outputUri,
       })),
-      threads,
       (rows, done) =>
         progress(
           rows.reduce((a, b) => a + b, 0),
           done,
         ),
       opts.signal,
-    );
+    ).finally(() => run.threads?.close());
     return { shards: r.results, inputError: r.inputError };
   }
   const shards: ShardResult[] = [];

@@ -31,8 +31,11 @@ export interface ShardTaskMessage {
   readonly outputUri: string;
 }
 
-/** A task, or: stop the shards under way (the run was cancelled). */
-export type ShardThreadCommand = ShardTaskMessage | { readonly kind: 'cancel' };
+/**
+ * The run to score (first, once: the thread starts before the plan knows it), a task, or: stop
+ * the shards under way (the run was cancelled).
+ */
+export type ShardThreadCommand = { readonly kind: 'init'; readonly init: ShardThreadInit } | ShardTaskMessage | { readonly kind: 'cancel' };
 
 export type ShardThreadReply =
   | { kind: 'progress'; id: number; rows: number }

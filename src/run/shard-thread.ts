@@ -2,13 +2,14 @@
  * A shard thread of the threaded `score`: its own stores, model session and scorer; scores the
  * shards the main thread sends, one at a time, so `score` uses every core on one machine.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { requireCommonJs } from '../core/commonjs.js';
 import { CancelledError, serializeError } from '../core/errors.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { scoreShard } from '../scoring/score-shard.js';
-import { parseJobSpec } from '../spec/load-spec.js';
+import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
 import { parseLocation } from '../spec/uri.js';
 import { Stores } from '../storage/stores.js';
 import { challengerJobSpec } from '../spec/challenger-spec.js';
@@ -16,35 +17,55 @@ import type { JobSpec } from '../spec/job-spec.js';
 import { shardChallengers, type ChallengerThreadInit } from './challenger-model.js';
 import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThreadReply } from './shard-thread-protocol.js';
 
-const init = workerData as ShardThreadInit;
 const port = parentPort;
 if (!port) throw new Error('shard-thread must run as a worker thread');
 
-const job = parseJobSpec(init.specText, init.specFile);
-const stores = new Stores(init.s3);
-const ready = (async () => {
-  const model = await fetchModel({ uri: init.modelUri, sha256: init.modelSha256 }, stores);
-  return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
-})();
+/**
+ * What the thread scores with, once the run's plan has sent its init message. The thread is
+ * started before that (startShardThreads): importing these modules and onnxruntime takes about
+ * half a CPU-second, which then overlaps the main thread's own model load and plan.
+ */
+interface Ready {
+  readonly job: LoadedJob;
+  readonly stores: Stores;
+  readonly scorer: Promise<OnnxScorer>;
+  readonly challengers: ReturnType<typeof shardChallengers> | undefined;
+}
+let ready: Ready | undefined;
+requireCommonJs('onnxruntime-node');
 
-// The challenger's session is opened on the first shard, beside the champion's.
-const challengers = init.challenger
-  ? shardChallengers(job.spec, init.challenger.name, async () => {
-      const c = init.challenger as ChallengerThreadInit;
-      const spec = challengerJobSpec(job.spec) as JobSpec;
-      return new OnnxScorer(await createSession(await fetchModel({ uri: c.uri, sha256: c.sha256 }, stores), spec.model.threads), spec);
-    })
-  : undefined;
+function start(init: ShardThreadInit): Ready {
+  const job = parseJobSpec(init.specText, init.specFile);
+  const stores = new Stores(init.s3);
+  const scorer = (async () => {
+    const model = await fetchModel({ uri: init.modelUri, sha256: init.modelSha256 }, stores);
+    return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
+  })();
+  // Awaited by the first task; a failure reaches it there (this only keeps it from being unhandled).
+  scorer.catch(() => undefined);
+  // The challenger's session is opened on the first shard, beside the champion's.
+  const challengers = init.challenger
+    ? shardChallengers(job.spec, init.challenger.name, async () => {
+        const c = init.challenger as ChallengerThreadInit;
+        const spec = challengerJobSpec(job.spec) as JobSpec;
+        return new OnnxScorer(await createSession(await fetchModel({ uri: c.uri, sha256: c.sha256 }, stores), spec.model.threads), spec);
+      })
+    : undefined;
+  return { job, stores, scorer, challengers };
+}
 
 const cancelled = new AbortController();
 port.on('message', (cmd: ShardThreadCommand) => {
-  if (cmd.kind === 'cancel') cancelled.abort(new CancelledError('cancelled'));
+  if (cmd.kind === 'init') ready = start(cmd.init);
+  else if (cmd.kind === 'cancel') cancelled.abort(new CancelledError('cancelled'));
   else void run(cmd).then((reply) => port.postMessage(reply));
 });
 
 async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
   try {
-    const scorer = await ready;
+    if (!ready) throw new Error('shard thread: a task before its init message');
+    const { job, stores, challengers } = ready;
+    const scorer = await ready.scorer;
     const input = stores.resolve(parseLocation(task.inputUri, job.baseDir));
     const out = stores.resolve(parseLocation(task.outputUri, job.baseDir));
     let last = 0;
