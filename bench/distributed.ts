@@ -4,8 +4,9 @@
  * with 1 worker process, then with 2, then 1 again with inference on the main thread instead of
  * worker threads (NIGHTSHIFT_INFERENCE=main). The object is cut into ≥ 8 byte-range shards, so both
  * workers have work the whole time. Wall time is the registry's triggeredAt → finishedAt: plan
- * (one pass over the object to find record boundaries), shards and finalize, without the
- * workers' start-up.
+ * (cuts by byte offset, run/plan-units.ts), shards and finalize, without the workers' start-up.
+ * CPU seconds (workers and the S3 endpoint, which share the machine's cores) are printed too:
+ * on a busy machine they, not the wall time, compare runs.
  *
  *   npx tsx bench/distributed.ts                 # 2,000,000 rows
  *   npx tsx bench/distributed.ts --rows 500000 --workers 1,2,1:main
@@ -182,12 +183,14 @@ async function measure(
     if (rec.status !== 'succeeded' || !rec.finishedAt) throw new Error(`run ${rec.status}: ${rec.reason ?? ''}\n${h.logs()}`);
     const wallMs = Date.parse(rec.finishedAt) - Date.parse(rec.triggeredAt);
     const span = (j: Job | undefined): [number, number] => [j?.processedOn ?? 0, j?.finishedOn ?? 0];
-    const [planStart, planEnd] = span(await h.runs.getJob(planJobId(trig.runId, trig.attempt)));
-    const [finStart, finJobEnd] = span(await h.runs.getJob(finalizeJobId(trig.runId, trig.attempt)));
+    // The attempt that ran: a setup measured twice finds the first one's output and renumbers (worker/renumber-attempt.ts).
+    const attempt = rec.attempt;
+    const [planStart, planEnd] = span(await h.runs.getJob(planJobId(trig.runId, attempt)));
+    const [finStart, finJobEnd] = span(await h.runs.getJob(finalizeJobId(trig.runId, attempt)));
     // The run record is finished inside the finalize job, which BullMQ may not have marked
     // finished yet when it is read: then the run's own finish time ends the phase.
     const finEnd = finJobEnd || Date.parse(rec.finishedAt);
-    const shardSpans = (await h.shardJobs(trig.runId, trig.attempt)).map(span);
+    const shardSpans = (await h.shardJobs(trig.runId, attempt)).map(span);
     const phases = {
       planMs: planEnd - planStart,
       shardsMs: Math.max(...shardSpans.map((x) => x[1])) - Math.min(...shardSpans.map((x) => x[0])),
@@ -209,7 +212,7 @@ async function measure(
     log(
       `${workers} worker(s), inference ${inference}: ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
         `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms; ` +
-        `CPU: endpoint ${cpu.endpointS} s, workers ${cpu.workersS} s)`,
+        `CPU: endpoint ${cpu.endpointS} s, workers ${cpu.workersS} s; ${Math.round(rows / (cpu.endpointS + cpu.workersS)).toLocaleString('en-US')} rows per CPU-second)`,
     );
     // A clean stop (SIGTERM) rather than the harness's SIGKILL, so profiles (NIGHTSHIFT_CHILD_NODE_ARGS) get written.
     for (const w of h.workers) w.signal('SIGTERM');
@@ -237,13 +240,16 @@ const CLOCK_TICKS = 100;
 function printTable(r: DistributedBenchResult): void {
   const lines = [
     `input: ${r.rows.toLocaleString('en-US')} rows × ${FEATURES} features, ${(r.inputBytes / 1e6).toFixed(1)} MB; shardBytes ${(r.shardBytes / 1e6).toFixed(1)} MB`,
-    `${'workers'.padEnd(8)} ${'infer'.padEnd(6)} ${'shards'.padStart(6)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'plan s'.padStart(7)} ${'shards s'.padStart(9)} ${'busy s'.padStart(7)}`,
+    `${'workers'.padEnd(8)} ${'infer'.padEnd(6)} ${'shards'.padStart(6)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'plan s'.padStart(7)} ${'shards s'.padStart(9)} ${'busy s'.padStart(7)} ${'CPU s'.padStart(6)} ${'rows/CPU-s'.padStart(11)}`,
     ...r.runs.map(
       (f) =>
         `${String(f.workers).padEnd(8)} ${f.inference.padEnd(6)} ${String(f.shards).padStart(6)} ${(f.wallMs / 1000).toFixed(1).padStart(8)} ${f.rowsPerSecond.toLocaleString('en-US').padStart(10)} ${f.megabytesPerSecond.toFixed(1).padStart(7)} ` +
-        `${(f.phases.planMs / 1000).toFixed(1).padStart(7)} ${(f.phases.shardsMs / 1000).toFixed(1).padStart(9)} ${(f.phases.shardBusyMs / 1000).toFixed(1).padStart(7)}`,
+        `${(f.phases.planMs / 1000).toFixed(1).padStart(7)} ${(f.phases.shardsMs / 1000).toFixed(1).padStart(9)} ${(f.phases.shardBusyMs / 1000).toFixed(1).padStart(7)} ` +
+        `${(f.cpu.endpointS + f.cpu.workersS).toFixed(1).padStart(6)} ${Math.round(f.rows / (f.cpu.endpointS + f.cpu.workersS))
+          .toLocaleString('en-US')
+          .padStart(11)}`,
     ),
-    `ratio most/fewest workers, inference on threads (rows/s): ${r.speedup.toFixed(2)}`,
+    `ratio most/fewest workers, inference on threads (rows/s): ${r.speedup.toFixed(2)} (CPU s: the S3 endpoint's and the workers', which share the cores; rows/CPU-s holds under load, rows/s does not)`,
     `machine: ${r.cpus} CPUs, 1-min load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
