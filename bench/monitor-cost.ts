@@ -67,7 +67,7 @@ const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000
 const rows = Number(values.rows);
 const rounds = Number(values.rounds);
 const batches = makeBatches(8);
-profileRows(Math.min(rows, 300_000), batches); // warm-up: JIT
+if (process.env.NO_WARMUP === undefined) profileRows(Math.min(rows, 300_000), batches); // warm-up: JIT
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const best = (xs: number[]): number => Math.min(...xs);
 const perM = (s: number): string => ((s * 1e6) / rows).toFixed(3);

@@ -44,7 +44,8 @@ type FloatArray = Exclude<NumericArray, BigInt64Array>;
 
 /**
  * Which rows of a batch go into the quantile sketch, and with what weight. Counts, min, max and
- * moments always see every row; the sketch (the costly part: a log2 a value) may see a sample.
+ * moments always see every row; the sketch (the costly part: a bucket key a value) may see a
+ * sample: `rows`, ascending.
  */
 export interface SketchRows {
   readonly rows: Int32Array | undefined;
@@ -53,8 +54,9 @@ export interface SketchRows {
 
 /**
  * Rows of a tile: 128 rows × 32 float32 columns = 16 KB, which stays in L1 while each column's
- * loop runs over it. Column by column over a whole batch (1 MB at 8,192 rows × 32) instead read
- * every cache line of it 16 times from L3, the cache the parser and the model also need.
+ * loops (moments, then the sketch) run over it. Column by column over a whole batch (1 MB at
+ * 8,192 rows × 32) instead read every cache line of it 16 times from L3, the cache the parser
+ * and the model also need.
  */
 const TILE_ROWS = 128;
 
@@ -67,22 +69,23 @@ export function addRowMajor(cols: readonly (NumericColumn | undefined)[], values
   const width = cols.length;
   const v = values instanceof BigInt64Array ? Float64Array.from(values.subarray(0, rows * width), Number) : values;
   for (let j = 0; j < width; j++) cols[j]?.beginBatch(v, j, width, rows);
-  const exact = sample.rows === undefined;
+  const picked = sample.rows;
+  let p0 = 0;
   for (let r0 = 0; r0 < rows; r0 += TILE_ROWS) {
-    const from = r0 * width;
-    const to = Math.min(rows, r0 + TILE_ROWS) * width;
+    const r1 = Math.min(rows, r0 + TILE_ROWS);
+    // The sampled rows of this tile: picked[p0 .. p1).
+    let p1 = p0;
+    if (picked !== undefined) while (p1 < picked.length && (picked[p1] as number) < r1) p1++;
     for (let j = 0; j < width; j++) {
       const c = cols[j];
       if (c === undefined) continue;
-      c.addTile(v, from + j, to + j, width);
-      if (exact) c.sketchTile(v, from + j, to + j, width);
+      c.addTile(v, r0 * width + j, r1 * width + j, width);
+      if (picked === undefined) c.sketchTile(v, r0 * width + j, r1 * width + j, width);
+      else c.sketchRows(v, j, width, picked, p0, p1, sample.weight);
     }
+    p0 = p1;
   }
-  for (let j = 0; j < width; j++) {
-    const c = cols[j];
-    c?.endBatch();
-    if (sample.rows !== undefined) c?.sketchRows(v, j, width, sample.rows, sample.weight);
-  }
+  for (let j = 0; j < width; j++) cols[j]?.endBatch();
 }
 
 export class NumericColumn {
@@ -113,14 +116,34 @@ export class NumericColumn {
 
   /** Values from, from + stride, … below end (end − from a multiple of stride): counts, min, max and shifted sums. */
   addTile(values: FloatArray, from: number, end: number, stride: number): void {
-    let missing = 0;
-    let nonFinite = 0;
+    const shift = this.shift;
     let min = this.min;
     let max = this.max;
-    let sum = 0;
-    let sumSq = 0;
-    const shift = this.shift;
-    for (let k = from; k < end; k += stride) {
+    // Two rows an iteration into two pairs of sums, so one row's additions need not wait for
+    // the other's; the first NaN or ±Infinity sends the rest of the tile to the loop after.
+    let sumA = 0;
+    let sqA = 0;
+    let sumB = 0;
+    let sqB = 0;
+    let k = from;
+    for (const last = end - stride; k < last; k += 2 * stride) {
+      const a = values[k] as number;
+      const b = values[k + stride] as number;
+      if (a - a !== 0 || b - b !== 0) break;
+      const da = a - shift;
+      const db = b - shift;
+      sumA += da;
+      sqA += da * da;
+      sumB += db;
+      sqB += db * db;
+      if (a < min) min = a;
+      if (a > max) max = a;
+      if (b < min) min = b;
+      if (b > max) max = b;
+    }
+    let missing = 0;
+    let nonFinite = 0;
+    for (; k < end; k += stride) {
       const v = values[k] as number;
       if (v - v !== 0) {
         if (v !== v) missing++;
@@ -128,8 +151,8 @@ export class NumericColumn {
         continue;
       }
       const d = v - shift;
-      sum += d;
-      sumSq += d * d;
+      sumA += d;
+      sqA += d * d;
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -138,8 +161,8 @@ export class NumericColumn {
     this.nonFinite += nonFinite;
     this.min = min;
     this.max = max;
-    this.sum += sum;
-    this.sumSq += sumSq;
+    this.sum += sumA + sumB;
+    this.sumSq += sqA + sqB;
   }
 
   /** Every finite value from, from + stride, … below end into the sketch. */
@@ -151,10 +174,10 @@ export class NumericColumn {
     }
   }
 
-  /** The sampled rows' finite values into the sketch, each standing for `weight` rows. */
-  sketchRows(values: FloatArray, offset: number, stride: number, rows: Int32Array, weight: number): void {
+  /** The finite values of rows[from .. to) into the sketch, each standing for `weight` rows. */
+  sketchRows(values: FloatArray, offset: number, stride: number, rows: Int32Array, from: number, to: number, weight: number): void {
     const sk = this.sketch;
-    for (let i = 0; i < rows.length; i++) {
+    for (let i = from; i < to; i++) {
       const v = values[offset + (rows[i] as number) * stride] as number;
       if (v - v === 0) sk.accept(v, weight);
     }

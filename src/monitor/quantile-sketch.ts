@@ -34,7 +34,8 @@ export function bucketKey(magnitude: number): number {
   const high = WORDS[HIGH] as number;
   const table = KEY_TABLES[high >>> 20] ?? keyTable(high >>> 20);
   const key = table[(high >>> (20 - SLICE_BITS)) & SLICE_MASK] as number;
-  return key !== VARIES ? key : Math.ceil(Math.log2(magnitude) * MULTIPLIER);
+  // `| 0`: an int32 (keys are within ±40,000), and 0 rather than the -0 ceil gives just below 1.
+  return key !== VARIES ? key : Math.ceil(Math.log2(magnitude) * MULTIPLIER) | 0;
 }
 
 // The fast path of bucketKey (a log2 costs ~20 ns; profiling sketches ~2 values a row): the
@@ -109,10 +110,10 @@ class BucketStore {
     return Math.max(key, lo);
   }
 
-  /** Room for [lo, hi] plus slack on both sides (values drift in either direction). */
+  /** Room for [lo, hi] plus slack on both sides (values drift in either direction), growing geometrically. */
   private realloc(lo: number, hi: number): void {
     const from = this.count === 0 ? lo : Math.min(lo, this.minKey);
-    const slack = 64;
+    const slack = Math.max(64, (hi - from) >> 1);
     const start = from - slack;
     const next = new Float64Array(hi - start + 1 + slack);
     if (this.count > 0) next.set(this.bins.subarray(this.minKey - this.offset, this.maxKey - this.offset + 1), this.minKey - start);
