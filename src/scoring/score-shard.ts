@@ -58,7 +58,6 @@ export interface ShardContext {
 
 export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<ShardResult> {
   const { spec, format } = ctx;
-  const started = performance.now();
   const timings: StageTimings = { readParseMs: 0, inferenceMs: 0, writeMs: 0 };
   const sigOpt = ctx.signal ? { signal: ctx.signal } : {};
   const part = new ObjectSink(task.output.store, task.output.partKey, { gzip: spec.output.gzip, contentType: format.contentType, ...sigOpt });
@@ -82,12 +81,15 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     timings[stage] += performance.now() - t;
   };
 
+  // Scoring runs one batch behind reading: batch N is scored (on an inference thread, where the
+  // scorer has one) while the reader parses batch N+1, instead of the reader waiting for it.
+  // One batch at a time is in flight, and batches are written strictly in input order.
   const flush = async (batch: ColumnarBatch): Promise<void> => {
     if (batch.rows === 0) return;
-    let scores: Awaited<ReturnType<Scorer['score']>> = [];
     // Before scoring: a thread scorer transfers the feature arrays away.
     profile?.addBatch(batch);
     const challenged = shadow?.begin(batch);
+    let scores: Awaited<ReturnType<Scorer['score']>> = [];
     await timed('inferenceMs', async () => {
       scores = await ctx.scorer.score(batch);
       // Inference time covers waiting for the challenger of the same batch.
@@ -104,12 +106,17 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
     counts.scored += batch.rows;
     ctx.onProgress?.(counts.read);
   };
+  let inFlight: Promise<void> | undefined;
+  /** Time the reader took to give the next event (parsing, and input I/O): the read/parse stage. */
+  let readSince = 0;
 
   try {
     const header = encoder.header();
     if (header !== '') await part.write(header);
     const events = await openEvents();
+    readSince = performance.now();
     for await (const ev of events) {
+      timings.readParseMs += performance.now() - readSince;
       ctx.signal?.throwIfAborted();
       if (ev.kind === 'rejected') {
         counts.read++;
@@ -120,10 +127,16 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
         await errors.write(errorLine(task.input.display, ev.row));
       } else {
         counts.read += ev.batch.rows;
-        await flush(ev.batch);
+        await inFlight;
+        inFlight = flush(ev.batch);
+        // Awaited above or below; until then a failure must not count as unhandled.
+        inFlight.catch(() => undefined);
         failpoint('shard-batch');
       }
+      readSince = performance.now();
     }
+    timings.readParseMs += performance.now() - readSince;
+    await inFlight;
     await timed('writeMs', async () => {
       const end = encoder.end();
       if (end.length > 0) await part.write(end);
@@ -133,6 +146,8 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
       await errors?.close();
     });
   } catch (err) {
+    // The batch in flight finishes (or fails) before its sinks are aborted under it.
+    await inFlight?.catch(() => undefined);
     const reason = err instanceof Error ? err : new Error(String(err));
     await shadow?.abort(reason);
     await part.abort(reason);
@@ -146,7 +161,6 @@ export async function scoreShard(ctx: ShardContext, task: ShardTask): Promise<Sh
   }
   // The next range's start is judged by this range's quote count: count the bytes left unread.
   if (inputError && census && task.range) await countRest(census, task.input, task.range, ctx.signal);
-  timings.readParseMs = Math.max(0, performance.now() - started - timings.inferenceMs - timings.writeMs);
   return {
     shard: task.shard,
     object: task.input.display,
