@@ -10,8 +10,7 @@ import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
 import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
-import { OnnxScorer, type Scorer } from '../model/onnx-scorer.js';
-import { InferenceThread, ThreadPool, ThreadScorer } from '../model/thread-scorer.js';
+import { OnnxScorer } from '../model/onnx-scorer.js';
 import { modelFacts, type RunReport } from '../report/run-report.js';
 import { scoreShard } from '../scoring/score-shard.js';
 import type { LoadedJob } from '../spec/load-spec.js';
@@ -61,11 +60,6 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 
   // Shard threads start now, so their start-up overlaps this thread's model load and plan.
   const threads = (opts.threads ?? 1) > 1 ? startShardThreads(opts.threads ?? 1) : undefined;
-  // One shard at a time (no shard threads): session.run goes to an inference thread started now,
-  // so scoring a batch overlaps parsing the next (scoring/score-shard.ts), as on workers.
-  // NIGHTSHIFT_INFERENCE=main keeps it on this thread.
-  const inferenceThread = threads || process.env.NIGHTSHIFT_INFERENCE === 'main' ? undefined : InferenceThread.spawn();
-  let pool: ThreadPool | undefined;
   /** Closed in `finally`, however far the run got. */
   let opened: OnnxScorer | undefined;
   let challenger: LocalChallenger | undefined;
@@ -73,16 +67,10 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     // Everything that can be wrong with the spec or model is found before any output is touched.
     const source = await resolveModelSource(spec.model, baseDir, stores, values, opts.model);
     const model = await fetchModel(source, stores, undefined, opts.signal);
-    let scorer: Scorer;
-    if (inferenceThread) {
-      pool = await ThreadPool.start(model, 1, spec.model.threads, [inferenceThread]);
-      scorer = new ThreadScorer(pool, spec);
-      checkModelMapping(spec, pool.metadata, job.file, modelDisplayName(source));
-    } else {
-      const session = await createSession(model, spec.model.threads);
-      scorer = opened = new OnnxScorer(session, spec);
-      checkModelMapping(spec, session, job.file, modelDisplayName(source));
-    }
+    const session = await createSession(model, spec.model.threads);
+    const scorer = new OnnxScorer(session, spec);
+    opened = scorer;
+    checkModelMapping(spec, session, job.file, modelDisplayName(source));
     // `nightshift profile` profiles the job's model only: no challenger.
     challenger = opts.profileOnly ? undefined : await openLocalChallenger(job, stores, values, opts.signal);
     if (!opts.profileOnly)
@@ -144,7 +132,6 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     await threads?.close();
     await challenger?.close();
     await opened?.close();
-    await (pool ? pool.close() : inferenceThread?.terminate());
   }
 }
 
@@ -167,7 +154,7 @@ async function scoreTasks(
     runId: string;
     outputUri: string;
     model: LoadedModel;
-    scorer: Scorer;
+    scorer: OnnxScorer;
     out: StoreRef;
     tasks: readonly PlannedShard[];
     challenger: LocalChallenger | undefined;
