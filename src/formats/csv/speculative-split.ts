@@ -12,6 +12,7 @@
 import type { CsvOptions } from '../../spec/job-spec.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { readAll } from '../../storage/object-store.js';
+import { RangeCensus } from './range-census.js';
 import { findRecordStart } from './record-start.js';
 import { parseHeader, type SplitPlan } from './split-csv.js';
 
@@ -84,7 +85,12 @@ async function readHeader(
   for (let length = WINDOW; ; length *= 4) {
     const buf = await read(0, length);
     const end = headerEnd(buf, quote, buf.length >= size);
-    if (end !== undefined) return { bytes: buf.subarray(0, end), end, lines: countLineEnds(buf.subarray(0, end)) };
+    if (end !== undefined) {
+      // Its physical lines, counted as the shards count theirs (a quoted name may hold a break).
+      const census = new RangeCensus(quote);
+      census.count(buf.subarray(0, end));
+      return { bytes: buf.subarray(0, end), end, lines: census.totalLines() };
+    }
     // The serial split says what is wrong with a header it cannot find either.
     if (length >= MAX_WINDOW || buf.length >= size) return undefined;
   }
@@ -104,16 +110,6 @@ function headerEnd(buf: Buffer, quote: number, final: boolean): number | undefin
     }
   }
   return undefined;
-}
-
-/** Physical line endings: LF, CRLF and a bare CR each end one, as the readers count them. */
-export function countLineEnds(buf: Uint8Array): number {
-  let n = 0;
-  for (let p = 0; p < buf.length; p++) {
-    const c = buf[p];
-    if (c === LF || (c === CR && buf[p + 1] !== LF)) n++;
-  }
-  return n;
 }
 
 /** fn over items, at most `limit` at once, results in item order. */
