@@ -57,10 +57,13 @@ export async function measureChallengerCost<F extends ScoreFigure>(job: string, 
   return { alone: a, withChallenger: w, ratio: w.seconds / a.seconds, runs };
 }
 
-/** `bench/run.ts --child <job> 1`: one `score` in a fresh process (compiled build if built). */
+/** The logical date of the bench runs (the input lies under in/<date>/). */
+const DATE = '2026-11-28';
+
+/** bench/score-child.mjs: one `score` in a fresh process (plain node, compiled build). */
 async function scoreInChild(job: string, rows: number): Promise<ScoreFigure> {
-  const runTs = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', runTs, '--child', job, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const scoreChild = path.join(path.dirname(fileURLToPath(import.meta.url)), 'score-child.mjs');
+  const child = spawn(process.execPath, [scoreChild, job, DATE, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   try {
     const features = CHALLENGER_MODEL.features;
     await writeFile(path.join(dir, 'model.onnx'), buildMlp({ features, hidden: 64, seed: 32 }));
-    const csv = path.join(dir, 'main', 'in', '2026-11-28', 'data.csv');
+    const csv = path.join(dir, 'main', 'in', DATE, 'data.csv');
     await writeSampleCsv(csv, { rows, features, seed: 1, decimals: 4 });
     await mkdir(path.join(dir, 'main', 'out'), { recursive: true });
     const job = path.join(dir, 'main', 'job.yaml');

@@ -12,12 +12,12 @@
  * Prints a table and writes bench/results/latest.json. Needs Redis for the distributed figures.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import * as ort from 'onnxruntime-node';
@@ -32,7 +32,8 @@ import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
 import { measureChallengerCost } from './challenger.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SELF = fileURLToPath(import.meta.url);
+/** Runs one `score` in a fresh process: plain node on the compiled build, as users run it. */
+export const SCORE_CHILD = path.join(ROOT, 'bench', 'score-child.mjs');
 const FEATURES = 32;
 const DATE = '2026-11-28';
 const MODEL = { features: FEATURES, hidden: 64, seed: 32 };
@@ -405,7 +406,7 @@ async function distributedInChild(rows: number): Promise<DistributedBenchResult>
 
 /** Runs `nightshift score` in a fresh process (so its peak RSS is its own). */
 async function scoreInChild(job: string, rows: number, bytes: number, threads = 1): Promise<Figure> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', job, String(threads)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SCORE_CHILD, job, DATE, String(threads)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   child.stdout.on('data', (c: Buffer) => (text += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -421,32 +422,6 @@ async function scoreInChild(job: string, rows: number, bytes: number, threads = 
     peakRssMB: r.maxRssBytes / 1024 / 1024,
     rowsPerCpuSecond: rows / r.cpuSeconds,
   };
-}
-
-/**
- * The scoring child runs the compiled build (dist/, made by `npm run build`, which `npm run bench`
- * does first) as users run it: from sources, every shard thread would compile TypeScript again.
- */
-async function child(job: string): Promise<void> {
-  const built = path.join(ROOT, 'dist', 'index.js');
-  const api = (await import(existsSync(built) ? pathToFileURL(built).href : '../src/index.js')) as typeof import('../src/index.js');
-  const loaded = await api.loadJobFile(job);
-  const stores = new api.Stores();
-  const t = performance.now();
-  const cpu = process.cpuUsage();
-  const result = await api.scoreRun(loaded, stores, { date: DATE, threads: Number(process.argv[4] ?? 1) });
-  const seconds = (performance.now() - t) / 1000;
-  const used = process.cpuUsage(cpu);
-  stores.close();
-  if (result.report.status !== 'succeeded') throw new Error(result.report.reason ?? 'run failed');
-  process.stdout.write(
-    JSON.stringify({
-      seconds,
-      cpuSeconds: (used.user + used.system) / 1e6,
-      rowsScored: result.report.rows.scored,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    }),
-  );
 }
 
 function report(figures: Figure[]): void {
@@ -531,8 +506,4 @@ function fmt(v: number | null, unit: '%' | '×'): string {
   return unit === '%' ? `${(v * 100).toFixed(0)} %` : `${v.toFixed(2)}×`;
 }
 
-if (process.argv[2] === '--child') {
-  await child(process.argv[3] ?? '');
-} else {
-  await main();
-}
+await main();
