@@ -58,8 +58,9 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
   const { runId } = run;
   const values: TemplateValues = { date: opts.date, runId, job: spec.name };
 
-  // Shard threads start now, so their start-up overlaps this thread's model load and plan.
-  const threads = (opts.threads ?? 1) > 1 ? startShardThreads(opts.threads ?? 1) : undefined;
+  // Shard threads start now, so their start-up overlaps this thread's model load and plan. This
+  // thread scores shards too (it has its session loaded): N threads are it and N - 1 shard threads.
+  const threads = (opts.threads ?? 1) > 1 ? startShardThreads((opts.threads ?? 1) - 1) : undefined;
   /** Closed in `finally`, however far the run got. */
   let opened: OnnxScorer | undefined;
   let challenger: LocalChallenger | undefined;
@@ -146,7 +147,7 @@ function signalOpt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
 }
 
-/** Scores the planned shards, on this thread or on `opts.threads` shard threads; stops at the first input error. */
+/** Scores the planned shards, on this thread and on `opts.threads - 1` shard threads; stops at the first input error. */
 async function scoreTasks(
   job: LoadedJob,
   stores: Stores,
@@ -165,11 +166,26 @@ async function scoreTasks(
 ): Promise<{ shards: ShardResult[]; inputError: InputError | undefined }> {
   const { spec } = job;
   const { tasks, out } = run;
-  const threads = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
+  const lanes = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
   const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
+  const format = partFormat(spec);
+  const signalOpt = opts.signal ? { signal: opts.signal } : {};
+  /** Scores task i here, on this thread's session. */
+  const scoreHere = (i: number, onRows: (rows: number) => void): Promise<ShardResult> => {
+    const t = tasks[i] as PlannedShard;
+    return scoreShard(
+      { spec, scorer: run.scorer, format, ...signalOpt, onProgress: onRows, challenger: run.challenger?.shards?.forShard(t.partKey) },
+      {
+        shard: t.shard,
+        input: t.unit.input,
+        ...(t.unit.range ? { range: t.unit.range } : {}),
+        output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey },
+      },
+    );
+  };
   // Shard threads that will not run (a single task) are released before this thread scores it.
-  if (threads === 1) await run.threads?.close();
-  if (threads > 1 && run.threads) {
+  if (lanes === 1) await run.threads?.close();
+  if (lanes > 1 && run.threads) {
     const r = await runOnShardThreads(
       run.threads,
       {
@@ -197,32 +213,16 @@ async function scoreTasks(
           done,
         ),
       opts.signal,
+      scoreHere,
     ).finally(() => run.threads?.close());
     return { shards: r.results, inputError: r.inputError };
   }
   const shards: ShardResult[] = [];
-  const format = partFormat(spec);
-  const signalOpt = opts.signal ? { signal: opts.signal } : {};
   let rowsBefore = 0;
-  for (const [i, t] of tasks.entries()) {
+  for (const i of tasks.keys()) {
     opts.signal?.throwIfAborted();
     try {
-      const result = await scoreShard(
-        {
-          spec,
-          scorer: run.scorer,
-          format,
-          ...signalOpt,
-          onProgress: (rows) => progress(rowsBefore + rows, i),
-          challenger: run.challenger?.shards?.forShard(t.partKey),
-        },
-        {
-          shard: t.shard,
-          input: t.unit.input,
-          ...(t.unit.range ? { range: t.unit.range } : {}),
-          output: { store: out.store, partKey: t.partKey, errorsKey: t.errorsKey },
-        },
-      );
+      const result = await scoreHere(i, (rows) => progress(rowsBefore + rows, i));
       shards.push(result);
       rowsBefore += result.rowsRead;
       progress(rowsBefore, i + 1);

@@ -1,6 +1,7 @@
 /**
- * Runs a list of shard tasks on N shard threads (each with its own session), at most one task
- * per thread at a time; results come back in task order.
+ * Runs a list of shard tasks on lanes: this thread (which has its session loaded already) and N
+ * shard threads (each with its own session). A lane scores one task at a time and takes the next
+ * one when it is done; results come back in task order.
  *
  * The threads can be started before the run is planned (startShardThreads): each spends about
  * half a CPU-second importing the pipeline and onnxruntime, which then overlaps the main
@@ -35,13 +36,27 @@ export function startShardThreads(threads: number): ShardThreads {
   };
 }
 
-/** Runs the tasks on started threads (one task per thread at a time); the caller closes them. */
+export type ShardThreadTask = Omit<ShardTaskMessage, 'id' | 'kind'>;
+
+/**
+ * Scores task `index` on this thread, reporting the rows read so far; rejects with the shard's
+ * error (an InputError fails the run as an input error, anything else as a failure).
+ */
+export type LocalShard = (index: number, onRows: (rows: number) => void) => Promise<ShardResult>;
+
+/**
+ * Runs the tasks on this thread (`local`, when given) and on the started threads, one task per
+ * lane at a time; the caller closes the threads. This thread is a lane because it is otherwise
+ * idle while the threads score, and it has its modules and session loaded: a shard thread of its
+ * own would cost its start-up, session and heap again.
+ */
 export async function runOnShardThreads(
-  started: ShardThreads,
+  started: ShardThreads | undefined,
   init: ShardThreadInit,
-  tasks: readonly Omit<ShardTaskMessage, 'id' | 'kind'>[],
+  tasks: readonly ShardThreadTask[],
   onProgress: (rowsByTask: readonly number[], done: number) => void,
   signal?: AbortSignal,
+  local?: LocalShard,
 ): Promise<{ results: ShardResult[]; inputError: InputError | undefined }> {
   const results = new Array<ShardResult | undefined>(tasks.length);
   const rows = new Array<number>(tasks.length).fill(0);
@@ -49,50 +64,80 @@ export async function runOnShardThreads(
   let done = 0;
   let inputError: InputError | undefined;
   let failure: Error | undefined;
-  // A thread beyond the number of tasks would only wait: it stays idle until close().
-  const workers = started.workers.slice(0, Math.max(1, tasks.length));
+  /** The next task for a free lane, or undefined: none left, or a shard failed (the run fails either way). */
+  const take = (): number | undefined => (next < tasks.length && !inputError && !failure && !signal?.aborted ? next++ : undefined);
+  const failed = (err: unknown): void => {
+    if (err instanceof InputError) inputError ??= err;
+    else failure ??= err instanceof Error ? err : new Error(String(err));
+  };
+  const finished = (id: number, result: ShardResult): void => {
+    results[id] = result;
+    rows[id] = result.rowsRead;
+    done++;
+    onProgress(rows, done);
+  };
+  // A thread beyond the tasks this thread leaves would only wait: it stays idle until close().
+  const workers = (started?.workers ?? []).slice(0, Math.max(local ? 0 : 1, tasks.length - (local ? 1 : 0)));
   for (const w of workers) w.postMessage({ kind: 'init', init } satisfies ShardThreadCommand);
   // A cancel reaches every thread's shard (its sinks abort their writes); each then replies 'failed'.
   const cancel = (): void => {
     for (const w of workers) w.postMessage({ kind: 'cancel' } satisfies ShardThreadCommand);
   };
   signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const feed = (): void => {
-              // Stop handing out work once a shard failed: the run fails either way.
-              if (next >= tasks.length || inputError || failure || signal?.aborted) return resolve();
-              const id = next++;
-              w.postMessage({ kind: 'task', ...(tasks[id] as Omit<ShardTaskMessage, 'id' | 'kind'>), id } satisfies ShardThreadCommand);
-            };
-            w.on('message', (m: ShardThreadReply) => {
-              if (m.kind === 'progress') {
-                rows[m.id] = m.rows;
-                onProgress(rows, done);
-                return;
-              }
-              if (m.kind === 'done') {
-                results[m.id] = m.result;
-                rows[m.id] = m.result.rowsRead;
-                done++;
-                onProgress(rows, done);
-              } else {
-                const err = reviveError(m.error);
-                if (err instanceof InputError) inputError ??= err;
-                else failure ??= err;
-              }
-              feed();
-            });
-            const early = started.earlyError(w);
-            if (early) return reject(early);
-            w.once('error', reject);
-            feed();
+
+  /** A shard thread's lane: resolves when no task is left for it, or when the thread failed. */
+  const threadLane = (w: Worker): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const feed = (): void => {
+        const id = take();
+        if (id === undefined) return resolve();
+        w.postMessage({ kind: 'task', ...(tasks[id] as ShardThreadTask), id } satisfies ShardThreadCommand);
+      };
+      w.on('message', (m: ShardThreadReply) => {
+        if (m.kind === 'progress') {
+          rows[m.id] = m.rows;
+          onProgress(rows, done);
+          return;
+        }
+        if (m.kind === 'done') finished(m.id, m.result);
+        else failed(reviveError(m.error));
+        feed();
+      });
+      const early = started?.earlyError(w);
+      if (early) {
+        failed(early);
+        return resolve();
+      }
+      w.once('error', (err: Error) => {
+        failed(err);
+        resolve();
+      });
+      feed();
+    });
+
+  /** This thread's lane: between its shards' batches, the event loop still serves the threads' messages. */
+  const localLane = async (score: LocalShard): Promise<void> => {
+    for (let id = take(); id !== undefined; id = take()) {
+      const i = id;
+      try {
+        finished(
+          i,
+          await score(i, (r) => {
+            rows[i] = r;
+            onProgress(rows, done);
           }),
-      ),
-    );
+        );
+      } catch (err) {
+        failed(err);
+      }
+    }
+  };
+
+  try {
+    // Threads are fed first: their tasks go out before this thread starts a shard of its own.
+    const lanes = workers.map(threadLane);
+    if (local) lanes.push(localLane(local));
+    await Promise.all(lanes);
   } finally {
     signal?.removeEventListener('abort', cancel);
   }
