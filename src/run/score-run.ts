@@ -36,8 +36,13 @@ export interface ScoreRunOptions {
   readonly onProgress?: (p: { shardsDone: number; shards: number; rowsRead: number }) => void;
   /** A registered version to score with instead of the job's model (name@version or name@alias). */
   readonly model?: string;
-  /** Shards scored at once, each on its own thread with its own session (default 1: this thread). */
+  /** Shards scored at once: this thread and threads - 1 shard threads, each with its own session (default 1: this thread). */
   readonly threads?: number;
+  /**
+   * The threads - 1 shard threads, when the caller started them already (`nightshift score`
+   * starts them before it imports the pipeline); this run closes them, as those it starts.
+   */
+  readonly startedThreads?: ShardThreads | undefined;
   /** Profile only (`nightshift profile`): no baseline is read or judged against. */
   readonly profileOnly?: boolean;
 }
@@ -60,7 +65,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
 
   // Shard threads start now, so their start-up overlaps this thread's model load and plan. This
   // thread scores shards too (it has its session loaded): N threads are it and N - 1 shard threads.
-  const threads = (opts.threads ?? 1) > 1 ? startShardThreads((opts.threads ?? 1) - 1) : undefined;
+  const threads = opts.startedThreads ?? ((opts.threads ?? 1) > 1 ? startShardThreads((opts.threads ?? 1) - 1) : undefined);
   /** Closed in `finally`, however far the run got. */
   let opened: OnnxScorer | undefined;
   let challenger: LocalChallenger | undefined;
