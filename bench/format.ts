@@ -7,14 +7,17 @@
  *   new   PartFormat.rows(): one Buffer per batch written by src/formats/parts/byte-writer.ts
  *
  * Cases: the benchmark workload (an id like r123456 and one float32 score from a sigmoid) as CSV
- * and as JSON Lines, and a 3-column CSV (id, a text passthrough, the score).
+ * and as JSON Lines, a 3-column CSV (id, a text passthrough, the score), and that CSV with its
+ * text cells kept as input bytes (ColumnarBatch.textBytes), as `score` writes it on the fast CSV
+ * path, with the sample data's merchants (scripts/sample-data.ts: some quoted, some neutralised).
  *
  *   npx tsx bench/format.ts            # 1M rows
  *   npx tsx bench/format.ts 200000     # any size
  *
  * Figures are CPU time of the process (GC included), best of 3 runs each, in batches of 8192.
  */
-import type { ColumnarBatch, ScoreColumns } from '../src/core/types.js';
+import type { ByteCells, ColumnarBatch, ScoreColumns } from '../src/core/types.js';
+import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, neutraliseFormula } from '../src/formats/parts/cells.js';
 import { partFormat } from '../src/formats/parts/part-formats.js';
 import { jobSpecSchema, type JobSpec } from '../src/spec/job-spec.js';
 import { isMain } from '../scripts/is-main.js';
@@ -24,6 +27,8 @@ import { referenceCsvRows, referenceJsonlRows } from '../test/helpers/reference-
 const BATCH_ROWS = 8192;
 const RUNS = 3;
 const MERCHANTS = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark industries', 'wayne enterprises', 'tyrell'];
+/** scripts/sample-data.ts's merchants: the text cells of `npm run bench`'s input. */
+const SAMPLE_MERCHANTS = ['Acme Corp', 'Bits, Bytes & Co', 'Café "Zur Post"', '=HYPERLINK("x")', 'Northwind', '-fresh market', 'Globex'];
 
 export interface FormatFigures {
   readonly cpuMs: number;
@@ -52,10 +57,11 @@ export function measureFormat(rows: number): FormatCase[] {
     measureCase('csv: id + float32 score', workload(rows, 'csv', false)),
     measureCase('jsonl: id + float32 score', workload(rows, 'jsonl', false)),
     measureCase('csv: id + text + float32 score', workload(rows, 'csv', true)),
+    measureCase('csv: as score (text as bytes)', workload(rows, 'csv', true, true)),
   ];
 }
 
-function workload(rows: number, format: 'csv' | 'jsonl', withText: boolean): Workload {
+function workload(rows: number, format: 'csv' | 'jsonl', withText: boolean, asBytes = false): Workload {
   const spec = jobSpecSchema.parse({
     name: 'format-bench',
     model: { uri: 'model.onnx', inputs: [{ name: 'features', columns: ['f0'] }], outputs: [{ name: 'score', columns: ['score'] }] },
@@ -66,12 +72,30 @@ function workload(rows: number, format: 'csv' | 'jsonl', withText: boolean): Wor
   const batches: Workload['batches'] = [];
   for (let start = 0; start < rows; start += BATCH_ROWS) {
     const n = Math.min(BATCH_ROWS, rows - start);
-    const ids = Array.from({ length: n }, (_, r) => `r${start + r}`);
-    const text = withText ? [Array.from({ length: n }, () => MERCHANTS[Math.floor(rand() * MERCHANTS.length)] as string)] : [];
+    const ids = Array.from({ length: n }, (_, r) => `${asBytes ? 't' : 'r'}${start + r}`);
+    const names = asBytes ? SAMPLE_MERCHANTS : MERCHANTS;
+    const text = withText
+      ? [Array.from({ length: n }, (_, r) => (asBytes ? names[(start + r) % names.length] : names[Math.floor(rand() * names.length)]) as string)]
+      : [];
     const score = Float32Array.from({ length: n }, () => 1 / (1 + Math.exp(-(rand() * 8 - 4))));
-    batches.push({ batch: { rows: n, features: new Map(), ids: [ids], passthrough: text, lines: [] }, scores: [{ name: 'score', width: 1, values: score }] });
+    const batch: ColumnarBatch = { rows: n, features: new Map(), ids: [ids], passthrough: text, lines: [] };
+    const textBytes = asBytes ? { textBytes: { ids: [byteCells(ids)], passthrough: text.map(byteCells) } } : {};
+    batches.push({ batch: { ...batch, ...textBytes }, scores: [{ name: 'score', width: 1, values: score }] });
   }
   return { spec, batches };
+}
+
+/** Cells as the fast CSV path keeps them (formats/csv/byte-cells.ts), each with csvText's outcome. */
+function byteCells(texts: readonly string[]): ByteCells {
+  const parts = texts.map((t) => Buffer.from(t, 'utf8'));
+  const offsets = new Int32Array(texts.length + 1);
+  parts.forEach((p, r) => (offsets[r + 1] = (offsets[r] as number) + p.length));
+  const csvModes = Uint8Array.from(texts, (t) => {
+    const prefixed = neutraliseFormula(t) !== t;
+    const quoted = /[",\r\n]/.test(t);
+    return prefixed ? (quoted ? CSV_PREFIXED_QUOTED : CSV_PREFIXED) : quoted ? CSV_QUOTED : CSV_AS_IS;
+  });
+  return { bytes: Buffer.concat(parts), offsets, csvModes };
 }
 
 function measureCase(name: string, w: Workload): FormatCase {
