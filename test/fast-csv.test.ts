@@ -43,6 +43,8 @@ function makeSpec(
     encoding?: 'utf8' | 'latin1';
     relaxQuotes?: boolean;
     fused?: 'float32' | 'float64' | undefined;
+    /** Feature columns that are also read as text: id a, passthrough b. */
+    shared?: boolean;
   } = {},
 ): JobSpec {
   const floats = opts.fused
@@ -60,8 +62,8 @@ function makeSpec(
     },
     input: {
       uri: 'in/',
-      id: ['id'],
-      passthrough: ['p'],
+      id: opts.shared ? ['id', 'a'] : ['id'],
+      passthrough: opts.shared ? ['p', 'b'] : ['p'],
       csv: { delimiter: opts.delimiter ?? ',', quote: opts.quote ?? '"', encoding: opts.encoding ?? 'utf8', relaxQuotes: opts.relaxQuotes ?? false },
     },
     output: { uri: 'out/' },
@@ -725,7 +727,14 @@ describe('fuzz: fast path = general path', () => {
     for (let k = 0; k < 2000; k++) {
       const file = fuzzer.file();
       const maxRecordBytes = rand() < 0.2 ? 12 + Math.floor(rand() * 60) : 1 << 20;
-      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 4), maxRecordBytes, relaxQuotes: rand() < 0.3, fused: randomFused(rand) });
+      // Every third file also reads feature columns as text (fused cells whose bytes are kept).
+      const spec = makeSpec({
+        batchRows: 1 + Math.floor(rand() * 4),
+        maxRecordBytes,
+        relaxQuotes: rand() < 0.3,
+        fused: randomFused(rand),
+        shared: k % 3 === 0,
+      });
       const general = await runGeneral(file, spec);
       const what = `file #${k}: ${JSON.stringify(file.toString('latin1'))} maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes} inputs=${spec.model.inputs.length}`;
       assertSame(await runFast([file], spec), general, what);
@@ -755,7 +764,13 @@ describe('fuzz: fast path = general path', () => {
     for (let k = 0; k < 100; k++) {
       const file = fuzzer.file(400, 0.002);
       const maxRecordBytes = rand() < 0.2 ? 40 + Math.floor(rand() * 160) : 1 << 20;
-      const spec = makeSpec({ batchRows: 1 + Math.floor(rand() * 50), maxRecordBytes, relaxQuotes: rand() < 0.3, fused: randomFused(rand) });
+      const spec = makeSpec({
+        batchRows: 1 + Math.floor(rand() * 50),
+        maxRecordBytes,
+        relaxQuotes: rand() < 0.3,
+        fused: randomFused(rand),
+        shared: k % 3 === 0,
+      });
       const general = await runGeneral(file, spec);
       if (general.error) failed++;
       const what = `large file #${k} (${file.length} bytes) maxRecordBytes=${maxRecordBytes} relaxQuotes=${spec.input.csv.relaxQuotes} inputs=${spec.model.inputs.length}`;

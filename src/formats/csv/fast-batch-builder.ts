@@ -6,12 +6,13 @@
  *
  * Fused input: when the job has one float input and its columns feed nothing else, the scanner
  * writes each float cell straight into this builder's tensor at the cell's slot while it scans
- * (numberTarget(), scanner.ts NumberTarget); add() then only finishes the cells the scanner
- * declined, and skips the input entirely when it declined none (nearly every row).
+ * (numberTarget(), scanner.ts NumberTarget) and records no offsets for them; add() then only
+ * finishes the cells the scanner declined (the record rescanned for their offsets), and skips the
+ * input entirely when it declined none (nearly every row).
  */
 import { isUtf8 } from 'node:buffer';
 import type { ColumnarBatch, FeatureArray, RejectReason, RejectedRow } from '../../core/types.js';
-import { FIELD_NUMBER, isEscapedKind, NOT_NUMERIC, NUMBER_TO_VALUES, type NumberTarget, type ScannedRecord } from './scanner.js';
+import { FIELD_NUMBER, isEscapedKind, keptSlot, NOT_NUMERIC, NUMBER_TO_VALUES, type NumberTarget, type ScannedRecord } from './scanner.js';
 import { parseDecimalFast } from './parse-float.js';
 import type { ModelInputSpec } from '../../spec/job-spec.js';
 import type { ReaderOptions } from '../../spec/component-options.js';
@@ -63,9 +64,11 @@ export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
 
   private numberSlots(): Int32Array {
     const slots = new Int32Array(this.fieldCount).fill(NOT_NUMERIC);
+    // A fused column that is also an id or passthrough column: its bytes are copied too.
+    const text = new Set([...this.idIndexes, ...this.passIndexes]);
     this.inputs.forEach((input, k) => {
       if (input.spec.dtype !== 'float32' && input.spec.dtype !== 'float64') return;
-      input.indexes.forEach((field, j) => (slots[field] = k === this.fusedInput ? j : NUMBER_TO_VALUES));
+      input.indexes.forEach((field, j) => (slots[field] = k !== this.fusedInput ? NUMBER_TO_VALUES : text.has(field) ? keptSlot(j) : j));
     });
     return slots;
   }
@@ -76,6 +79,7 @@ export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
     }
     // The general path's invalid_utf8 rule; an all-ASCII record (nearly every one) cannot break it.
     if (!rec.cleanUtf8 && !isUtf8(rec.buf.subarray(rec.start, rec.end))) {
+      if (this.fusedInput >= 0) rec.complete(); // the fused cells' offsets
       const bad = invalidTextColumn(this.plan.used, (i) => !isUtf8(rec.buf.subarray(rec.starts[i], rec.ends[i])));
       if (bad) return this.reject(rec, { column: bad.name, reason: 'invalid_utf8', detail: invalidTextDetail(this.options.input.csv.encoding) });
     }
@@ -85,6 +89,8 @@ export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
       // Fused and every cell parsed by the scanner: the values are in the tensor already.
       if (k === this.fusedInput && rec.fused === plan.indexes.length) continue;
       const arr = this.arrays[k] as FeatureArray;
+      // A fused cell was declined: the others' offsets, which the scanner skipped, are needed.
+      if (k === this.fusedInput) rec.complete();
       const problem =
         plan.spec.dtype === 'float32' || plan.spec.dtype === 'float64'
           ? fillFloats(plan, rec, arr as Float32Array | Float64Array, row, k === this.fusedInput)
@@ -157,7 +163,8 @@ function fusableInput(inputs: readonly InputPlan[]): number {
  * Float cells the scanner did not put in place: parse each from its bytes; a cell the fast
  * parser declines (escaped, empty, NaN token, long or odd) goes through parseFloatCell, so the
  * outcome is the general one. A Float32Array store rounds exactly like Math.fround. `fused`: a
- * FIELD_NUMBER cell is in the tensor already (else its value is in rec.values).
+ * FIELD_NUMBER cell is in the tensor already (else its value is in rec.values); after
+ * rec.complete() there are none, and every cell is parsed again to the same value.
  */
 function fillFloats(plan: InputPlan, rec: ScannedRecord, arr: Float32Array | Float64Array, row: number, fused: boolean): CellProblem | undefined {
   const { buf, starts, ends, kinds, values } = rec;

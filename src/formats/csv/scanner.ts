@@ -41,15 +41,30 @@ export const FIELD_NUMBER = 3;
 export const NOT_NUMERIC = -1;
 /** NumberTarget.slots: the field is parsed while scanning into record.values (not fused). */
 export const NUMBER_TO_VALUES = -2;
+/**
+ * NumberTarget.slots for a fused field whose offsets are needed too (the column is also an id or
+ * a passthrough column): keptSlot(slot) ≤ -3 goes into the tensor at `slot` like a fused field,
+ * and its start, end and kind are recorded. keptSlot is its own inverse.
+ */
+export function keptSlot(slot: number): number {
+  return -3 - slot;
+}
 
 /**
  * Where the scanner puts the numbers it parses (parseNumbersInto). A fused column's value goes
  * straight into the batch tensor at `array[base + slot]`: the batch builder owns the target and
  * moves `base` to the next row when it accepts one (a rejected row's values are overwritten by
  * the next record) and `array` to a new tensor when it hands a batch over.
+ *
+ * A fused field (slot ≥ 0) that the scanner parsed leaves no start, end or kind in the record:
+ * the value is all the batch needs, and skipping three stores per float cell is most of what
+ * separates the scanner from the physical ceiling. ScannedRecord.complete() records them.
  */
 export interface NumberTarget {
-  /** Per field index: its slot within a row of `array` (≥ 0), NUMBER_TO_VALUES or NOT_NUMERIC. */
+  /**
+   * Per field index: its slot within a row of `array` (≥ 0), keptSlot(slot), NUMBER_TO_VALUES
+   * or NOT_NUMERIC.
+   */
   readonly slots: Int32Array;
   array: Float32Array | Float64Array;
   base: number;
@@ -66,7 +81,11 @@ export function isEscapedKind(kind: number | undefined): boolean {
   return kind === FIELD_ESCAPED || kind === FIELD_RELAXED;
 }
 
-/** One record, valid only during the callback (the scanner reuses it and its buffer moves on). */
+/**
+ * One record, valid only during the callback (the scanner reuses it and its buffer moves on).
+ * starts, ends and kinds hold every field except the fused ones the scanner parsed (see
+ * NumberTarget), whose slots are stale until complete() is called.
+ */
 export interface ScannedRecord {
   readonly buf: Buffer;
   readonly count: number;
@@ -97,6 +116,12 @@ export interface ScannedRecord {
   text(i: number): string;
   /** The record as it appeared in the file, without its line ending. */
   rawText(): string;
+  /**
+   * Records start, end and kind of every field, fused ones included (as FIELD_PLAIN: no field
+   * is FIELD_NUMBER afterwards, and values are stale). Rescans the record: for the rare rows
+   * that need more than the values (a declined cell, bytes that are not UTF-8).
+   */
+  complete(): void;
   /**
    * Writes field i's content bytes (unescaped) to out at `at`, which must have room for the
    * field's raw length; returns where they end.
@@ -156,7 +181,14 @@ class RecordSlot implements ScannedRecord {
   ascii = false;
   cleanUtf8 = false;
 
-  constructor(private readonly quote: number) {}
+  constructor(
+    private readonly quote: number,
+    private readonly rescan: (record: RecordSlot) => void,
+  ) {}
+
+  complete(): void {
+    this.rescan(this);
+  }
 
   text(i: number): string {
     const s = this.starts[i] as number;
@@ -179,9 +211,13 @@ class RecordSlot implements ScannedRecord {
     return at + e - s;
   }
 
-  /** Doubles the field slots (records with many fields are rare; they keep the bigger slots). */
-  grow(): this {
-    const n = this.starts.length * 2;
+  /**
+   * Doubles the field slots until field n fits (records with many fields are rare; they keep the
+   * bigger slots).
+   */
+  grow(n0: number): this {
+    let n = this.starts.length * 2;
+    while (n <= n0) n *= 2;
     const starts = new Int32Array(n);
     const ends = new Int32Array(n);
     const kinds = new Uint8Array(n);
@@ -206,7 +242,10 @@ export class CsvScanner {
   private readonly stops = new Uint8Array(256);
   private readonly record: RecordSlot;
   /** Where numbers parsed while scanning go (parseNumbersInto); no slots: none are. */
-  private target: NumberTarget = { slots: new Int32Array(0), array: new Float64Array(0), base: 0 };
+  private readonly plainTarget: NumberTarget = { slots: new Int32Array(0), array: new Float64Array(0), base: 0 };
+  private target: NumberTarget = this.plainTarget;
+  /** True while complete() rescans a record: the callback is not called again. */
+  private rescanning = false;
   /** Physical line of the next record's first byte (of the current one, while it is scanned). */
   private line: number;
   private bomChecked = false;
@@ -233,7 +272,7 @@ export class CsvScanner {
     // relaxQuotes: a quote does not stop an unquoted field (a field only opens quoted at its start).
     for (const b of [this.delimiter, CR, LF]) this.stops[b] = 1;
     if (!this.relaxQuotes) this.stops[this.quote] = 1;
-    this.record = new RecordSlot(this.quote);
+    this.record = new RecordSlot(this.quote, (r) => this.rescan(r));
     this.auditAt = options.maxRecordBytes + 1;
     this.line = options.firstLine ?? 1;
   }
@@ -357,17 +396,60 @@ export class CsvScanner {
     let n = 0;
     let breaks = 0; // line breaks inside quoted fields so far
     for (;;) {
-      if (n === starts.length) ({ starts, ends, kinds, values } = record.grow());
-      if (pos < end && buf[pos] === quote) {
-        pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
-        if (pos === NEED_MORE) return NEED_MORE;
-        breaks += this.quotedBreaks;
-      } else {
+      const slot = n < numericFields ? (slots[n] as number) : NOT_NUMERIC;
+      field: {
+        if (slot >= 0) {
+          // A fused float cell, the hot path: [-]digits[.digits] parsed (inline parseDecimalFast,
+          // see parse-float.ts for why it is exact) straight into the tensor, and no offsets
+          // recorded. Declined (no digits, 16+ significant digits, more to the field): scanned
+          // again below from its start, as any field.
+          const negative = buf[pos] === MINUS;
+          let i = negative ? pos + 1 : pos;
+          const first = i;
+          let mantissa = 0;
+          let d = 0;
+          while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+            mantissa = mantissa * 10 + d;
+            i++;
+          }
+          const intDigits = i - first;
+          let scale = 0;
+          if (i < end && buf[i] === DOT) {
+            const fraction = ++i;
+            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+              mantissa = mantissa * 10 + d;
+              i++;
+            }
+            scale = i - fraction;
+          }
+          if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22) {
+            const c = i < end ? (buf[i] as number) : -1;
+            if (c === delimiter || c === LF || c === CR || c === -1) {
+              const v = mantissa / (POW10[scale] as number);
+              array[base + slot] = negative ? -v : v;
+              fused++;
+              if (c === delimiter) {
+                n++;
+                pos = i + 1;
+                continue;
+              }
+              pos = i;
+              break field;
+            }
+          }
+        }
+        if (n >= starts.length) ({ starts, ends, kinds, values } = record.grow(n));
+        if (pos < end && buf[pos] === quote) {
+          pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
+          if (pos === NEED_MORE) return NEED_MORE;
+          breaks += this.quotedBreaks;
+          break field;
+        }
         starts[n] = pos;
         let kind = FIELD_PLAIN;
-        const slot = n < numericFields ? (slots[n] as number) : NOT_NUMERIC;
-        if (slot !== NOT_NUMERIC) {
-          // Inline parseDecimalFast for [-]digits[.digits]: see parse-float.ts for why it is exact.
+        if (slot < NOT_NUMERIC) {
+          // A number for record.values (NUMBER_TO_VALUES), or a fused cell whose offsets are
+          // kept (keptSlot): the same inline parse, offsets recorded.
           const negative = buf[pos] === MINUS;
           let i = negative ? pos + 1 : pos;
           const first = i;
@@ -391,10 +473,11 @@ export class CsvScanner {
           pos = i;
           if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
             const v = mantissa / (POW10[scale] as number);
-            if (slot >= 0) {
-              array[base + slot] = negative ? -v : v;
+            if (slot === NUMBER_TO_VALUES) values[n] = negative ? -v : v;
+            else {
+              array[base + keptSlot(slot)] = negative ? -v : v;
               fused++;
-            } else values[n] = negative ? -v : v;
+            }
             kind = FIELD_NUMBER;
           }
         }
@@ -422,6 +505,26 @@ export class CsvScanner {
       this.emit(buf, recStart, pos, n, recLine);
       this.line = recLine + breaks + 1;
       return sep === CR && buf[pos + 1] === LF ? pos + 2 : pos + 1;
+    }
+  }
+
+  /**
+   * ScannedRecord.complete(): the record scanned again with no number parsed, so that every field
+   * is recorded. It scanned cleanly once, so it does again, to the same fields; only the
+   * callback is skipped, and what the scan moves on (line, fused) is put back.
+   */
+  private rescan(r: RecordSlot): void {
+    const { target, line } = this;
+    const fused = r.fused;
+    this.target = this.plainTarget;
+    this.rescanning = true;
+    try {
+      this.scanRecord(r.buf, r.start, r.end, true);
+    } finally {
+      this.target = target;
+      this.line = line;
+      this.rescanning = false;
+      r.fused = fused;
     }
   }
 
@@ -497,7 +600,7 @@ export class CsvScanner {
     r.line = line;
     r.start = start;
     r.end = end;
-    this.onRecord(r);
+    if (!this.rescanning) this.onRecord(r);
   }
 
   /**
