@@ -521,6 +521,30 @@ describe('fast path = general path on tricky files', () => {
     assertSame(await runFast([file], spec), general, 'semicolon and single quote');
   });
 
+  it('with a delimiter or quote that numbers are written with (a digit, "." or "-")', async () => {
+    for (const [delimiter, quote] of [
+      ['.', '"'],
+      ['-', '"'],
+      ['5', '"'],
+      [',', '-'],
+      [',', '.'],
+      [',', '1'],
+    ] as const) {
+      const q = (t: string): string => `${quote}${t}${quote}`;
+      const rows = [
+        `1${delimiter}2${delimiter}3${delimiter}4${delimiter}7${delimiter}s${delimiter}p`,
+        `2${delimiter}${q('1.5')}${delimiter}-2${delimiter}.25${delimiter}7${delimiter}s${delimiter}p`,
+      ];
+      const file = Buffer.from(
+        [HEADER.replaceAll(',', delimiter), ...rows, `3${delimiter}-1.5${delimiter}10${delimiter}1.${delimiter}7${delimiter}s${delimiter}p`, ''].join('\n'),
+      );
+      for (const fused of [undefined, 'float32', 'float64'] as const) {
+        const spec = makeSpec({ delimiter, quote, fused });
+        assertSame(await runFast([file], spec), await runGeneral(file, spec), `delimiter ${delimiter} quote ${quote}, fused ${fused ?? 'no'}`);
+      }
+    }
+  });
+
   it('routes inputs the fast path does not read to the general path', async () => {
     const latin1 = makeSpec({ encoding: 'latin1' });
     assert.equal(fastPathApplies(latin1), false);

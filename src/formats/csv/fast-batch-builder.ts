@@ -21,6 +21,9 @@ import { ColumnBatcher } from '../rows/column-batcher.js';
 import { parseFloatCell, parseInt64Cell } from '../rows/parse-cell.js';
 import { ByteCellsBuilder, withByteText } from './byte-cells.js';
 
+/** The bytes of a number the scanner parses while it scans. */
+const NUMBER_BYTES = '0123456789.-';
+
 interface InputPlan {
   readonly spec: ModelInputSpec;
   readonly indexes: Int32Array;
@@ -49,8 +52,13 @@ export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
     super(header, options, object, headerLine);
     // Indexes as Int32Array for the hot loop.
     this.inputs = this.plan.inputs.map((p) => ({ spec: p.spec, indexes: Int32Array.from(p.indexes) }));
-    this.fusedInput = fusableInput(this.inputs);
-    this.target = { slots: this.numberSlots(), array: new Float64Array(0), base: 0 };
+    const { delimiter, quote } = options.input.csv;
+    // The scanner reads [-]digits[.digits] up to the byte after them: a delimiter or quote that
+    // such a number may hold would be read as part of it. Then every cell is split first, then
+    // parsed (fillFloats).
+    const parseWhileScanning = !NUMBER_BYTES.includes(delimiter) && !NUMBER_BYTES.includes(quote);
+    this.fusedInput = parseWhileScanning ? fusableInput(this.inputs) : -1;
+    this.target = { slots: parseWhileScanning ? this.numberSlots() : new Int32Array(0), array: new Float64Array(0), base: 0 };
     this.batch = this.newBatch();
   }
 
