@@ -7,7 +7,7 @@
  * half a CPU-second importing the pipeline and onnxruntime, which then overlaps the main
  * thread's model load and plan instead of following them.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { startThread } from '../core/threads.js';
 import { InputError, reviveError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
@@ -16,12 +16,15 @@ import type { Worker } from 'node:worker_threads';
 
 /**
  * The build's one-module bundle of shard-thread.js (scripts/bundle-shard-thread.mjs) when there
- * is one: a thread imports it in about half the CPU time of the separate modules. From sources
+ * is one and it is not older than the compiled modules (a bare `tsc` leaves an old bundle
+ * behind): a thread imports it in about half the CPU time of the separate modules. From sources
  * (tests, tsx), or a build without it, the thread starts from shard-thread.js.
  */
 const entry = ((): URL => {
+  const modules = new URL('./shard-thread.js', import.meta.url);
   const bundle = new URL('./shard-thread.bundle.mjs', import.meta.url);
-  return !import.meta.url.endsWith('.ts') && existsSync(bundle) ? bundle : new URL('./shard-thread.js', import.meta.url);
+  if (import.meta.url.endsWith('.ts') || !existsSync(bundle)) return modules;
+  return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
 })();
 
 /** Started shard threads, waiting for their run; close() ends them whether they ran or not. */
