@@ -9,7 +9,8 @@
  * Cases: the benchmark workload (an id like r123456 and one float32 score from a sigmoid) as CSV
  * and as JSON Lines, a 3-column CSV (id, a text passthrough, the score), and that CSV with its
  * text cells kept as input bytes (ColumnarBatch.textBytes), as `score` writes it on the fast CSV
- * path, with the sample data's merchants (scripts/sample-data.ts: some quoted, some neutralised).
+ * path, with the sample data's merchants (scripts/sample-data.ts: some quoted, some neutralised),
+ * and that with `output.decimals`.
  *
  *   npx tsx bench/format.ts            # 1M rows
  *   npx tsx bench/format.ts 200000     # any size
@@ -58,15 +59,16 @@ export function measureFormat(rows: number): FormatCase[] {
     measureCase('jsonl: id + float32 score', workload(rows, 'jsonl', false)),
     measureCase('csv: id + text + float32 score', workload(rows, 'csv', true)),
     measureCase('csv: as score (text as bytes)', workload(rows, 'csv', true, true)),
+    measureCase('csv: as score, decimals: 4', workload(rows, 'csv', true, true, 4)),
   ];
 }
 
-function workload(rows: number, format: 'csv' | 'jsonl', withText: boolean, asBytes = false): Workload {
+function workload(rows: number, format: 'csv' | 'jsonl', withText: boolean, asBytes = false, decimals?: number): Workload {
   const spec = jobSpecSchema.parse({
     name: 'format-bench',
     model: { uri: 'model.onnx', inputs: [{ name: 'features', columns: ['f0'] }], outputs: [{ name: 'score', columns: ['score'] }] },
     input: { uri: 'in/', id: ['txn_id'], passthrough: withText ? ['merchant'] : [] },
-    output: { uri: 'out/', format },
+    output: { uri: 'out/', format, ...(decimals === undefined ? {} : { decimals }) },
   });
   const rand = mulberry32(1);
   const batches: Workload['batches'] = [];

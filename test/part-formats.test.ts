@@ -181,6 +181,26 @@ it('float32 scores written as bytes are the reference text for every kind of val
   if (!got.equals(expected)) assert.fail(firstDifference(got, expected));
 });
 
+it('float32 scores with fixed decimals are the toFixed text for every kind of value, ties and signs included', () => {
+  // Exact ties at every scale (toFixed takes the larger n, away from zero for negatives) and
+  // values that round to zero from below (toFixed writes -0.00).
+  const ties = Array.from({ length: 14 }, (_, d) => [0.5, 1.5, 2.5, 0.125, 0.375].map((t) => t / 10 ** d)).flat();
+  const values = Float32Array.from([...float32Cases(), ...ties, ...ties.map((t) => -t), -0.001, -1e-9, 2 ** 31, 2147483.5, 99.9999]);
+  const batch: ColumnarBatch = { rows: values.length, features: new Map(), ids: [], passthrough: [], lines: [] };
+  const scores = [{ name: 'score', width: 1, values }];
+  for (const decimals of [0, 1, 2, 4, 6, 9, 12, 13]) {
+    const spec = jobSpecSchema.parse({
+      name: 'fixed',
+      model: { uri: 'model.onnx', inputs: [{ name: 'x', columns: ['f'] }], outputs: [{ name: 'score', columns: ['score'] }] },
+      input: { uri: 'in/' },
+      output: { uri: 'out/', decimals },
+    });
+    const got = partFormat(spec).rows(batch, scores);
+    const expected = Buffer.from(referenceCsvRows(batch, scores, decimals), 'utf8');
+    if (!got.equals(expected)) assert.fail(`decimals ${decimals}: ${firstDifference(got, expected)}`);
+  }
+});
+
 it('each batch gets its own Buffer, so one handed to a stream is never overwritten', () => {
   const c = randomCase(mulberry32(9), 'csv', undefined);
   const format = partFormat(c.spec);

@@ -163,6 +163,38 @@ export class ByteWriter {
     else this.digits(shortest.digits, shortest.count, shortest.point);
   }
 
+  /**
+   * v.toFixed(decimals) for a finite float32 v and decimals ≤ MAX_EXACT_DECIMALS, without the
+   * string. toFixed takes the integer n nearest to v × 10^decimals (the larger on a tie) and
+   * writes it with a point before its last `decimals` digits: for a float32 that product is
+   * exact in double arithmetic (24 significant bits × 5^12 < 2^53), so n = ⌊|v| × 10^d + 1/2⌋
+   * exactly. n past an int32 (large values, many decimals) goes through toFixed.
+   */
+  fixedFloat32(v: number, decimals: number): void {
+    const y = (v < 0 ? -v : v) * (POW10[decimals] as number);
+    if (!(y < 2147483647)) {
+      this.ascii(v.toFixed(decimals));
+      return;
+    }
+    this.ensure(MAX_NUMBER_BYTES);
+    const buf = this.buf;
+    let p = this.pos;
+    // toFixed signs every v < 0, -0.001 → "-0.00" too (but not -0).
+    if (v < 0) buf[p++] = 45;
+    const n = Math.floor(y + 0.5);
+    const high = Math.floor(n / (POW10[decimals] as number));
+    let digits = 1;
+    while (digits < 10 && high >= (POW10[digits] as number)) digits++;
+    writeDigits(buf, p + digits - 1, high, digits);
+    p += digits;
+    if (decimals > 0) {
+      buf[p] = 46;
+      writeDigits(buf, p + decimals, n - high * (POW10[decimals] as number), decimals);
+      p += decimals + 1;
+    }
+    this.pos = p;
+  }
+
   /** An integer below 2^53 in magnitude, as String() writes it. */
   integer(v: number): void {
     this.ensure(MAX_NUMBER_BYTES);
@@ -209,6 +241,12 @@ export class ByteWriter {
     this.pos = p;
   }
 }
+
+/** Up to this many decimals, fixedFloat32 needs no toFixed. */
+export const MAX_EXACT_DECIMALS = 12;
+
+/** 10^k, k = 0..12. */
+const POW10 = Float64Array.from({ length: MAX_EXACT_DECIMALS + 1 }, (_, k) => 10 ** k);
 
 /** Writes the `count` lowest decimal digits of 0 ≤ n < 2^31, the last one at `last`. */
 function writeDigits(buf: Buffer, last: number, n: number, count: number): void {

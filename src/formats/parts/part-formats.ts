@@ -5,7 +5,7 @@
  */
 import type { ByteCells, ColumnarBatch, RejectedRow, ScoreColumns } from '../../core/types.js';
 import type { PartOptions } from '../../spec/component-options.js';
-import { ByteWriter, MAX_NUMBER_BYTES } from './byte-writer.js';
+import { ByteWriter, MAX_EXACT_DECIMALS, MAX_NUMBER_BYTES } from './byte-writer.js';
 import { parquetEncoder } from './parquet-part.js';
 import type { PartEncoder } from './part-encoder.js';
 import { CSV_AS_IS, CSV_PREFIXED, CSV_PREFIXED_QUOTED, CSV_QUOTED, csvText, formatNumber } from './cells.js';
@@ -163,8 +163,11 @@ function writeCell(w: ByteWriter, cell: CellPlan, row: number, plan: RowPlan): v
     }
     case FLOAT32: {
       const x = (cell.values as Float32Array)[i] as number;
-      if (!Number.isFinite(x) || plan.decimals !== undefined) writeFloat(w, x, true, plan);
-      else w.float32(x);
+      const decimals = plan.decimals;
+      if (x - x !== 0) writeFloat(w, x, true, plan);
+      else if (decimals === undefined) w.float32(x);
+      else if (decimals <= MAX_EXACT_DECIMALS) w.fixedFloat32(x, decimals);
+      else writeFloat(w, x, true, plan);
       return;
     }
     case FLOAT64:
