@@ -65,9 +65,11 @@ export interface WorkerFigures {
   /**
    * CPU seconds spent from trigger to finish: by the S3 endpoint (this process: s3rver, plus
    * polling the registry) and by all worker processes (their threads included). Their sum over
-   * the wall time, against the core count, says how busy the machine was.
+   * the wall time, against the core count, says how busy the machine was. workersMainS: the
+   * workers' main threads alone (parse, format, S3 and queue I/O); the rest of workersS is their
+   * inference threads and V8's helper threads (concurrent GC, compilers).
    */
-  readonly cpu: { readonly endpointS: number; readonly workersS: number };
+  readonly cpu: { readonly endpointS: number; readonly workersS: number; readonly workersMainS: number };
 }
 
 export interface DistributedBenchResult {
@@ -172,13 +174,16 @@ async function measure(
     await Promise.all(Array.from({ length: workers }, () => h.spawnWorker(env)));
     log(`${workers} worker(s) ready (inference: ${inference}); triggering`);
     const workerCpu0 = h.workers.map((w) => processCpuSeconds(w.pid));
+    const mainCpu0 = h.workers.map((w) => threadCpuSeconds(w.pid, w.pid));
     const endpointCpu0 = process.cpuUsage();
     const trig = await h.trigger(job, DATE);
     const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60 * 60_000 });
     const endpointCpu = process.cpuUsage(endpointCpu0);
+    const mainS = h.workers.reduce((sum, w, i) => sum + threadCpuSeconds(w.pid, w.pid) - (mainCpu0[i] ?? 0), 0);
     const cpu = {
       endpointS: Math.round((endpointCpu.user + endpointCpu.system) / 1e4) / 100,
       workersS: Math.round(h.workers.reduce((sum, w, i) => sum + processCpuSeconds(w.pid) - (workerCpu0[i] ?? 0), 0) * 100) / 100,
+      workersMainS: Math.round(mainS * 100) / 100,
     };
     if (rec.status !== 'succeeded' || !rec.finishedAt) throw new Error(`run ${rec.status}: ${rec.reason ?? ''}\n${h.logs()}`);
     const wallMs = Date.parse(rec.finishedAt) - Date.parse(rec.triggeredAt);
@@ -212,7 +217,7 @@ async function measure(
     log(
       `${workers} worker(s), inference ${inference}: ${(wallMs / 1000).toFixed(1)} s, ${figures.rowsPerSecond.toLocaleString('en-US')} rows/s, ${figures.megabytesPerSecond} MB/s ` +
         `(plan ${phases.planMs} ms, shards ${phases.shardsMs} ms for ${phases.shardBusyMs} ms of shard work, finalize ${phases.finalizeMs} ms; ` +
-        `CPU: endpoint ${cpu.endpointS} s, workers ${cpu.workersS} s; ${Math.round(rows / (cpu.endpointS + cpu.workersS)).toLocaleString('en-US')} rows per CPU-second)`,
+        `CPU: endpoint ${cpu.endpointS} s, workers ${cpu.workersS} s (main threads ${cpu.workersMainS} s); ${Math.round(rows / (cpu.endpointS + cpu.workersS)).toLocaleString('en-US')} rows per CPU-second)`,
     );
     // A clean stop (SIGTERM) rather than the harness's SIGKILL, so profiles (NIGHTSHIFT_CHILD_NODE_ARGS) get written.
     for (const w of h.workers) w.signal('SIGTERM');
@@ -225,15 +230,24 @@ async function measure(
 
 /** utime + stime of a live process, from /proc (Linux), in seconds; 0 where unavailable. */
 function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+function statCpuSeconds(file: string): number {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
 }
+/** utime + stime of one thread (`tid`) of a live process, in seconds; 0 where unavailable. */
+function threadCpuSeconds(pid: number, tid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
 /** USER_HZ: 100 on Linux (sysconf(_SC_CLK_TCK) is not reachable from Node). */
 const CLOCK_TICKS = 100;
 
