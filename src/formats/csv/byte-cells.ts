@@ -27,12 +27,16 @@ export class ByteCellsBuilder {
   private rows = 0;
   private used = 0;
 
-  /** `commaDelimited`: the input splits on the CSV part's delimiter and quote (a comma and "). */
+  /**
+   * `commaDelimited`: the input splits on the CSV part's delimiter and quote (a comma and ").
+   * `capacityBytes`: room for the cells' bytes (it grows when they need more); by default 16 a row.
+   */
   constructor(
     capacityRows: number,
     private readonly commaDelimited: boolean,
+    capacityBytes = capacityRows * 16,
   ) {
-    this.bytes = Buffer.allocUnsafe(Math.max(64, capacityRows * 16));
+    this.bytes = Buffer.allocUnsafe(Math.max(64, capacityBytes));
     this.offsets = new Int32Array(capacityRows + 1);
     this.csvModes = new Uint8Array(capacityRows);
   }
@@ -61,6 +65,11 @@ export class ByteCellsBuilder {
     // them): unless it starts like a formula, csvText leaves it as it is.
     const plain = (kind === FIELD_PLAIN || kind === FIELD_NUMBER) && this.commaDelimited && (n === 0 || !startsLikeFormula(src[start] as number));
     this.finishCell(plain ? CSV_AS_IS : csvMode(out, at, at + n));
+  }
+
+  /** Bytes of the cells appended so far. */
+  get usedBytes(): number {
+    return this.used;
   }
 
   finish(): ByteCells {

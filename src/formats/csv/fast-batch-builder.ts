@@ -147,8 +147,11 @@ export class FastBatchBuilder extends ColumnBatcher<ScannedRecord> {
     // same ones: a comma delimiter, a " quote, and no quote kept inside unquoted fields.
     const { delimiter, quote, relaxQuotes } = this.options.input.csv;
     const comma = delimiter === ',' && quote === '"' && !relaxQuotes;
-    this.idCells = this.idIndexes.map(() => new ByteCellsBuilder(rows, comma));
-    this.passCells = this.passIndexes.map(() => new ByteCellsBuilder(rows, comma));
+    // Room for what the column's previous batch held, and an eighth more: batches of one file
+    // hold cells of much the same length, and a smaller buffer is less for the GC to account.
+    const room = (prev: ByteCellsBuilder | undefined): number | undefined => (prev ? prev.usedBytes + (prev.usedBytes >> 3) : undefined);
+    this.idCells = this.idIndexes.map((_, k) => new ByteCellsBuilder(rows, comma, room(this.idCells[k])));
+    this.passCells = this.passIndexes.map((_, k) => new ByteCellsBuilder(rows, comma, room(this.passCells[k])));
     return b;
   }
 }
