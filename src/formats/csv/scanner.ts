@@ -155,7 +155,7 @@ const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e
 const MAX_EXACT_MANTISSA = 1e15;
 const CR = 0x0d;
 const NUL = 0x00;
-/** Returned by scanQuotedField when the field (or its lookahead byte) is not in the buffer yet. */
+/** Returned by scanRecord when the record (or its lookahead byte) is not in the buffer yet. */
 const NEED_MORE = -1;
 /** Smallest prefix of the next chunk joined to a cut record: most records fit in it. */
 const MIN_JOIN = 4096;
@@ -365,148 +365,147 @@ export class CsvScanner {
     this.record.ascii = isAscii(buf);
     // A buffer cut inside a multi-byte character is not clean: its records are checked one by one.
     this.record.cleanUtf8 = this.record.ascii || isUtf8(buf);
-    return this.scanRecords(buf, pos, end, final);
-  }
-
-  /**
-   * Scans the records from `pos` on, handing each to the callback; returns where the first one
-   * that does not end within [pos, end) starts (end if none). One loop over all the records of a
-   * buffer, not a call per record: the hot state stays in locals from record to record.
-   */
-  private scanRecords(buf: Buffer, pos: number, end: number, final: boolean): number {
-    const { delimiter, quote, stops, record } = this;
-    records: while (pos < end) {
-      const lead = buf[pos];
-      if (lead === LF || lead === CR) {
+    while (pos < end) {
+      const c = buf[pos];
+      if (c === LF || c === CR) {
         // An empty line: skipped, but it is a line.
-        if (lead === CR && pos + 1 >= end && !final) return pos;
-        pos += lead === CR && buf[pos + 1] === LF ? 2 : 1;
+        if (c === CR && pos + 1 >= end && !final) return pos;
+        pos += c === CR && buf[pos + 1] === LF ? 2 : 1;
         this.line++;
         continue;
       }
-      const recStart = pos;
-      const recLine = this.line;
-      let { starts, ends, kinds, values } = record; // locals: the hot loop stores through them
-      // Read for each record: the callback moves the row base and hands batches over.
-      const { slots, array, base } = this.target;
-      const numericFields = slots.length;
-      let fused = 0;
-      let n = 0;
-      let breaks = 0; // line breaks inside quoted fields so far
-      for (;;) {
-        const slot = n < numericFields ? (slots[n] as number) : NOT_NUMERIC;
-        field: {
-          if (slot >= 0) {
-            // A fused float cell, the hot path: [-]digits[.digits] parsed (inline parseDecimalFast,
-            // see parse-float.ts for why it is exact) straight into the tensor, and no offsets
-            // recorded. Declined (no digits, 16+ significant digits, more to the field): scanned
-            // again below from its start, as any field.
-            const negative = buf[pos] === MINUS;
-            let i = negative ? pos + 1 : pos;
-            const first = i;
-            let mantissa = 0;
-            let d = 0;
-            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
-              mantissa = mantissa * 10 + d;
-              i++;
-            }
-            const intDigits = i - first;
-            let scale = 0;
-            if (i < end && buf[i] === DOT) {
-              const fraction = ++i;
-              while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
-                mantissa = mantissa * 10 + d;
-                i++;
-              }
-              scale = i - fraction;
-            }
-            if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22) {
-              const c = i < end ? (buf[i] as number) : -1;
-              if (c === delimiter || c === LF || c === CR || c === -1) {
-                const v = mantissa / (POW10[scale] as number);
-                array[base + slot] = negative ? -v : v;
-                fused++;
-                if (c === delimiter) {
-                  n++;
-                  pos = i + 1;
-                  continue;
-                }
-                pos = i;
-                break field;
-              }
-            }
-          }
-          if (n >= starts.length) ({ starts, ends, kinds, values } = record.grow(n));
-          if (pos < end && buf[pos] === quote) {
-            pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
-            if (pos === NEED_MORE) return recStart;
-            breaks += this.quotedBreaks;
-            break field;
-          }
-          starts[n] = pos;
-          let kind = FIELD_PLAIN;
-          if (slot < NOT_NUMERIC) {
-            // A number for record.values (NUMBER_TO_VALUES), or a fused cell whose offsets are
-            // kept (keptSlot): the same inline parse, offsets recorded.
-            const negative = buf[pos] === MINUS;
-            let i = negative ? pos + 1 : pos;
-            const first = i;
-            let mantissa = 0;
-            let d = 0;
-            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
-              mantissa = mantissa * 10 + d;
-              i++;
-            }
-            const intDigits = i - first;
-            let scale = 0;
-            if (i < end && buf[i] === DOT) {
-              const fraction = ++i;
-              while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
-                mantissa = mantissa * 10 + d;
-                i++;
-              }
-              scale = i - fraction;
-            }
-            // Declined (left FIELD_PLAIN): no digits, 16+ significant digits, more to the field.
-            pos = i;
-            if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
-              const v = mantissa / (POW10[scale] as number);
-              if (slot === NUMBER_TO_VALUES) values[n] = negative ? -v : v;
-              else {
-                array[base + keptSlot(slot)] = negative ? -v : v;
-                fused++;
-              }
-              kind = FIELD_NUMBER;
-            }
-          }
-          // A number stopped on a stop byte already; anything else runs on to the next one.
-          if (kind === FIELD_PLAIN) while (pos < end && stops[buf[pos] as number] === 0) pos++;
-          if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
-          ends[n] = pos;
-          kinds[n] = kind;
-        }
-        n++;
-        // pos is now on a delimiter, a line ending, or the end of the buffer.
-        if (pos >= end) {
-          if (!final) return recStart;
-          record.fused = fused;
-          this.emit(buf, recStart, end, n, recLine);
-          return end;
-        }
-        const sep = buf[pos];
-        if (sep === delimiter) {
-          pos++;
-          continue;
-        }
-        if (sep === CR && pos + 1 >= end && !final) return recStart; // \r\n or a lone \r?
-        record.fused = fused;
-        this.emit(buf, recStart, pos, n, recLine);
-        this.line = recLine + breaks + 1;
-        pos = sep === CR && buf[pos + 1] === LF ? pos + 2 : pos + 1;
-        continue records;
-      }
+      const next = this.scanRecord(buf, pos, end, final);
+      if (next === NEED_MORE) return pos;
+      pos = next;
     }
     return pos;
+  }
+
+  /**
+   * Scans the record starting at recStart, hands it to the callback, and returns the position
+   * after its line ending; NEED_MORE when the buffer ends before that is known.
+   */
+  private scanRecord(buf: Buffer, recStart: number, end: number, final: boolean): number {
+    const { delimiter, quote, stops, record, target } = this;
+    const recLine = this.line;
+    let { starts, ends, kinds, values } = record; // locals: the hot loop stores through them
+    const { slots, array, base } = target;
+    const numericFields = slots.length;
+    let fused = 0;
+    let pos = recStart;
+    let n = 0;
+    let breaks = 0; // line breaks inside quoted fields so far
+    for (;;) {
+      const slot = n < numericFields ? (slots[n] as number) : NOT_NUMERIC;
+      field: {
+        if (slot >= 0) {
+          // A fused float cell, the hot path: [-]digits[.digits] parsed (inline parseDecimalFast,
+          // see parse-float.ts for why it is exact) straight into the tensor, and no offsets
+          // recorded. Declined (no digits, 16+ significant digits, more to the field): scanned
+          // again below from its start, as any field.
+          const negative = buf[pos] === MINUS;
+          let i = negative ? pos + 1 : pos;
+          const first = i;
+          let mantissa = 0;
+          let d = 0;
+          while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+            mantissa = mantissa * 10 + d;
+            i++;
+          }
+          const intDigits = i - first;
+          let scale = 0;
+          if (i < end && buf[i] === DOT) {
+            const fraction = ++i;
+            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+              mantissa = mantissa * 10 + d;
+              i++;
+            }
+            scale = i - fraction;
+          }
+          if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22) {
+            const c = i < end ? (buf[i] as number) : -1;
+            if (c === delimiter || c === LF || c === CR || c === -1) {
+              const v = mantissa / (POW10[scale] as number);
+              array[base + slot] = negative ? -v : v;
+              fused++;
+              if (c === delimiter) {
+                n++;
+                pos = i + 1;
+                continue;
+              }
+              pos = i;
+              break field;
+            }
+          }
+        }
+        if (n >= starts.length) ({ starts, ends, kinds, values } = record.grow(n));
+        if (pos < end && buf[pos] === quote) {
+          pos = this.scanQuotedField(buf, recStart, pos, end, final, n);
+          if (pos === NEED_MORE) return NEED_MORE;
+          breaks += this.quotedBreaks;
+          break field;
+        }
+        starts[n] = pos;
+        let kind = FIELD_PLAIN;
+        if (slot < NOT_NUMERIC) {
+          // A number for record.values (NUMBER_TO_VALUES), or a fused cell whose offsets are
+          // kept (keptSlot): the same inline parse, offsets recorded.
+          const negative = buf[pos] === MINUS;
+          let i = negative ? pos + 1 : pos;
+          const first = i;
+          let mantissa = 0;
+          let d = 0;
+          while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+            mantissa = mantissa * 10 + d;
+            i++;
+          }
+          const intDigits = i - first;
+          let scale = 0;
+          if (i < end && buf[i] === DOT) {
+            const fraction = ++i;
+            while (i < end && (d = (buf[i] as number) - ZERO) >>> 0 <= 9) {
+              mantissa = mantissa * 10 + d;
+              i++;
+            }
+            scale = i - fraction;
+          }
+          // Declined (left FIELD_PLAIN): no digits, 16+ significant digits, more to the field.
+          pos = i;
+          if (intDigits + scale > 0 && mantissa < MAX_EXACT_MANTISSA && scale <= 22 && (i >= end || stops[buf[i] as number] === 1)) {
+            const v = mantissa / (POW10[scale] as number);
+            if (slot === NUMBER_TO_VALUES) values[n] = negative ? -v : v;
+            else {
+              array[base + keptSlot(slot)] = negative ? -v : v;
+              fused++;
+            }
+            kind = FIELD_NUMBER;
+          }
+        }
+        // A number stopped on a stop byte already; anything else runs on to the next one.
+        if (kind === FIELD_PLAIN) while (pos < end && stops[buf[pos] as number] === 0) pos++;
+        if (pos < end && buf[pos] === quote) this.fail('INVALID_OPENING_QUOTE', buf, recStart, pos);
+        ends[n] = pos;
+        kinds[n] = kind;
+      }
+      n++;
+      // pos is now on a delimiter, a line ending, or the end of the buffer.
+      if (pos >= end) {
+        if (!final) return NEED_MORE;
+        record.fused = fused;
+        this.emit(buf, recStart, end, n, recLine);
+        return end;
+      }
+      const sep = buf[pos];
+      if (sep === delimiter) {
+        pos++;
+        continue;
+      }
+      if (sep === CR && pos + 1 >= end && !final) return NEED_MORE; // \r\n or a lone \r?
+      record.fused = fused;
+      this.emit(buf, recStart, pos, n, recLine);
+      this.line = recLine + breaks + 1;
+      return sep === CR && buf[pos + 1] === LF ? pos + 2 : pos + 1;
+    }
   }
 
   /**
@@ -520,7 +519,7 @@ export class CsvScanner {
     this.target = this.plainTarget;
     this.rescanning = true;
     try {
-      this.scanRecords(r.buf, r.start, r.end, true);
+      this.scanRecord(r.buf, r.start, r.end, true);
     } finally {
       this.target = target;
       this.line = line;
