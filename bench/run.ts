@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       rowsPerSecond: phys.fast.rowsPerSecond,
       megabytesPerSecond: phys.fast.mbPerSecond,
       rowsPerCpuSecond: phys.fast.rowsPerCpuSecond,
-      note: 'best of 3, alternated with the ceiling',
+      note: 'best of 5, alternated with the ceiling',
     });
     if (!skip.has('reference')) {
       log('1a. csv-parse path on the same bytes (reference)…');
