@@ -6,9 +6,8 @@
 // dozens), that took ~125 ms of the thread's CPU before it could score (median of 7 fresh
 // threads, load 7); as one module, ~72 ms. onnxruntime-node stays outside (a native addon).
 //
-// esbuild is a devDependency (tsx brings the same one). Without it (a production-only install that
-// builds) the build still succeeds and the threads
-// start from dist/run/shard-thread.js, as before.
+// esbuild is a devDependency (tsx brings the same one). Without it (a production-only install
+// that builds) the build still succeeds and the threads start from dist/run/shard-thread.js.
 import { rm } from 'node:fs/promises';
 
 const entry = 'dist/run/shard-thread.js';
