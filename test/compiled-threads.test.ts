@@ -1,0 +1,87 @@
+/**
+ * `nightshift score --threads N` as users run it: the compiled build, whose shard threads start
+ * from the build's one-module bundle (scripts/bundle-shard-thread.mjs). The other tests run the
+ * sources, where threads load the TypeScript modules; only this one proves the bundle loads,
+ * scores the same bytes, and hands a shard thread's input error back as an InputError (exit 3)
+ * with its location. (A bundle that throws on import fails it.)
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, readOutput, tempDir, toCsv } from './helpers/jobs.js';
+import { REPO_ROOT } from './helpers/workers.js';
+
+const run = promisify(execFile);
+
+/** A build of the sources into `dir` (tsc, then the bundle step), runnable as `dir/bin/nightshift.js`. */
+async function buildInto(dir: string): Promise<string> {
+  await copyFile(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  await mkdir(path.join(dir, 'bin'));
+  await copyFile(path.join(REPO_ROOT, 'bin', 'nightshift.js'), path.join(dir, 'bin', 'nightshift.js'));
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await run(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: REPO_ROOT });
+  await run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle-shard-thread.mjs')], { cwd: dir });
+  return path.join(dir, 'bin', 'nightshift.js');
+}
+
+async function score(cli: string, job: string, threads: number): Promise<{ code: number; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [cli, 'score', job, '--date', DATE, '--threads', String(threads)], { env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    return { code: e.code ?? -1, stderr: e.stderr ?? '' };
+  }
+}
+
+async function digests(dir: string): Promise<Record<string, string>> {
+  const out = await readOutput(dir);
+  const d: Record<string, string> = {};
+  for (const n of [...out.parts, ...out.errors])
+    d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256')
+      .update(await out.text(n))
+      .digest('hex');
+  return d;
+}
+
+it('the compiled build scores the same bytes with 1 and 2 threads (shard threads from the bundle), and fails a bad shard with its location', async (t) => {
+  const build = await tempDir(t, 'build');
+  const cli = await buildInto(build);
+  const bundle = await stat(path.join(build, 'dist', 'run', 'shard-thread.bundle.mjs'));
+  const modules = await stat(path.join(build, 'dist', 'run', 'shard-thread.js'));
+  assert.ok(bundle.mtimeMs >= modules.mtimeMs, 'the bundle is newer than the compiled thread, so threads start from it');
+
+  const spec = mlpSpec();
+  spec.input.shardBytes = 64 * 1024;
+  const rows = mlpRows(4000, { seed: 5, noteFor: (i) => (i % 50 === 0 ? `two\nlines ${i}` : `n${i}`) });
+  rows[2500] = ['bad', 'x', 'oops', '1', '2', '3', '4', '5', '6', '7'];
+  const fx = await fixture(t, {
+    spec,
+    files: { 'big.csv': toCsv(MLP_HEADER, rows), 'small.csv': toCsv(MLP_HEADER, mlpRows(200, { seed: 3, idPrefix: 's' })) },
+  });
+  const one = await score(cli, fx.job.file, 1);
+  assert.equal(one.code, 0, one.stderr);
+  const a = await digests(fx.outputDir);
+  const two = await score(cli, fx.job.file, 2);
+  assert.equal(two.code, 0, two.stderr);
+  const b = await digests(fx.outputDir);
+  assert.ok(Object.keys(a).length >= 4, `several parts (${Object.keys(a).join(', ')})`);
+  assert.deepEqual(b, a);
+
+  // An unclosed quote in the shard that the thread scores (the second of two objects).
+  const bad = await fixture(t, {
+    spec: mlpSpec(),
+    files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(100)), 'b.csv': `${MLP_HEADER.join(',')}\nb1,"unclosed,1,2,3,4,5,6,7,8\n` },
+  });
+  const failed = await score(cli, bad.job.file, 2);
+  assert.equal(failed.code, 3, failed.stderr);
+  assert.match(failed.stderr, /b\.csv:2: a quoted field is never closed/);
+  const out = await readOutput(bad.outputDir);
+  assert.equal(out.success, undefined);
+  assert.deepEqual(out.parts, []);
+});
