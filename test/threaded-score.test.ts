@@ -54,3 +54,27 @@ it('an input error in a shard thread fails the run with the located error; nothi
   assert.equal(out.success, undefined);
   assert.deepEqual(out.parts, []);
 });
+
+it('a shard thread that ends without an error event fails the run instead of leaving it waiting; nothing is published', async (t) => {
+  const fx = await fixture(t, {
+    spec: mlpSpec(),
+    files: { 'a.csv': toCsv(MLP_HEADER, mlpRows(300)), 'b.csv': toCsv(MLP_HEADER, mlpRows(300, { seed: 4, idPrefix: 'b' })) },
+  });
+  const stores = new Stores();
+  t.after(() => stores.close());
+  // Threads take their environment when they start: the failpoint is set only around this run.
+  const before = process.env.NIGHTSHIFT_FAILPOINTS;
+  process.env.NIGHTSHIFT_FAILPOINTS = 'shard-batch:exit-thread';
+  t.after(() => {
+    if (before === undefined) delete process.env.NIGHTSHIFT_FAILPOINTS;
+    else process.env.NIGHTSHIFT_FAILPOINTS = before;
+  });
+  const outcome = await scoreRun(fx.job, stores, { date: DATE, threads: 2 }).then(
+    (r) => `status ${r.report.status}: ${r.report.reason ?? ''}`,
+    (err: Error) => `threw: ${err.message}`,
+  );
+  assert.match(outcome, /a shard thread exited \(code 7\) before its shard was done/);
+  const out = await readOutput(fx.outputDir);
+  assert.equal(out.success, undefined);
+  assert.deepEqual(out.parts, []);
+});

@@ -94,7 +94,8 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     const out = stores.resolve(run.output);
     const attempt = attemptName(await nextAttemptFromStore(out));
 
-    // Ctrl-C from here on: this attempt's files are removed and nothing is published.
+    // Ctrl-C or a failure from here on: this attempt's files are removed and nothing is published
+    // (score has no retry that could use its finished parts).
     let scored: { shards: ShardResult[]; inputError: InputError | undefined };
     let tasks: PlannedShard[] = [];
     try {
@@ -102,7 +103,11 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
       scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger, threads }, opts);
       opts.signal?.throwIfAborted();
     } catch (err) {
-      if (!opts.signal?.aborted) throw err;
+      if (!opts.signal?.aborted) {
+        // The failure is what the caller must see, not a store error while tidying up after it.
+        await discardAttempt(out, attempt).catch(() => undefined);
+        throw err;
+      }
       await discardAttempt(out, attempt);
       const why = opts.signal.reason instanceof Error ? opts.signal.reason.message : 'cancelled';
       throw new CancelledError(`${runId}: ${why}; nothing was published and this attempt's files were removed`, { cause: err });

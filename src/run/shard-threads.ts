@@ -37,15 +37,23 @@ export interface ShardThreads {
 
 export function startShardThreads(threads: number): ShardThreads {
   const workers = Array.from({ length: threads }, () => startThread(entry));
-  // Until a run listens, an 'error' event without a listener would end the process: keep it.
+  // Until a run listens, an 'error' event without a listener would end the process: keep it,
+  // and an exit (a thread can end without an 'error', e.g. process.exit() in it) too.
   const errors = new Map<Worker, Error>();
-  for (const w of workers) w.once('error', (err: Error) => errors.set(w, err));
+  for (const w of workers) {
+    w.once('error', (err: Error) => errors.set(w, err));
+    w.once('exit', (code: number) => void (errors.has(w) || errors.set(w, threadExited(code))));
+  }
   let closed: Promise<void> | undefined;
   return {
     workers,
     earlyError: (w) => errors.get(w),
     close: () => (closed ??= Promise.all(workers.map((w) => w.terminate())).then(() => undefined)),
   };
+}
+
+function threadExited(code: number): Error {
+  return new Error(`a shard thread exited (code ${code}) before its shard was done`);
 }
 
 export type ShardThreadTask = Omit<ShardTaskMessage, 'id' | 'kind'>;
@@ -99,7 +107,12 @@ export async function runOnShardThreads(
 
   /** A shard thread's lane: resolves when no task is left for it, or when the thread failed. */
   const threadLane = (w: Worker): Promise<void> =>
-    new Promise<void>((resolve) => {
+    new Promise<void>((laneDone) => {
+      let ended = false;
+      const resolve = (): void => {
+        ended = true;
+        laneDone();
+      };
       const feed = (): void => {
         const id = take();
         if (id === undefined) return resolve();
@@ -122,6 +135,13 @@ export async function runOnShardThreads(
       }
       w.once('error', (err: Error) => {
         failed(err);
+        resolve();
+      });
+      // A thread that ends without an 'error' (process.exit() in it, a native abort of the
+      // thread) would leave its shard unanswered and the run waiting for ever.
+      w.once('exit', (code: number) => {
+        if (ended) return;
+        failed(threadExited(code));
         resolve();
       });
       feed();
