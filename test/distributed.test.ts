@@ -599,10 +599,12 @@ describe('distributed runs (Redis + worker processes)', () => {
     assert.doesNotMatch(worker.output, /worker ready/);
   });
 
-  it('keeps the lock of a long shard: never stalled, scored once', { timeout: 120_000 }, async (t) => {
+  it('keeps the lock of a long shard: never stalled, scored once', { timeout: 240_000 }, async (t) => {
     const dir = await tempDir(t, 'long');
     const features = 32;
-    const rows = 160_000; // enough for a shard well over twice the lock, even on a quiet machine
+    // Enough for a shard well over twice the lock on a quiet, fast machine: there (2026-11-30),
+    // 160k rows took 5.7 s and 320k 5.2 s, under the 6 s this test needs.
+    const rows = 640_000;
     const model = buildMlp({ features, hidden: 256, seed: 4 });
     await writeIn(dir, 'model.onnx', model);
     await writeSampleCsv(path.join(dir, 'in', DATE, 'long.csv'), { rows, features, seed: 4 });
@@ -611,7 +613,8 @@ describe('distributed runs (Redis + worker processes)', () => {
       model: { uri: 'model.onnx', inputs: [{ name: 'features', columns: featureNames(features) }], outputs: [{ name: 'score', columns: ['score'] }] },
       // The general CSV path parses each chunk in one synchronous burst: the worst case for
       // the event loop (and a long shard from little data).
-      input: { uri: 'in/{{date}}/', id: ['txn_id'], csv: SLOW_CSV },
+      // One shard of the whole file (the default cut, 64 MB, would make two of it).
+      input: { uri: 'in/{{date}}/', id: ['txn_id'], csv: SLOW_CSV, shardBytes: 512 * 1024 * 1024 },
       output: { uri: 'out/{{date}}/' },
       limits: { batchRows: 16_384, maxErrorRate: 0 },
     });
@@ -632,7 +635,7 @@ describe('distributed runs (Redis + worker processes)', () => {
     // Two workers: a lost lock would hand the shard to the idle one.
     await Promise.all([h.spawnWorker(env, probed), h.spawnWorker(env, probed)]);
     const trig = await h.trigger(job, DATE);
-    const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 60_000 });
+    const rec = await h.waitForRun(trig.runId, trig.attempt, { timeoutMs: 180_000 });
     assert.equal(rec.status, 'succeeded', rec.reason);
 
     const jobs: Job[] = await h.shardJobs(trig.runId, trig.attempt);
