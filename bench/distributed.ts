@@ -14,6 +14,7 @@
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
  * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
  */
+import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -43,6 +44,8 @@ export interface DistributedBenchOptions {
   readonly workers?: readonly (number | WorkerSetup)[];
   readonly seed?: number;
   readonly log?: (line: string) => void;
+  /** Leave out `score` on the same rows (the figure the distributed runs are compared with). */
+  readonly skipScore?: boolean;
 }
 
 export interface WorkerSetup {
@@ -72,8 +75,16 @@ export interface WorkerFigures {
   readonly cpu: { readonly endpointS: number; readonly workersS: number; readonly workersMainS: number };
 }
 
+/** `nightshift score`, 1 thread, on the same rows as local files (issue #17: "on the same data"). */
+export interface SameDataScore {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly rowsPerSecond: number;
+}
+
 export interface DistributedBenchResult {
   readonly rows: number;
+  readonly score?: SameDataScore;
   readonly inputBytes: number;
   readonly shardBytes: number;
   readonly runs: WorkerFigures[];
@@ -92,12 +103,14 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-dist-'));
   let s3: S3Server | undefined;
   try {
-    const csv = path.join(dir, 'data.csv');
+    const csv = path.join(dir, 'in', DATE, 'data.csv');
     log(`generating ${options.rows.toLocaleString('en-US')} rows × ${FEATURES} features…`);
     await writeSampleCsv(csv, { rows: options.rows, features: FEATURES, seed: options.seed ?? 1 });
     const inputBytes = (await stat(csv)).size;
     // splitObject cuts at the first record boundary past each shardBytes mark: size/10 gives 9–10.
     const shardBytes = Math.max(64 * 1024, Math.floor(inputBytes / 10));
+    const score = options.skipScore ? undefined : await scoreLocally(dir, shardBytes, options.rows);
+    if (score) log(`score on the same rows, local files: ${score.seconds.toFixed(2)} s, ${Math.round(score.rowsPerSecond).toLocaleString('en-US')} rows/s`);
 
     s3 = await startS3();
     const bucket = await createBucket(s3, 'bench');
@@ -127,11 +140,42 @@ export async function runDistributedBench(options: DistributedBenchOptions): Pro
     const last = threaded[threaded.length - 1];
     const speedup = first && last ? last.rowsPerSecond / first.rowsPerSecond : 1;
     const loadAverage = { before: loadBefore, after: os.loadavg()[0] ?? 0 };
-    return { rows: options.rows, inputBytes, shardBytes, runs, speedup, loadAverage, cpus: os.availableParallelism() };
+    return { rows: options.rows, ...(score ? { score } : {}), inputBytes, shardBytes, runs, speedup, loadAverage, cpus: os.availableParallelism() };
   } finally {
     await s3?.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `nightshift score` (plain node, compiled build: bench/score-child.mjs) on the same CSV as local
+ * files, cut at the same shardBytes, before the endpoint starts, so the distributed figures are
+ * compared with `score` on the same data.
+ */
+async function scoreLocally(dir: string, shardBytes: number, rows: number): Promise<SameDataScore> {
+  await writeFile(path.join(dir, 'model.onnx'), buildMlp({ features: FEATURES, hidden: 64, seed: 32 }));
+  const specFile = path.join(dir, 'job-score.yaml');
+  await writeFile(
+    specFile,
+    stringify({
+      name: 'bench-score',
+      model: { uri: 'model.onnx', inputs: [{ name: 'features', columns: featureNames(FEATURES) }], outputs: [{ name: 'score', columns: ['score'] }] },
+      input: { uri: 'in/{{date}}/', id: ['txn_id'], passthrough: ['merchant'], shardBytes },
+      output: { uri: 'out-score/{{date}}/' },
+      limits: { maxErrorRate: 0 },
+    }),
+  );
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./score-child.mjs', import.meta.url)), specFile, DATE, '1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  await rm(path.join(dir, 'out-score'), { recursive: true, force: true });
+  if (code !== 0) throw new Error(`score on the same rows failed (${code}): ${text}`);
+  const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number };
+  if (r.rowsScored !== rows) throw new Error(`score scored ${r.rowsScored} of ${rows} rows`);
+  return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, rowsPerSecond: rows / r.seconds };
 }
 
 async function measure(
@@ -263,6 +307,11 @@ function printTable(r: DistributedBenchResult): void {
           .toLocaleString('en-US')
           .padStart(11)}`,
     ),
+    ...(r.score
+      ? [
+          `score, 1 thread, the same rows as local files: ${r.score.seconds.toFixed(2)} s, ${Math.round(r.score.rowsPerSecond).toLocaleString('en-US')} rows/s, ${r.score.cpuSeconds.toFixed(2)} CPU s`,
+        ]
+      : []),
     `ratio most/fewest workers, inference on threads (rows/s): ${r.speedup.toFixed(2)} (CPU s: the S3 endpoint's and the workers', which share the cores; rows/CPU-s holds under load, rows/s does not)`,
     `machine: ${r.cpus} CPUs, 1-min load average ${r.loadAverage.before.toFixed(1)} before, ${r.loadAverage.after.toFixed(1)} after`,
   ];
