@@ -8,11 +8,10 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFile, mkdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, readOutput, tempDir, toCsv } from './helpers/jobs.js';
+import { DATE, fixture, outputDigests, mlpRows, MLP_HEADER, mlpSpec, readOutput, tempDir, toCsv } from './helpers/jobs.js';
 import { REPO_ROOT } from './helpers/workers.js';
 
 const run = promisify(execFile);
@@ -39,16 +38,6 @@ async function score(cli: string, job: string, threads: number): Promise<{ code:
   }
 }
 
-async function digests(dir: string): Promise<Record<string, string>> {
-  const out = await readOutput(dir);
-  const d: Record<string, string> = {};
-  for (const n of [...out.parts, ...out.errors])
-    d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256')
-      .update(await out.text(n))
-      .digest('hex');
-  return d;
-}
-
 it('the compiled build scores the same bytes with 1 and 2 threads (shard threads from the bundle), and fails a bad shard with its location', async (t) => {
   const build = await tempDir(t, 'build');
   const cli = await buildInto(build);
@@ -66,10 +55,10 @@ it('the compiled build scores the same bytes with 1 and 2 threads (shard threads
   });
   const one = await score(cli, fx.job.file, 1);
   assert.equal(one.code, 0, one.stderr);
-  const a = await digests(fx.outputDir);
+  const a = await outputDigests(fx.outputDir);
   const two = await score(cli, fx.job.file, 2);
   assert.equal(two.code, 0, two.stderr);
-  const b = await digests(fx.outputDir);
+  const b = await outputDigests(fx.outputDir);
   assert.ok(Object.keys(a).length >= 4, `several parts (${Object.keys(a).join(', ')})`);
   assert.deepEqual(b, a);
 

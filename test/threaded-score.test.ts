@@ -1,21 +1,10 @@
 /** `nightshift score --threads N`: shards on N threads give the same parts as one thread. */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { InputError } from '../src/core/errors.js';
 import { scoreRun } from '../src/run/score-run.js';
 import { Stores } from '../src/storage/stores.js';
-import { DATE, fixture, mlpRows, MLP_HEADER, mlpSpec, readOutput, toCsv } from './helpers/jobs.js';
-
-async function digests(dir: string): Promise<Record<string, string>> {
-  const out = await readOutput(dir);
-  const d: Record<string, string> = {};
-  for (const n of [...out.parts, ...out.errors])
-    d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256')
-      .update(await out.text(n))
-      .digest('hex');
-  return d;
-}
+import { DATE, fixture, outputDigests, mlpRows, MLP_HEADER, mlpSpec, readOutput, toCsv } from './helpers/jobs.js';
 
 it('threads 1 and 3 write byte-identical parts and the same report counts', async (t) => {
   const spec = mlpSpec();
@@ -26,9 +15,9 @@ it('threads 1 and 3 write byte-identical parts and the same report counts', asyn
   const stores = new Stores();
   t.after(() => stores.close());
   const one = await scoreRun(fx.job, stores, { date: DATE, threads: 1 });
-  const a = await digests(fx.outputDir);
+  const a = await outputDigests(fx.outputDir);
   const three = await scoreRun(fx.job, stores, { date: DATE, threads: 3 });
-  const b = await digests(fx.outputDir);
+  const b = await outputDigests(fx.outputDir);
   assert.equal(one.report.status, 'succeeded');
   assert.equal(three.report.status, 'succeeded');
   assert.ok(Object.keys(a).length >= 4, `several parts (${Object.keys(a).join(', ')})`);

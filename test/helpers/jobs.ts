@@ -5,6 +5,7 @@
  * with a direct onnxruntime session (directRun) or from the exported model weights.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -160,6 +161,20 @@ export async function readOutput(dir: string): Promise<RunOutput> {
       return read(parts[0] as string);
     },
   };
+}
+
+/**
+ * sha256 of each part and errors file under `dir`, by name without its attempt (`-a1-b7b7`): two
+ * runs of the same input compare equal when they wrote the same bytes.
+ */
+export async function outputDigests(dir: string): Promise<Record<string, string>> {
+  const out = await readOutput(dir);
+  const d: Record<string, string> = {};
+  for (const n of [...out.parts, ...out.errors])
+    d[n.replace(/-a\d+-[0-9a-f]{4}\./, '.')] = createHash('sha256')
+      .update(await out.text(n))
+      .digest('hex');
+  return d;
 }
 
 export interface CsvTable {
