@@ -483,7 +483,9 @@ describe('distributed runs (Redis + worker processes)', () => {
   });
 
   it('SIGTERM past the grace period: the shard is cancelled, not finished; another worker scores it once', { timeout: 90_000 }, async (t) => {
-    const rows = mlpRows(60_000, { idPrefix: 'g', seed: 31 });
+    // Long enough that the shard cannot end within the grace period on a fast, quiet machine:
+    // 60k rows once took 514 ms in all, so the shard finished inside the 500 ms (2026-11-30).
+    const rows = mlpRows(240_000, { idPrefix: 'g', seed: 31 });
     const spec = mlpSpec();
     spec.input.csv = SLOW_CSV;
     spec.limits = { batchRows: 1_000, maxErrorRate: 0 };
