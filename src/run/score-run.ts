@@ -179,12 +179,11 @@ async function scoreTasks(
   const lanes = Math.max(1, Math.min(opts.threads ?? 1, tasks.length));
   const progress = (rowsRead: number, done: number): void => opts.onProgress?.({ shardsDone: done, shards: tasks.length, rowsRead });
   const format = partFormat(spec);
-  const signalOpt = opts.signal ? { signal: opts.signal } : {};
   /** Scores task i here, on this thread's session. */
   const scoreHere = (i: number, onRows: (rows: number) => void): Promise<ShardResult> => {
     const t = tasks[i] as PlannedShard;
     return scoreShard(
-      { spec, scorer: run.scorer, format, ...signalOpt, onProgress: onRows, challenger: run.challenger?.shards?.forShard(t.partKey) },
+      { spec, scorer: run.scorer, format, ...signalOpt(opts.signal), onProgress: onRows, challenger: run.challenger?.shards?.forShard(t.partKey) },
       {
         shard: t.shard,
         input: t.unit.input,
