@@ -9,7 +9,6 @@
  *   npx tsx bench/challenger.ts [--rows 1000000] [--runs 2]    # alone (generates its workload)
  *   npm run bench                                              # as stage 4e (--skip challenger)
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { parse as fromYaml, stringify as toYaml } from 'yaml';
 import { buildMlp } from '../scripts/models/models.js';
 import { featureNames, writeSampleCsv } from '../scripts/sample-data.js';
+import { scoreInChild } from './score-in-child.js';
 
 export const CHALLENGER_MODEL = { features: 32, hidden: 64, seed: 33 };
 
@@ -60,16 +60,9 @@ export async function measureChallengerCost<F extends ScoreFigure>(job: string, 
 /** The logical date of the bench runs (the input lies under in/<date>/). */
 const DATE = '2026-11-28';
 
-/** bench/score-child.mjs: one `score` in a fresh process (plain node, compiled build). */
-async function scoreInChild(job: string, rows: number): Promise<ScoreFigure> {
-  const scoreChild = path.join(path.dirname(fileURLToPath(import.meta.url)), 'score-child.mjs');
-  const child = spawn(process.execPath, [scoreChild, job, DATE, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  if (code !== 0) throw new Error(`scoring child failed (${code}): ${text}`);
-  const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number };
-  if (r.rowsScored !== rows) throw new Error(`scored ${r.rowsScored} of ${rows} rows`);
+/** One `score` in a fresh process, as a figure. */
+async function scoreOnce(job: string, rows: number): Promise<ScoreFigure> {
+  const r = await scoreInChild(job, DATE, rows);
   return { seconds: r.seconds, rowsPerSecond: rows / r.seconds, rowsPerCpuSecond: rows / r.cpuSeconds };
 }
 
@@ -97,7 +90,7 @@ async function main(): Promise<void> {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(', ');
-    const cost = await measureChallengerCost(job, Number(values.runs), (j) => scoreInChild(j, rows));
+    const cost = await measureChallengerCost(job, Number(values.runs), (j) => scoreOnce(j, rows));
     const line = (label: string, f: ScoreFigure): string =>
       `${label.padEnd(40)} ${f.seconds.toFixed(2).padStart(7)} s ${Math.round(f.rowsPerSecond).toLocaleString('en-US').padStart(9)} rows/s ${Math.round(
         f.rowsPerCpuSecond ?? 0,

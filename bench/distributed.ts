@@ -14,7 +14,6 @@
  * Needs Redis (NIGHTSHIFT_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses a random key
  * prefix per measurement and removes its keys, temp files and bucket contents afterwards.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +28,7 @@ import { finalizeJobId, planJobId } from '../src/queue/names.js';
 import { loadJobFile } from '../src/spec/load-spec.js';
 import { createBucket, startS3, storesFor, type S3Server } from '../test/helpers/s3.js';
 import { openQueueHarness } from '../test/helpers/workers.js';
+import { scoreInChild } from './score-in-child.js';
 
 const DATE = '2026-11-28';
 const FEATURES = 32;
@@ -165,17 +165,12 @@ async function scoreLocally(dir: string, shardBytes: number, rows: number): Prom
       limits: { maxErrorRate: 0 },
     }),
   );
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./score-child.mjs', import.meta.url)), specFile, DATE, '1'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  await rm(path.join(dir, 'out-score'), { recursive: true, force: true });
-  if (code !== 0) throw new Error(`score on the same rows failed (${code}): ${text}`);
-  const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number };
-  if (r.rowsScored !== rows) throw new Error(`score scored ${r.rowsScored} of ${rows} rows`);
-  return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, rowsPerSecond: rows / r.seconds };
+  try {
+    const r = await scoreInChild(specFile, DATE, rows);
+    return { seconds: r.seconds, cpuSeconds: r.cpuSeconds, rowsPerSecond: rows / r.seconds };
+  } finally {
+    await rm(path.join(dir, 'out-score'), { recursive: true, force: true });
+  }
 }
 
 async function measure(

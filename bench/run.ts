@@ -30,10 +30,9 @@ import { measureFormat } from './format.js';
 import type { DistributedBenchResult } from './distributed.js';
 import { runStartupBench, STARTUP_TARGET_MS } from './startup.js';
 import { measureChallengerCost } from './challenger.js';
+import { scoreInChild as scoreChild } from './score-in-child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Runs one `score` in a fresh process: plain node on the compiled build, as users run it. */
-export const SCORE_CHILD = path.join(ROOT, 'bench', 'score-child.mjs');
 const FEATURES = 32;
 const DATE = '2026-11-28';
 const MODEL = { features: FEATURES, hidden: 64, seed: 32 };
@@ -418,15 +417,9 @@ async function distributedInChild(rows: number): Promise<DistributedBenchResult>
   return JSON.parse(text) as DistributedBenchResult;
 }
 
-/** Runs `nightshift score` in a fresh process (so its peak RSS is its own). */
+/** `nightshift score` in a fresh process (so its peak RSS is its own), as a figure. */
 async function scoreInChild(job: string, rows: number, bytes: number, threads = 1): Promise<Figure> {
-  const child = spawn(process.execPath, [SCORE_CHILD, job, DATE, String(threads)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  if (code !== 0) throw new Error(`scoring child failed (${code}): ${text}`);
-  const r = JSON.parse(text) as { seconds: number; cpuSeconds: number; rowsScored: number; maxRssBytes: number };
-  if (r.rowsScored !== rows) throw new Error(`scored ${r.rowsScored} of ${rows} rows`);
+  const r = await scoreChild(job, DATE, rows, threads);
   return {
     stage: '',
     rows,
