@@ -42,7 +42,9 @@ export function startShardThreads(threads: number): ShardThreads {
   const errors = new Map<Worker, Error>();
   for (const w of workers) {
     w.once('error', (err: Error) => errors.set(w, err));
-    w.once('exit', (code: number) => void (errors.has(w) || errors.set(w, threadExited(code))));
+    w.once('exit', (code: number) => {
+      if (!errors.has(w)) errors.set(w, threadExited(code));
+    });
   }
   let closed: Promise<void> | undefined;
   return {
