@@ -1,18 +1,19 @@
 /**
- * `nightshift score --threads N` as users run it: the compiled build, whose shard threads start
- * from the build's one-module bundle (scripts/bundle-shard-thread.mjs). The other tests run the
- * sources, where threads load the TypeScript modules; only this one proves the bundle loads,
- * scores the same bytes, and hands a shard thread's input error back as an InputError (exit 3)
- * with its location. (A bundle that throws on import fails it.)
+ * The compiled build as users run it, with the bundles of scripts/bundle.mjs: `nightshift score
+ * --threads N`, whose shard threads start from the one-module shard-thread bundle, and `nightshift
+ * worker`, which bin/nightshift.js starts from the CLI bundle. The other tests run the sources;
+ * only these prove the bundles load, score the same bytes, and hand a shard thread's input error
+ * back as an InputError (exit 3) with its location. (A bundle that throws on import fails them.)
  */
-import { it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DATE, fixture, outputDigests, mlpRows, MLP_HEADER, mlpSpec, readOutput, tempDir, toCsv } from './helpers/jobs.js';
-import { REPO_ROOT } from './helpers/workers.js';
+import { DATE, fixture, outputDigests, mlpRows, MLP_HEADER, mlpSpec, readOutput, runJob, toCsv } from './helpers/jobs.js';
+import { openQueueHarness, REPO_ROOT } from './helpers/workers.js';
 
 const run = promisify(execFile);
 
@@ -24,8 +25,23 @@ async function buildInto(dir: string): Promise<string> {
   await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await run(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: REPO_ROOT });
-  await run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle-shard-thread.mjs')], { cwd: dir });
+  await run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs')], { cwd: dir });
   return path.join(dir, 'bin', 'nightshift.js');
+}
+
+/** One build for the file's tests (tsc takes a while). */
+let build = '';
+let cli = '';
+before(async () => {
+  build = await mkdtemp(path.join(os.tmpdir(), 'nightshift-build-'));
+  cli = await buildInto(build);
+});
+after(() => rm(build, { recursive: true, force: true }));
+
+/** Whether `bundle` (under the build's dist/) is there and not older than the compiled `modules`, so it is what runs. */
+async function fresh(bundle: string, modules: string): Promise<boolean> {
+  const [b, m] = await Promise.all([stat(path.join(build, 'dist', bundle)), stat(path.join(build, 'dist', modules))]);
+  return b.mtimeMs >= m.mtimeMs;
 }
 
 async function score(cli: string, job: string, threads: number): Promise<{ code: number; stderr: string }> {
@@ -39,11 +55,8 @@ async function score(cli: string, job: string, threads: number): Promise<{ code:
 }
 
 it('the compiled build scores the same bytes with 1 and 2 threads (shard threads from the bundle), and fails a bad shard with its location', async (t) => {
-  const build = await tempDir(t, 'build');
-  const cli = await buildInto(build);
-  const bundle = await stat(path.join(build, 'dist', 'run', 'shard-thread.bundle.mjs'));
-  const modules = await stat(path.join(build, 'dist', 'run', 'shard-thread.js'));
-  assert.ok(bundle.mtimeMs >= modules.mtimeMs, 'the bundle is newer than the compiled thread, so threads start from it');
+  assert.ok(await fresh('run/shard-thread.bundle.mjs', 'run/shard-thread.js'), 'the bundle is newer than the compiled thread, so threads start from it');
+  assert.ok(await fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
 
   const spec = mlpSpec();
   spec.input.shardBytes = 64 * 1024;
@@ -73,4 +86,24 @@ it('the compiled build scores the same bytes with 1 and 2 threads (shard threads
   const out = await readOutput(bad.outputDir);
   assert.equal(out.success, undefined);
   assert.deepEqual(out.parts, []);
+});
+
+it('a compiled worker (from the CLI bundle) scores a run to the same bytes as the sources do in-process', async (t) => {
+  assert.ok(await fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
+  const spec = mlpSpec();
+  spec.input.shardBytes = 64 * 1024;
+  const files = { 'big.csv': toCsv(MLP_HEADER, mlpRows(3000, { seed: 4 })), 'small.csv': toCsv(MLP_HEADER, mlpRows(100, { seed: 6, idPrefix: 's' })) };
+  const reference = await fixture(t, { spec, files });
+  assert.equal((await runJob(reference.job)).report.status, 'succeeded');
+  const fx = await fixture(t, { spec, files });
+  const h = await openQueueHarness(undefined, undefined, { compiled: true, root: build });
+  t.after(() => h.close());
+  const trig = await h.trigger(fx.job, DATE);
+  await h.spawnWorker();
+  const rec = await h.waitForRun(trig.runId, trig.attempt);
+  assert.equal(rec.status, 'succeeded', h.logs());
+  assert.equal(rec.rowsScored, 3100);
+  const expected = await outputDigests(reference.outputDir);
+  assert.ok(Object.keys(expected).length >= 3, `several parts (${Object.keys(expected).join(', ')})`);
+  assert.deepEqual(await outputDigests(fx.outputDir), expected);
 });

@@ -15,7 +15,7 @@ import type { ShardTaskMessage, ShardThreadCommand, ShardThreadInit, ShardThread
 import type { Worker } from 'node:worker_threads';
 
 /**
- * The build's one-module bundle of shard-thread.js (scripts/bundle-shard-thread.mjs) when there
+ * The build's one-module bundle of shard-thread.js (scripts/bundle.mjs) when there
  * is one and it is not older than the compiled modules (a bare `tsc` leaves an old bundle
  * behind): a thread imports it in about half the CPU time of the separate modules. From sources
  * (tests, tsx), or a build without it, the thread starts from shard-thread.js.

@@ -144,6 +144,8 @@ export interface WorkerSpawnOptions {
   readonly waitReady?: boolean;
   /** Run the compiled build (bin/nightshift.js → dist/, needs `npm run build`) instead of the sources. */
   readonly compiled?: boolean;
+  /** The checkout or build whose compiled CLI runs (default: this repo). */
+  readonly root?: string;
   /** Modules (absolute paths) the process imports before the CLI, e.g. EVENT_LOOP_PROBE; sources only. */
   readonly preload?: readonly string[];
 }
@@ -154,7 +156,7 @@ export interface WorkerSpawnOptions {
  */
 export function spawnCli(
   args: readonly string[],
-  options: { prefix: string; redisUrl?: string; env?: Record<string, string>; compiled?: boolean; preload?: readonly string[] },
+  options: { prefix: string; redisUrl?: string; env?: Record<string, string>; compiled?: boolean; root?: string; preload?: readonly string[] },
 ): ChildHandle {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A nightshift process is not a test file: keep node:test's child marker out of its env.
@@ -169,7 +171,7 @@ export function spawnCli(
   const entry = options.compiled ? ['bin/nightshift.js'] : ['--import', 'tsx', ...preload, 'src/cli/main.ts'];
   // Extra node flags for profiling benches, e.g. "--cpu-prof --cpu-prof-dir=.scratch/prof" (NODE_OPTIONS refuses --cpu-prof).
   const nodeArgs = (process.env.NIGHTSHIFT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], { cwd: options.root ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new ChildHandle(`${args[0] ?? 'nightshift'} ${child.pid ?? '?'}`, child);
 }
 
@@ -206,8 +208,13 @@ export interface QueueHarness {
   close(): Promise<void>;
 }
 
-export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS_URL, options: { compiled?: boolean } = {}): Promise<QueueHarness> {
+export async function openQueueHarness(
+  prefix = randomPrefix(),
+  redisUrl = REDIS_URL,
+  options: { compiled?: boolean; root?: string } = {},
+): Promise<QueueHarness> {
   const compiled = options.compiled ?? false;
+  const root = options.root === undefined ? {} : { root: options.root };
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const runs = new Queue(RUNS_QUEUE, { connection: redis, prefix });
   const shards = new Queue(SHARDS_QUEUE, { connection: redis, prefix });
@@ -224,12 +231,12 @@ export async function openQueueHarness(prefix = randomPrefix(), redisUrl = REDIS
     workers,
     logs,
     async spawnWorker(env = {}, options = {}) {
-      const w = await spawnWorker({ prefix, redisUrl, env, compiled, ...options });
+      const w = await spawnWorker({ prefix, redisUrl, env, compiled, ...root, ...options });
       workers.push(w);
       return w;
     },
     cli(args, env = {}) {
-      const c = spawnCli(args, { prefix, redisUrl, env, compiled });
+      const c = spawnCli(args, { prefix, redisUrl, env, compiled, ...root });
       workers.push(c);
       return c;
     },
