@@ -8,7 +8,7 @@ import type { ShardResult } from '../core/types.js';
 import { partFormat } from '../formats/parts/part-formats.js';
 import { checkModelMapping } from '../model/check-mapping.js';
 import { loadBaseline } from './baseline.js';
-import { createSession, fetchModel, type LoadedModel } from '../model/load-model.js';
+import { createSession, fetchModel } from '../model/load-model.js';
 import { modelDisplayName, resolveModelSource } from '../registry/resolve-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { modelFacts, type RunReport } from '../report/run-report.js';
@@ -79,6 +79,14 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     checkModelMapping(spec, session, job.file, modelDisplayName(source));
     // `nightshift profile` profiles the job's model only: no challenger.
     challenger = opts.profileOnly ? undefined : await openLocalChallenger(job, stores, values, opts.signal);
+    // The shard threads create their sessions while this thread reads the baseline and plans.
+    threads?.init({
+      spec,
+      baseDir,
+      model,
+      s3: stores.explicitSettings,
+      ...(challenger?.thread ? { challenger: challenger.thread } : {}),
+    });
     if (!opts.profileOnly)
       await loadBaseline({
         spec,
@@ -100,7 +108,7 @@ export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOpt
     let tasks: PlannedShard[] = [];
     try {
       tasks = await planShards(spec, inputs, out.key, attempt, opts.signal);
-      scored = await scoreTasks(job, stores, { runId, outputUri, model, scorer, out, tasks, challenger, threads }, opts);
+      scored = await scoreTasks(job, { outputUri, scorer, out, tasks, challenger, threads }, opts);
       opts.signal?.throwIfAborted();
     } catch (err) {
       if (!opts.signal?.aborted) {
@@ -160,11 +168,8 @@ function signalOpt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
 /** Scores the planned shards, on this thread and on `opts.threads - 1` shard threads; stops at the first input error. */
 async function scoreTasks(
   job: LoadedJob,
-  stores: Stores,
   run: {
-    runId: string;
     outputUri: string;
-    model: LoadedModel;
     scorer: OnnxScorer;
     out: StoreRef;
     tasks: readonly PlannedShard[];
@@ -197,16 +202,6 @@ async function scoreTasks(
   if (lanes > 1 && run.threads) {
     const r = await runOnShardThreads(
       run.threads,
-      {
-        specFile: job.file,
-        specText: job.text,
-        date: opts.date,
-        runId: run.runId,
-        modelUri: run.model.uri,
-        modelSha256: run.model.sha256,
-        s3: stores.explicitSettings,
-        ...(run.challenger?.thread ? { challenger: run.challenger.thread } : {}),
-      },
       tasks.map((t) => ({
         shard: t.shard,
         inputUri: t.unit.input.display,

@@ -1,18 +1,21 @@
 /** Messages between the threaded `score` (main thread) and its shard threads. */
 import type { SerializedError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
+import type { LoadedModel } from '../model/load-model.js';
+import type { JobSpec } from '../spec/job-spec.js';
 import type { S3Settings } from '../storage/s3-config.js';
 import type { ShardUnit } from './plan-units.js';
 import type { ChallengerThreadInit } from './challenger-model.js';
 
+/**
+ * What the run resolved once, handed over as it is (a structured clone): the thread neither parses
+ * the spec again nor reads the model again, and scores with exactly the model the run checked.
+ */
 export interface ShardThreadInit {
-  readonly specFile: string;
-  readonly specText: string;
-  readonly date: string;
-  readonly runId: string;
-  /** The model the run's plan resolved and checked: its location and sha256. */
-  readonly modelUri: string;
-  readonly modelSha256: string;
+  readonly spec: JobSpec;
+  /** The spec file's folder: relative input and output locations resolve against it. */
+  readonly baseDir: string;
+  readonly model: LoadedModel;
   readonly s3: S3Settings | undefined;
   /** The challenger the run planned (model.challenger), when it loaded and fits the job. */
   readonly challenger?: ChallengerThreadInit | undefined;

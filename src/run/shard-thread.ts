@@ -9,7 +9,6 @@ import { partFormat } from '../formats/parts/part-formats.js';
 import { createSession, fetchModel } from '../model/load-model.js';
 import { OnnxScorer } from '../model/onnx-scorer.js';
 import { scoreShard } from '../scoring/score-shard.js';
-import { parseJobSpec, type LoadedJob } from '../spec/load-spec.js';
 import { parseLocation } from '../spec/uri.js';
 import { Stores } from '../storage/stores.js';
 import { challengerJobSpec } from '../spec/challenger-spec.js';
@@ -21,12 +20,14 @@ const port = parentPort;
 if (!port) throw new Error('shard-thread must run as a worker thread');
 
 /**
- * What the thread scores with, once the run's plan has sent its init message. The thread is
- * started before that (startShardThreads): importing these modules and onnxruntime takes about
- * half a CPU-second, which then overlaps the main thread's own model load and plan.
+ * What the thread scores with, once the run has sent its init message (when its model is
+ * checked, before its plan: the session is created while the main thread plans). The thread is
+ * started before that (startShardThreads): importing these modules and onnxruntime then overlaps
+ * the main thread's own model load.
  */
 interface Ready {
-  readonly job: LoadedJob;
+  readonly spec: JobSpec;
+  readonly baseDir: string;
   readonly stores: Stores;
   readonly scorer: Promise<OnnxScorer>;
   readonly challengers: ReturnType<typeof shardChallengers> | undefined;
@@ -35,23 +36,20 @@ let ready: Ready | undefined;
 requireCommonJs('onnxruntime-node');
 
 function start(init: ShardThreadInit): Ready {
-  const job = parseJobSpec(init.specText, init.specFile);
+  const { spec, baseDir } = init;
   const stores = new Stores(init.s3);
-  const scorer = (async () => {
-    const model = await fetchModel({ uri: init.modelUri, sha256: init.modelSha256 }, stores);
-    return new OnnxScorer(await createSession(model, job.spec.model.threads), job.spec);
-  })();
+  const scorer = (async () => new OnnxScorer(await createSession(init.model, spec.model.threads), spec))();
   // Awaited by the first task; a failure reaches it there (this only keeps it from being unhandled).
   scorer.catch(() => undefined);
   // The challenger's session is opened on the first shard, beside the champion's.
   const challengers = init.challenger
-    ? shardChallengers(job.spec, init.challenger.name, async () => {
+    ? shardChallengers(spec, init.challenger.name, async () => {
         const c = init.challenger as ChallengerThreadInit;
-        const spec = challengerJobSpec(job.spec) as JobSpec;
-        return new OnnxScorer(await createSession(await fetchModel({ uri: c.uri, sha256: c.sha256 }, stores), spec.model.threads), spec);
+        const cspec = challengerJobSpec(spec) as JobSpec;
+        return new OnnxScorer(await createSession(await fetchModel({ uri: c.uri, sha256: c.sha256 }, stores), cspec.model.threads), cspec);
       })
     : undefined;
-  return { job, stores, scorer, challengers };
+  return { spec, baseDir, stores, scorer, challengers };
 }
 
 const cancelled = new AbortController();
@@ -64,16 +62,16 @@ port.on('message', (cmd: ShardThreadCommand) => {
 async function run(task: ShardTaskMessage): Promise<ShardThreadReply> {
   try {
     if (!ready) throw new Error('shard thread: a task before its init message');
-    const { job, stores, challengers } = ready;
+    const { spec, baseDir, stores, challengers } = ready;
     const scorer = await ready.scorer;
-    const input = stores.resolve(parseLocation(task.inputUri, job.baseDir));
-    const out = stores.resolve(parseLocation(task.outputUri, job.baseDir));
+    const input = stores.resolve(parseLocation(task.inputUri, baseDir));
+    const out = stores.resolve(parseLocation(task.outputUri, baseDir));
     let last = 0;
     const result = await scoreShard(
       {
-        spec: job.spec,
+        spec,
         scorer,
-        format: partFormat(job.spec),
+        format: partFormat(spec),
         signal: cancelled.signal,
         challenger: challengers?.forShard(task.partKey),
         onProgress: (rows) => {

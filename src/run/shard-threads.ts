@@ -30,6 +30,13 @@ const entry = ((): URL => {
 /** Started shard threads, waiting for their run; close() ends them whether they ran or not. */
 export interface ShardThreads {
   readonly workers: readonly Worker[];
+  /**
+   * Hands every thread its run (once, before runOnShardThreads): each creates its session as soon
+   * as it has started, while the main thread plans. A thread the run then leaves without a task
+   * has made a session for nothing; it is rare (fewer shards than threads) and cheaper than
+   * holding every session back until the plan.
+   */
+  init(init: ShardThreadInit): void;
   /** A thread's error, if it failed before its run listened (e.g. while importing modules). */
   earlyError(worker: Worker): Error | undefined;
   close(): Promise<void>;
@@ -49,6 +56,9 @@ export function startShardThreads(threads: number): ShardThreads {
   let closed: Promise<void> | undefined;
   return {
     workers,
+    init: (init) => {
+      for (const w of workers) w.postMessage({ kind: 'init', init } satisfies ShardThreadCommand);
+    },
     earlyError: (w) => errors.get(w),
     close: () => (closed ??= Promise.all(workers.map((w) => w.terminate())).then(() => undefined)),
   };
@@ -67,14 +77,13 @@ export type ShardThreadTask = Omit<ShardTaskMessage, 'id' | 'kind'>;
 export type LocalShard = (index: number, onRows: (rows: number) => void) => Promise<ShardResult>;
 
 /**
- * Runs the tasks on this thread (`local`, when given) and on the started threads, one task per
- * lane at a time; the caller closes the threads. This thread is a lane because it is otherwise
+ * Runs the tasks on this thread (`local`, when given) and on the started threads (given their
+ * run with ShardThreads.init), one task per lane at a time; the caller closes the threads. This thread is a lane because it is otherwise
  * idle while the threads score, and it has its modules and session loaded: a shard thread of its
  * own would cost its start-up, session and heap again.
  */
 export async function runOnShardThreads(
   started: ShardThreads | undefined,
-  init: ShardThreadInit,
   tasks: readonly ShardThreadTask[],
   onProgress: (rowsByTask: readonly number[], done: number) => void,
   signal?: AbortSignal,
@@ -100,7 +109,6 @@ export async function runOnShardThreads(
   };
   // A thread beyond the tasks this thread leaves would only wait: it stays idle until close().
   const workers = (started?.workers ?? []).slice(0, Math.max(local ? 0 : 1, tasks.length - (local ? 1 : 0)));
-  for (const w of workers) w.postMessage({ kind: 'init', init } satisfies ShardThreadCommand);
   // A cancel reaches every thread's shard (its sinks abort their writes); each then replies 'failed'.
   const cancel = (): void => {
     for (const w of workers) w.postMessage({ kind: 'cancel' } satisfies ShardThreadCommand);
