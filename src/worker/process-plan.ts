@@ -16,7 +16,7 @@ import { planPayloadSchema, type FinalizePayload, type PlanPayload, type RunRef,
 import { resolveInputs, type InputObject } from '../run/resolve-inputs.js';
 import type { LoadedJob } from '../spec/load-spec.js';
 import type { TemplateValues } from '../spec/templates.js';
-import { planShards, resolveRun, type ResolvedRun } from '../run/run-plan.js';
+import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from '../run/run-plan.js';
 import { formatLocation } from '../spec/uri.js';
 import { isActiveState } from '../queue/run-registry.js';
 import type { WorkerContext } from './context.js';
@@ -33,34 +33,24 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     return cancelledBeforeShards(ctx, p);
   const log = ctx.log.child({ job: p.job, runId: p.runId, attempt: p.attempt });
   log.info({ trigger: p.triggeredAt, bullAttempt: job.attemptsMade + 1 }, `planning ${p.runId} ${p.attempt}`);
+  // Stops the reads still running when the plan ends early (a serial split may read a whole object).
+  const planEnded = new AbortController();
   try {
     const loaded = ctx.scorers.spec(p.specFile, p.specText);
     const run = resolveRun(loaded, p.logicalDate);
-    if (await renumberIfBehind(ctx, loaded, p, run, log)) return { shards: 0 };
     const values: TemplateValues = { date: p.logicalDate, runId: p.runId, job: p.job };
-    // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
-    const source = await resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
-    const model = await ctx.scorers.model(source, p.runId, undefined, signal);
-    checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(source));
-    const challenger = await planChallenger(
-      loaded,
-      ctx.stores,
-      values,
-      { fetch: (s) => ctx.scorers.model(s, p.runId, undefined, signal), metadata: (m, threads) => ctx.scorers.metadata(m, threads) },
-      signal,
-    );
-    await loadBaseline({
-      spec: loaded.spec,
-      specFile: p.specFile,
-      baseDir: loaded.baseDir,
-      stores: ctx.stores,
-      logicalDate: p.logicalDate,
-      model: source.version,
-      ...(signal ? { signal } : {}),
-    });
+    // The plan's reads do not need one another's results, so they run at once; each is taken in
+    // the order the plan checks them, so a plan fails with the error it failed with when they ran
+    // one after another (and a renumbered attempt uses none of them).
+    const renumbered = renumberIfBehind(ctx, loaded, p, run, log);
+    const reads = startReads(ctx, loaded, p, run, values, AbortSignal.any(signal ? [signal, planEnded.signal] : [planEnded.signal]));
+    if (await renumbered) return { shards: 0 };
+    const model = await reads.champion;
+    const challenger = await reads.challenger;
+    await reads.baseline;
+    const { inputs, planned } = await reads.shards;
+    const shards = shardPayloads(planned, p, run, model, challenger);
     const { inputUri, outputUri } = run;
-    const inputs = await resolveInputs(inputUri, loaded.baseDir, ctx.stores, signal);
-    const shards = await shardPayloads(ctx, loaded, inputs, p, run, model, challenger, signal);
     const finalize: FinalizePayload = {
       ...runRef(p),
       kind: 'finalize',
@@ -107,6 +97,8 @@ export async function processPlan(ctx: WorkerContext, job: Job, token: string | 
     const { failRunEarly } = await import('./finalize-run.js');
     await failRunEarly(ctx, job, p, err);
     throw err;
+  } finally {
+    planEnded.abort();
   }
 }
 
@@ -174,18 +166,66 @@ async function takeTurn(ctx: WorkerContext, job: Job, p: PlanPayload, token: str
   }
 }
 
-async function shardPayloads(
-  ctx: WorkerContext,
-  loaded: LoadedJob,
-  inputs: InputObject[],
+interface PlanReads {
+  /** The model, fetched, loaded and checked against the job's mapping. */
+  readonly champion: Promise<LoadedModel>;
+  readonly challenger: Promise<PlannedChallenger | undefined>;
+  /** A baseline that is corrupt or does not fit fails the plan; its profile is finalize's to read. */
+  readonly baseline: Promise<unknown>;
+  readonly shards: Promise<{ inputs: InputObject[]; planned: PlannedShard[] }>;
+}
+
+/** Starts every read of the plan; a failure surfaces where its promise is awaited, never as an unhandled rejection. */
+function startReads(ctx: WorkerContext, loaded: LoadedJob, p: PlanPayload, run: ResolvedRun, values: TemplateValues, signal?: AbortSignal): PlanReads {
+  // A ref is resolved here, once: every shard gets the version and sha256 pinned now.
+  const source = resolveModelSource(loaded.spec.model, loaded.baseDir, ctx.stores, values, p.model);
+  const champion = source.then(async (s) => {
+    const model = await ctx.scorers.model(s, p.runId, undefined, signal);
+    checkModelMapping(loaded.spec, await ctx.scorers.metadata(model, loaded.spec.model.threads), p.specFile, modelDisplayName(s));
+    return model;
+  });
+  const challenger = planChallenger(
+    loaded,
+    ctx.stores,
+    values,
+    {
+      fetch: (s) => ctx.scorers.model(s, p.runId, undefined, signal),
+      // After the champion's: its session (in thread mode, its pool) takes the threads started ahead.
+      metadata: async (m, threads) => {
+        await champion.catch(() => undefined);
+        return ctx.scorers.metadata(m, threads);
+      },
+    },
+    signal,
+  );
+  const baseline = source.then((s) =>
+    loadBaseline({
+      spec: loaded.spec,
+      specFile: p.specFile,
+      baseDir: loaded.baseDir,
+      stores: ctx.stores,
+      logicalDate: p.logicalDate,
+      model: s.version,
+      ...(signal ? { signal } : {}),
+    }),
+  );
+  const shards = resolveInputs(run.inputUri, loaded.baseDir, ctx.stores, signal).then(async (inputs) => ({
+    inputs,
+    planned: await planShards(loaded.spec, inputs, ctx.stores.resolve(run.output).key, p.attempt, signal),
+  }));
+  const reads = { champion, challenger, baseline, shards };
+  for (const r of Object.values(reads)) r.catch(() => undefined);
+  return reads;
+}
+
+function shardPayloads(
+  planned: PlannedShard[],
   p: PlanPayload,
   run: ResolvedRun,
   model: LoadedModel,
   challenger: PlannedChallenger | undefined,
-  signal?: AbortSignal,
-): Promise<ShardPayload[]> {
+): ShardPayload[] {
   const c = challenger?.model;
-  const planned = await planShards(loaded.spec, inputs, ctx.stores.resolve(run.output).key, p.attempt, signal);
   return planned.map(({ shard, unit, partKey, errorsKey }) => ({
     ...runRef(p),
     kind: 'shard',
