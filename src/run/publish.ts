@@ -202,9 +202,12 @@ export async function newestAttemptInStore(out: StoreRef, except?: string): Prom
   const see = (a: string | undefined): void => {
     if (a && a !== except && (!newest || compareAttempts(a, newest) > 0)) newest = a;
   };
-  for (const name of [REPORT_NAME, SUCCESS_NAME]) see(attemptOf((await readVersioned(out, name))?.value));
   const prefix = joinKey(out.key, '');
-  for await (const o of out.store.list(prefix)) see(runFileAttempt(o.key.slice(prefix.length)));
+  const listed = async (): Promise<void> => {
+    for await (const o of out.store.list(prefix)) see(runFileAttempt(o.key.slice(prefix.length)));
+  };
+  // Independent reads, at once: the newest is the largest of them whatever order they finish in.
+  await Promise.all([...[REPORT_NAME, SUCCESS_NAME].map(async (name) => see(attemptOf((await readVersioned(out, name))?.value))), listed()]);
   return newest;
 }
 
