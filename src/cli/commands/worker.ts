@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InferenceThread, inferenceThreadCount } from '../../model/thread-scorer.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { rootLogger } from '../../core/logger.js';
+import { growHeapForStreaming } from '../../core/heap-growth.js';
 import { parsePort } from '../../http/listen.js';
 import type { Server } from 'node:http';
 
@@ -32,6 +33,7 @@ const envSchema = z.object({
 });
 
 export async function workerCommand(argv: string[]): Promise<number> {
+  growHeapForStreaming();
   const { values } = parseArgs({
     args: argv,
     options: { concurrency: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } },
