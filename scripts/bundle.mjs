@@ -47,6 +47,10 @@ await esbuild.build({
   entryPoints: { main: cli.entry },
   outdir: cli.outdir,
   splitting: true,
+  // Without comments and indentation the code V8 scans at start-up is a quarter smaller (and ASCII,
+  // which it scans faster than the UTF-16 a single "→" in a comment makes of a whole chunk):
+  // ~4 % fewer instructions for the worker's imports. Names stay (keepNames, no renaming).
+  minifyWhitespace: true,
   // Native addons, and packages that start threads from files beside their own (pino's transports).
   external: ['onnxruntime-node', 'msgpackr-extract', 'pino', 'pino-pretty'],
   plugins: [ownLocations(path.resolve(cli.outdir))],
