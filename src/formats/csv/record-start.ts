@@ -96,10 +96,18 @@ function firstStart(w: Uint8Array, inQuotes: boolean, final: boolean, quote: num
   if (!inQuotes && (before === LF || (before === CR && w[1] !== LF))) return 1;
   let quoted = inQuotes;
   for (let p = 1; p < w.length; p++) {
+    if (quoted) {
+      // Only the closing quote ends a quoted stretch: one native search (a whole window, when the
+      // wrong parity starts inside quotes in a file with few of them).
+      p = w.indexOf(quote, p);
+      if (p === -1) return undefined;
+      quoted = false;
+      continue;
+    }
     const c = w[p];
-    if (c === quote) quoted = !quoted;
-    else if (!quoted && c === LF) return p + 1;
-    else if (!quoted && c === CR) {
+    if (c === quote) quoted = true;
+    else if (c === LF) return p + 1;
+    else if (c === CR) {
       if (p + 1 >= w.length) return final ? p + 1 : undefined;
       return w[p + 1] === LF ? p + 2 : p + 1;
     }
