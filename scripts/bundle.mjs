@@ -13,6 +13,7 @@
 // esbuild is a devDependency (tsx brings the same one). Without it (a production-only install
 // that builds) the build still succeeds and everything starts from the compiled modules.
 import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const shardThread = { entry: 'dist/run/shard-thread.js', outfile: 'dist/run/shard-thread.bundle.mjs' };
@@ -53,8 +54,29 @@ await esbuild.build({
   minifyWhitespace: true,
   // Native addons, and packages that start threads from files beside their own (pino's transports).
   external: ['onnxruntime-node', 'msgpackr-extract', 'pino', 'pino-pretty'],
-  plugins: [ownLocations(path.resolve(cli.outdir))],
+  plugins: [withoutBullmqPostgres(), ownLocations(path.resolve(cli.outdir))],
 });
+
+/**
+ * nightshift's queues are on Redis, but bullmq's index also loads its Postgres backend (~370 KB,
+ * ~3 % of the instructions of the worker's imports). The bundle leaves it out: each of its exports
+ * becomes a getter that throws, so code that starts to use one fails loudly, not with undefined.
+ */
+function withoutBullmqPostgres() {
+  const index = /[\\/]node_modules[\\/]bullmq[\\/]dist[\\/]cjs[\\/]index\.js$/;
+  const names = Object.keys(createRequire(import.meta.url)('bullmq/dist/cjs/postgres'));
+  const getters = names.map(
+    (n) =>
+      `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get() { throw new Error('bullmq ${n}: the Postgres backend is not in nightshift\\'s bundle (scripts/bundle.mjs)'); } });`,
+  );
+  return {
+    name: 'without-bullmq-postgres',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/postgres$/ }, (args) => (index.test(args.importer) ? { path: 'bullmq-postgres', namespace: 'left-out' } : undefined));
+      build.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: getters.join('\n'), loader: 'js' }));
+    },
+  };
+}
 
 /**
  * Each bundled module keeps its own location: `import.meta.url` reads as its file's URL, not the
