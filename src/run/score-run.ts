@@ -25,6 +25,7 @@ import { runOnShardThreads, startShardThreads, type ShardThreads } from './shard
 import { planShards, resolveRun, type PlannedShard, type ResolvedRun } from './run-plan.js';
 import { openLocalChallenger, type LocalChallenger } from './challenger-model.js';
 import { rescoreWith } from './rescore-range.js';
+import { growHeapForStreaming } from '../core/heap-growth.js';
 
 export interface ScoreRunOptions {
   readonly date: string;
@@ -57,6 +58,9 @@ export interface ScoreRunResult {
 }
 
 export async function scoreRun(job: LoadedJob, stores: Stores, opts: ScoreRunOptions): Promise<ScoreRunResult> {
+  // Input chunks, tensors and part bytes churn through ArrayBuffers here as in a worker (and in the
+  // shard threads: the flag is the process's).
+  growHeapForStreaming();
   const { spec, baseDir } = job;
   const startedAt = new Date();
   const run = opts.run ?? resolveRun(job, opts.date, opts);
