@@ -94,6 +94,10 @@ export async function runStartupBench(options: StartupBenchOptions = {}): Promis
   const root = options.root ?? REPO_ROOT;
   if (!existsSync(path.join(root, 'dist', 'cli', 'main.js')))
     throw new Error(`no ${root}/dist: run \`npm run build\` first (the bench measures the compiled worker)`);
+  // Node reads that file when a process starts, before any of nightshift's code: here (a sandbox
+  // that sets it to the system bundle) ~0.1 s of the worker's CPU, counted in "modules".
+  if (process.env.NODE_EXTRA_CA_CERTS && options.env?.NODE_EXTRA_CA_CERTS === undefined)
+    log(`note: NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): each worker reads it as it starts; NODE_EXTRA_CA_CERTS= measures without`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-startup-'));
   try {
     const job = await writeWorkload(dir, rows);
