@@ -1,7 +1,7 @@
 /**
  * Runs a list of shard tasks on lanes: this thread (which has its session loaded already) and N
  * shard threads (each with its own session). A lane scores one task at a time and takes the next
- * one when it is done; results come back in task order.
+ * one (the largest left) when it is done; results come back in task order.
  *
  * The threads can be started before the run is planned (startShardThreads): each spends about
  * half a CPU-second importing the pipeline and onnxruntime, which then overlaps the main
@@ -68,7 +68,10 @@ function threadExited(code: number): Error {
   return new Error(`a shard thread exited (code ${code}) before its shard was done`);
 }
 
-export type ShardThreadTask = Omit<ShardTaskMessage, 'id' | 'kind'>;
+export type ShardThreadTask = Omit<ShardTaskMessage, 'id' | 'kind'> & {
+  /** The bytes the task reads, as far as its plan knows (lanes take the largest first). */
+  readonly bytes: number;
+};
 
 /**
  * Scores task `index` on this thread, reporting the rows read so far; rejects with the shard's
@@ -91,12 +94,15 @@ export async function runOnShardThreads(
 ): Promise<{ results: ShardResult[]; inputError: InputError | undefined }> {
   const results = new Array<ShardResult | undefined>(tasks.length);
   const rows = new Array<number>(tasks.length).fill(0);
+  // Largest first: the last tasks are the small ones, so no lane is left scoring a big shard
+  // while the others wait at the end. Results still go in task order (the output is the same).
+  const order = [...tasks.keys()].sort((a, b) => (tasks[b] as ShardThreadTask).bytes - (tasks[a] as ShardThreadTask).bytes || a - b);
   let next = 0;
   let done = 0;
   let inputError: InputError | undefined;
   let failure: Error | undefined;
   /** The next task for a free lane, or undefined: none left, or a shard failed (the run fails either way). */
-  const take = (): number | undefined => (next < tasks.length && !inputError && !failure && !signal?.aborted ? next++ : undefined);
+  const take = (): number | undefined => (next < order.length && !inputError && !failure && !signal?.aborted ? order[next++] : undefined);
   const failed = (err: unknown): void => {
     if (err instanceof InputError) inputError ??= err;
     else failure ??= err instanceof Error ? err : new Error(String(err));
