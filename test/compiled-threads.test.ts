@@ -8,12 +8,14 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DATE, fixture, outputDigests, mlpRows, MLP_HEADER, mlpSpec, readOutput, runJob, toCsv } from './helpers/jobs.js';
 import { openQueueHarness, REPO_ROOT } from './helpers/workers.js';
+import { freshBundleOr } from '../src/core/fresh-bundle.js';
 
 const run = promisify(execFile);
 
@@ -38,10 +40,10 @@ before(async () => {
 });
 after(() => rm(build, { recursive: true, force: true }));
 
-/** Whether `bundle` (under the build's dist/) is there and not older than the compiled `modules`, so it is what runs. */
-async function fresh(bundle: string, modules: string): Promise<boolean> {
-  const [b, m] = await Promise.all([stat(path.join(build, 'dist', bundle)), stat(path.join(build, 'dist', modules))]);
-  return b.mtimeMs >= m.mtimeMs;
+/** Whether `bundle` (under the build's dist/) is what loads in place of the compiled `modules`. */
+function fresh(bundle: string, modules: string): boolean {
+  const url = pathToFileURL(path.join(build, 'dist', bundle));
+  return freshBundleOr(url, pathToFileURL(path.join(build, 'dist', modules))).href === url.href;
 }
 
 async function score(cli: string, job: string, threads: number): Promise<{ code: number; stderr: string }> {
@@ -55,8 +57,8 @@ async function score(cli: string, job: string, threads: number): Promise<{ code:
 }
 
 it('the compiled build scores the same bytes with 1 and 2 threads (shard threads from the bundle), and fails a bad shard with its location', async (t) => {
-  assert.ok(await fresh('run/shard-thread.bundle.mjs', 'run/shard-thread.js'), 'the bundle is newer than the compiled thread, so threads start from it');
-  assert.ok(await fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
+  assert.ok(fresh('run/shard-thread.bundle.mjs', 'run/shard-thread.js'), 'the bundle is newer than the compiled thread, so threads start from it');
+  assert.ok(fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
 
   const spec = mlpSpec();
   spec.input.shardBytes = 64 * 1024;
@@ -89,7 +91,7 @@ it('the compiled build scores the same bytes with 1 and 2 threads (shard threads
 });
 
 it('a compiled worker (from the CLI bundle) scores a run to the same bytes as the sources do in-process', async (t) => {
-  assert.ok(await fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
+  assert.ok(fresh('cli-bundle/main.js', 'cli/main.js'), 'the CLI bundle is newer than the compiled CLI, so bin/nightshift.js runs it');
   const spec = mlpSpec();
   spec.input.shardBytes = 64 * 1024;
   const files = { 'big.csv': toCsv(MLP_HEADER, mlpRows(3000, { seed: 4 })), 'small.csv': toCsv(MLP_HEADER, mlpRows(100, { seed: 6, idPrefix: 's' })) };

@@ -7,7 +7,7 @@
  * half a CPU-second importing the pipeline and onnxruntime, which then overlaps the main
  * thread's model load and plan instead of following them.
  */
-import { existsSync, statSync } from 'node:fs';
+import { freshBundleOr } from '../core/fresh-bundle.js';
 import { startThread } from '../core/threads.js';
 import { InputError, reviveError } from '../core/errors.js';
 import type { ShardResult } from '../core/types.js';
@@ -22,9 +22,8 @@ import type { Worker } from 'node:worker_threads';
  */
 const entry = ((): URL => {
   const modules = new URL('./shard-thread.js', import.meta.url);
-  const bundle = new URL('./shard-thread.bundle.mjs', import.meta.url);
-  if (import.meta.url.endsWith('.ts') || !existsSync(bundle)) return modules;
-  return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
+  if (import.meta.url.endsWith('.ts')) return modules;
+  return freshBundleOr(new URL('./shard-thread.bundle.mjs', import.meta.url), modules);
 })();
 
 /** Started shard threads, waiting for their run; close() ends them whether they ran or not. */
