@@ -14,6 +14,8 @@ export interface ShardUnit {
   readonly input: InputObject;
   /** CSV: a byte range. Parquet: row groups [start, end), linesBefore = rows before them. */
   readonly range?: ShardRange;
+  /** The bytes the shard reads, as the plan knows them: its byte range, its row groups' compressed size, or the whole object. */
+  readonly bytes: number;
 }
 
 export interface ShardRange {
@@ -35,17 +37,17 @@ export async function planUnits(spec: JobSpec, inputs: readonly InputObject[], s
     if (spec.input.format === 'parquet') {
       // Row groups are a Parquet file's natural shards: range = row groups [start, end).
       const groups = await parquetShards(input, spec.input.shardBytes);
-      if (groups.length === 1) units.push({ input });
-      else for (const g of groups) units.push({ input, range: { start: g.start, end: g.end, header: [], linesBefore: g.rowsBefore } });
+      if (groups.length === 1) units.push({ input, bytes: input.size });
+      else for (const g of groups) units.push({ input, range: { start: g.start, end: g.end, header: [], linesBefore: g.rowsBefore }, bytes: g.bytes });
       continue;
     }
     if (spec.input.format === 'jsonl') {
-      units.push({ input });
+      units.push({ input, bytes: input.size });
       continue;
     }
     const splittable = input.size > spec.input.shardBytes && !input.key.endsWith('.gz') && spec.input.csv.header;
     if (!splittable) {
-      units.push({ input });
+      units.push({ input, bytes: input.size });
       continue;
     }
     const speculative = await speculate(spec, input, signal);
@@ -54,6 +56,7 @@ export async function planUnits(spec: JobSpec, inputs: readonly InputObject[], s
       units.push({
         input,
         range: { start: r.start, end: r.end, header: split.header, linesBefore: r.linesBefore, ...(speculative ? { speculative: true } : {}) },
+        bytes: r.end - r.start,
       });
   }
   return units;

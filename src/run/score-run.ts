@@ -169,18 +169,6 @@ function signalOpt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
 }
 
-/**
- * The bytes a shard reads, as the plan knows them: its byte range, its whole object, or for a
- * Parquet range (row groups [start, end)) that share of the file's groups.
- */
-function plannedBytes(t: PlannedShard, tasks: readonly PlannedShard[], parquet: boolean): number {
-  const { input, range } = t.unit;
-  if (!range) return input.size;
-  if (!parquet) return range.end - range.start;
-  const groups = Math.max(...tasks.filter((o) => o.unit.input.display === input.display).map((o) => o.unit.range?.end ?? 0));
-  return groups > 0 ? (input.size * (range.end - range.start)) / groups : input.size;
-}
-
 /** Scores the planned shards, on this thread and on `opts.threads - 1` shard threads; stops at the first input error. */
 async function scoreTasks(
   job: LoadedJob,
@@ -223,7 +211,7 @@ async function scoreTasks(
         inputUri: t.unit.input.display,
         size: t.unit.input.size,
         range: t.unit.range,
-        bytes: plannedBytes(t, tasks, spec.input.format === 'parquet'),
+        bytes: t.unit.bytes,
         partKey: t.partKey,
         errorsKey: t.errorsKey,
         outputUri: run.outputUri,

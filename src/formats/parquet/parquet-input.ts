@@ -64,12 +64,17 @@ export async function readParquetMetadata(src: ParquetSource, file: AsyncBuffer 
  * Shards of a Parquet file: consecutive row groups holding about `shardBytes` (compressed) each;
  * one shard when the file is not larger than that.
  */
-export async function parquetShards(src: ParquetSource, shardBytes: number): Promise<RowGroupRange[]> {
+/** A shard's row groups, with their compressed bytes (the file's size when it is one shard). */
+export interface RowGroupShard extends RowGroupRange {
+  readonly bytes: number;
+}
+
+export async function parquetShards(src: ParquetSource, shardBytes: number): Promise<RowGroupShard[]> {
   // A file that is one shard is not opened here: its problems fail its shard, not the plan.
-  if (src.size <= shardBytes) return [{ start: 0, end: Number.MAX_SAFE_INTEGER, rowsBefore: 0 }];
+  if (src.size <= shardBytes) return [{ start: 0, end: Number.MAX_SAFE_INTEGER, rowsBefore: 0, bytes: src.size }];
   const groups = (await readParquetMetadata(src)).row_groups;
-  if (groups.length <= 1) return [{ start: 0, end: groups.length, rowsBefore: 0 }];
-  const ranges: RowGroupRange[] = [];
+  if (groups.length <= 1) return [{ start: 0, end: groups.length, rowsBefore: 0, bytes: src.size }];
+  const ranges: RowGroupShard[] = [];
   let start = 0;
   let bytes = 0;
   let rows = 0;
@@ -78,7 +83,7 @@ export async function parquetShards(src: ParquetSource, shardBytes: number): Pro
     bytes += Number(g.total_compressed_size ?? g.total_byte_size);
     rows += Number(g.num_rows);
     if (bytes >= shardBytes || i === groups.length - 1) {
-      ranges.push({ start, end: i + 1, rowsBefore });
+      ranges.push({ start, end: i + 1, rowsBefore, bytes });
       rowsBefore += rows;
       start = i + 1;
       bytes = 0;
